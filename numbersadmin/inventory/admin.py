@@ -1,0 +1,45 @@
+"""Django admin: user management for admins, and the PhoneNumber changelist kept realistic on
+purpose: it is the named peer in the list-page benchmark (tests/perf)."""
+
+from django.contrib import admin
+
+from .models import AuditLog, PhoneNumber, ProviderAccount, SyncRun
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ("e164", "provider", "account", "country", "city", "kind", "status", "trunk")
+    list_filter = ("status", "kind", "country", "provider")
+    search_fields = ("e164",)
+    list_select_related = ("account", "trunk")
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False  # provider data is written by syncs only
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "provider", "base_url", "enabled", "sync_interval_minutes", "last_success_at")
+    exclude = ("secrets_encrypted",)  # secrets are managed in the app's write-only form
+    readonly_fields = ("provider", "last_success_at")
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "account", "state", "trigger", "started_at", "items_fetched", "error_class")
+    list_filter = ("state", "account")
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "username", "action", "target", "rows")
+    list_filter = ("action",)
+    readonly_fields = ("at", "user", "username", "action", "target", "detail", "rows")

@@ -1,0 +1,47 @@
+"""Canonical vocabularies. Values mirror providers.base so adapters and the DB agree."""
+
+from django.db import models
+
+from providers import base
+
+
+class NumberStatus(models.TextChoices):
+    ACTIVE = base.STATUS_ACTIVE, "Active"
+    PENDING = base.STATUS_PENDING, "Pending"
+    SUSPENDED = base.STATUS_SUSPENDED, "Suspended"
+    CANCELLING = base.STATUS_CANCELLING, "Cancelling"
+    INACTIVE = base.STATUS_INACTIVE, "Inactive"
+    REMOVED = "removed", "Removed"  # gone from the provider's complete listing (soft-deleted here)
+
+
+class NumberKind(models.TextChoices):
+    LOCAL = base.KIND_LOCAL, "Local"
+    NATIONAL = base.KIND_NATIONAL, "National"
+    MOBILE = base.KIND_MOBILE, "Mobile"
+    TOLL_FREE = base.KIND_TOLL_FREE, "Toll-free"
+    SHARED_COST = base.KIND_SHARED_COST, "Shared cost"
+    SIP = base.KIND_SIP, "SIP"
+    UNKNOWN = base.KIND_UNKNOWN, "Unknown"
+
+
+class SyncState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    NEEDS_REVIEW = "needs_review", "Needs review"  # applied, but removals held by the breaker
+    RETRY_SCHEDULED = "retry_scheduled", "Retry scheduled"  # rate limited; rescheduled
+
+
+class SyncTrigger(models.TextChoices):
+    MANUAL = "manual", "Sync now"
+    SCHEDULE = "schedule", "Schedule"
+    CLI = "cli", "Command line"
+    RETRY = "retry", "Retry"
+
+
+class ChangeKind(models.TextChoices):
+    ADDED = "added", "Added"
+    CHANGED = "changed", "Changed"
+    REMOVED = "removed", "Removed"
+    RESTORED = "restored", "Restored"

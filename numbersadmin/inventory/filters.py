@@ -1,0 +1,109 @@
+"""FilterSets: query string -> validated filters. Invalid values become form errors that the
+view shows as a message (never a 500). Choice lists come from small tables (accounts,
+locations), never from ``SELECT DISTINCT`` over the numbers table."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters as df
+from django import forms
+from django.db.models import Q
+
+from providers import registry
+
+from .choices import NumberKind, NumberStatus
+from .models import Location, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
+
+
+def _countries():
+    rows = Location.objects.exclude(country_code="").values_list("country_code", "country_name").distinct()
+    names: dict[str, str] = {}
+    for code, name in rows:
+        names.setdefault(code, name or code)
+    return sorted(((code, f"{name} ({code})" if name != code else code) for code, name in names.items()), key=lambda c: c[1])
+
+
+def _regions():
+    return [(r, r) for r in sorted(set(Location.objects.exclude(region="").values_list("region", flat=True)))]
+
+
+def _cities():
+    return [(c, c) for c in sorted(set(Location.objects.exclude(city="").values_list("city", flat=True)))]
+
+
+def search_q(text: str) -> Q:
+    """Formatting-insensitive number search: "+1 (415) 555", "1415555" and "415 555" all find
+    +1415555...: digits match the start of the international digits or of the national number
+    (a leading national trunk "0" is ignored). Text with letters also searches descriptions."""
+    text = (text or "").strip()[:100]
+    digits = re.sub(r"\D", "", text)
+    q = Q()
+    if digits:
+        q |= Q(digits__startswith=digits) | Q(national_digits__startswith=digits)
+        if digits.startswith("0") and digits.lstrip("0"):
+            q |= Q(national_digits__startswith=digits.lstrip("0"))
+    if re.search(r"[^\d\s()+\-.]", text):
+        q |= Q(description__icontains=text) | Q(number_raw__icontains=text)
+    return q if q else Q(pk__in=[])
+
+
+class NumberFilterSet(df.FilterSet):
+    q = df.CharFilter(method="filter_q", label="Search")
+    provider = df.ChoiceFilter(choices=registry.choices, label="Provider")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
+    country = df.ChoiceFilter(choices=_countries, label="Country")
+    region = df.ChoiceFilter(choices=_regions, label="Region")
+    city = df.ChoiceFilter(choices=_cities, label="City")
+    status = df.ChoiceFilter(choices=NumberStatus.choices, label="Status")
+    kind = df.ChoiceFilter(choices=NumberKind.choices, label="Kind")
+    trunk = df.ModelChoiceFilter(queryset=Trunk.objects.select_related("account"), label="Trunk")
+    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.select_related("account"), label="Trunk group")
+    number_group = df.ModelChoiceFilter(queryset=NumberGroup.objects.all(), label="DID group", widget=forms.HiddenInput)
+    location = df.ModelChoiceFilter(queryset=Location.objects.all(), label="Location", widget=forms.HiddenInput)
+    removed = df.ChoiceFilter(
+        choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
+        method="filter_removed", label="Removed", empty_label=None,
+    )
+
+    class Meta:
+        model = PhoneNumber
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(search_q(value)) if value and value.strip() else queryset
+
+    def filter_removed(self, queryset, name, value):
+        if value == "only":
+            return queryset.filter(removed_at__isnull=False)
+        if value == "all":
+            return queryset
+        return queryset
+
+    @property
+    def qs(self):
+        qs = super().qs
+        data = self.form.cleaned_data if self.form.is_valid() else {}
+        removed = data.get("removed") or "live"
+        if removed == "live" and data.get("status") != NumberStatus.REMOVED:
+            qs = qs.filter(removed_at__isnull=True)
+        return qs
+
+
+class TrunkFilterSet(df.FilterSet):
+    q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
+    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.all(), label="Trunk group")
+
+    class Meta:
+        model = Trunk
+        fields: list[str] = []
+
+
+class TrunkGroupFilterSet(df.FilterSet):
+    q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
+
+    class Meta:
+        model = TrunkGroup
+        fields: list[str] = []

@@ -1,0 +1,84 @@
+"""Quick start: demo users, built-in simulators on 127.0.0.1, one account per provider, a first
+sync, then the dashboard at http://127.0.0.1:8000 with an in-process scheduler."""
+
+from __future__ import annotations
+
+import secrets as _secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from providers import registry
+
+from ...choices import SyncTrigger
+from ...models import ProviderAccount, SyncRun
+from ...services.accounts import account_create, account_update
+from ...services.dispatch import Scheduler
+from ...services.sync import run_sync
+
+DEMO_SIZES = {"didww": 600}
+
+
+class Command(BaseCommand):
+    help = "Start simulators, create demo accounts and users, sync, and serve the dashboard."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="set up and sync, then exit")
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--numbers", type=int, default=None, help="numbers per simulated account")
+
+    def handle(self, *args, **opts):
+        call_command("migrate", verbosity=0, interactive=False)
+        logins = self._users()
+        sims = []
+        for slug, spec in registry.PROVIDERS.items():
+            sim = spec.simulator(numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7)
+            sim.start()
+            sims.append(sim)
+            account = self._account(slug, spec, sim.base_url)
+            run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
+            self.stdout.write(f"  {spec.name}: simulator {sim.base_url} -> {account.name}: {run.get_state_display()}, "
+                              f"{run.added} added, {run.changed} changed, {run.unchanged} unchanged")
+        if opts["no_serve"]:
+            for sim in sims:
+                sim.stop()
+            return
+        self.stdout.write(self.style.SUCCESS(f"\nDashboard: http://{opts['addr']}/"))
+        for username, password, role in logins:
+            self.stdout.write(f"  login {username} / {password}  ({role})")
+        self.stdout.write("Simulators stay up while this runs; 'Sync now' on the Accounts page talks to them.\n")
+        scheduler = Scheduler(every=60)
+        scheduler.start()
+        try:
+            call_command("runserver", opts["addr"], use_reloader=False, use_threading=True)
+        finally:
+            scheduler.stop()
+            for sim in sims:
+                sim.stop()
+
+    def _users(self):
+        User = get_user_model()
+        admins, _ = Group.objects.get_or_create(name="admins")
+        admins.permissions.add(Permission.objects.get(codename="manage_accounts"))
+        Group.objects.get_or_create(name="ops")
+        logins = []
+        for username, role in (("admin", "admin: accounts and syncs"), ("ops", "ops: browse and export")):
+            password = _secrets.token_urlsafe(9)
+            user, _ = User.objects.get_or_create(username=username)
+            user.set_password(password)
+            user.is_staff = user.is_superuser = username == "admin"
+            user.save()
+            user.groups.add(admins if username == "admin" else Group.objects.get(name="ops"))
+            logins.append((username, password, role))
+        return logins
+
+    def _account(self, slug, spec, base_url):
+        name = f"{spec.name} demo"
+        account = ProviderAccount.objects.filter(name=name).first()
+        if account is None:
+            return account_create(provider=slug, name=name, base_url=base_url, secrets=dict(spec.demo_secrets),
+                                  sync_interval_minutes=15, user="demo")
+        # Simulator ports change between runs: point the existing account at this run's port.
+        return account_update(account, base_url=base_url, secrets=dict(spec.demo_secrets), user="demo")

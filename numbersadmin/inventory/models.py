@@ -1,0 +1,288 @@
+"""Inventory models. Provider data is upserted by services/sync.py only; nothing here deletes
+inventory: rows that disappear from a provider get ``removed_at`` (soft removal)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from providers import registry
+
+from . import crypto
+from .choices import ChangeKind, NumberKind, NumberStatus, SyncState, SyncTrigger
+
+
+class ProviderAccount(models.Model):
+    provider = models.CharField(max_length=32, choices=registry.choices)
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(max_length=300, help_text="Leave as the provider's official URL unless told otherwise.")
+    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings (org id, pool ids, ...).")
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=60)
+    # Lease: one sync per account at a time; expires by itself if a worker dies mid-run.
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_lease_token = models.CharField(max_length=64, blank=True, editable=False)
+    next_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_accounts", "Can manage provider accounts and run syncs")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def spec(self):
+        return registry.get(self.provider)
+
+    @property
+    def provider_name(self) -> str:
+        return self.spec.name if self.provider in registry.PROVIDERS else self.provider
+
+    def get_secrets(self) -> dict[str, str]:
+        return crypto.decrypt_secrets(self.secrets_encrypted)
+
+    def set_secrets(self, values: dict[str, str]) -> None:
+        self.secrets_encrypted = crypto.encrypt_secrets(values)
+
+    def secret_keys_set(self) -> list[str]:
+        try:
+            return sorted(k for k, v in self.get_secrets().items() if v)
+        except crypto.SecretsUnavailable:
+            return []
+
+    def is_stale(self, now=None) -> bool:
+        """Stale = no good sync within twice the interval (shown amber)."""
+        if not self.last_success_at:
+            return True
+        now = now or timezone.now()
+        return (now - self.last_success_at).total_seconds() > 2 * 60 * self.sync_interval_minutes
+
+    def get_absolute_url(self) -> str:
+        return reverse("account_detail", args=[self.pk])
+
+
+class ProviderObject(models.Model):
+    """Common columns of everything we mirror from a provider."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT)
+    external_id = models.CharField(max_length=200)
+    raw = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = []
+
+
+class Location(ProviderObject):
+    kind = models.CharField(max_length=20, default="city")
+    name = models.CharField(max_length=200)
+    country_code = models.CharField(max_length=2, blank=True)
+    country_name = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["country_code", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_location_ext")]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in (self.city or self.name, self.region if self.city else "", self.country_code) if p)
+
+
+class TrunkGroup(ProviderObject):
+    name = models.CharField(max_length=200)
+    capacity_limit = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_trunkgroup_ext")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("trunk_group_detail", args=[self.pk])
+
+
+class Trunk(ProviderObject):
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=40, blank=True)
+    description = models.TextField(blank=True)
+    trunk_group = models.ForeignKey(TrunkGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="trunks")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_trunk_ext")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("trunk_detail", args=[self.pk])
+
+
+class NumberGroup(ProviderObject):
+    """DIDWW DID group (and later other providers' groupings such as pools)."""
+
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=40, blank=True)
+    group_type = models.CharField(max_length=60, blank=True)
+    features = models.JSONField(default=list, blank=True)
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_numbergroup_ext")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})" if self.prefix else self.name
+
+
+class PhoneNumber(ProviderObject):
+    provider = models.CharField(max_length=32, db_index=False)  # denormalised for filters/indexes
+    number_raw = models.CharField(max_length=64)
+    e164 = models.CharField(max_length=20, blank=True, help_text="Blank when the raw value cannot be parsed.")
+    is_valid = models.BooleanField(default=True)
+    digits = models.CharField(max_length=32, blank=True)  # e164 without "+" (or raw digits): search
+    national_digits = models.CharField(max_length=32, blank=True)  # national significant number: search
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=20, choices=NumberKind.choices, default=NumberKind.UNKNOWN)
+    status = models.CharField(max_length=20, choices=NumberStatus.choices, default=NumberStatus.ACTIVE)
+    raw_status = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    voice = models.BooleanField(null=True)
+    sms = models.BooleanField(null=True)
+    mms = models.BooleanField(null=True)
+    monthly_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    trunk = models.ForeignKey(Trunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    trunk_group = models.ForeignKey(TrunkGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    number_group = models.ForeignKey(NumberGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    last_changed_at = models.DateTimeField(default=timezone.now)
+    content_hash = models.CharField(max_length=64, blank=True)  # of the mapped record: skip unchanged rows
+
+    class Meta:
+        ordering = ["e164", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_number_ext")]
+        # One index per (filter, sort) pair that the list offers, each ending in id (keyset paging).
+        indexes = [
+            models.Index(fields=["e164", "id"], name="num_e164_id"),
+            # Prefix search ("LIKE 'x%'"); varchar_pattern_ops because a non-C collation btree
+            # cannot serve LIKE on PostgreSQL (ignored on SQLite).
+            models.Index(fields=["digits"], opclasses=["varchar_pattern_ops"], name="num_digits_like"),
+            models.Index(fields=["national_digits"], opclasses=["varchar_pattern_ops"], name="num_national_like"),
+            models.Index(fields=["account", "e164", "id"], name="num_acct_e164_id"),
+            models.Index(fields=["country", "e164", "id"], name="num_country_e164_id"),
+            models.Index(fields=["status", "e164", "id"], name="num_status_e164_id"),
+            models.Index(fields=["country", "status", "e164", "id"], name="num_cty_st_e164_id"),
+            models.Index(fields=["trunk", "e164", "id"], name="num_trunk_e164_id"),
+            models.Index(fields=["trunk_group", "e164", "id"], name="num_tg_e164_id"),
+            models.Index(fields=["country", "id"], name="num_country_id"),
+            models.Index(fields=["status", "id"], name="num_status_id"),
+            models.Index(fields=["kind", "id"], name="num_kind_id"),
+            models.Index(fields=["last_changed_at", "id"], name="num_last_changed_id"),
+            models.Index(fields=["first_seen", "id"], name="num_first_seen_id"),
+            models.Index(fields=["provider", "id"], name="num_provider_id"),
+            models.Index(fields=["city", "id"], name="num_city_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.e164 or self.number_raw
+
+    def get_absolute_url(self) -> str:
+        return reverse("number_detail", args=[self.pk])
+
+
+class SyncRun(models.Model):
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=20, choices=SyncTrigger.choices, default=SyncTrigger.MANUAL)
+    state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stage = models.CharField(max_length=40, blank=True)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    items_fetched = models.PositiveIntegerField(default=0)
+    items_total = models.PositiveIntegerField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
+    held_removals = models.PositiveIntegerField(default=0)
+    error_class = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    held_external_ids = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="syncrun_acct_created")]
+
+    def __str__(self) -> str:
+        return f"sync #{self.pk} of {self.account} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (SyncState.QUEUED, SyncState.RUNNING)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def percent(self) -> int | None:
+        if self.items_total:
+            return min(100, int(100 * self.items_fetched / self.items_total))
+        return None
+
+    def get_absolute_url(self) -> str:
+        return reverse("sync_run_detail", args=[self.pk])
+
+
+class NumberChange(models.Model):
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="changes")
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    field = models.CharField(max_length=60, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["number", "-at"], name="change_number_at")]
+
+
+class AuditLog(models.Model):
+    """Admin actions and exports: who did what, when, to how many rows."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True)  # kept if the user is deleted
+    action = models.CharField(max_length=60)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]

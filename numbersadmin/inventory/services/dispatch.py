@@ -1,0 +1,129 @@
+"""Where sync runs execute: Celery (REDIS_URL set) or a small thread pool in this process.
+
+The thread runner is the embedded default so a fresh checkout works with no services; it
+gives the same observable behaviour (a queued run, live progress, rate-limit reschedules).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from ..choices import SyncState, SyncTrigger
+from ..models import ProviderAccount, SyncRun
+
+logger = logging.getLogger(__name__)
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync")
+        return _executor
+
+
+def _run_in_thread(run_id: int) -> None:
+    from .sync import run_sync
+
+    close_old_connections()
+    try:
+        run_sync(run_id)
+    except Exception:
+        logger.exception("in-process sync %s failed", run_id)
+    finally:
+        close_old_connections()
+
+
+def schedule_run(run: SyncRun, countdown: float = 0) -> None:
+    """Hand a queued run to the runner (after the current transaction commits)."""
+    if settings.TASK_RUNNER == "celery":
+        from ..tasks import sync_account
+
+        transaction.on_commit(lambda: sync_account.apply_async((run.pk,), countdown=countdown or None))
+    elif settings.TASK_RUNNER == "inline":  # tests / CLI: run now, in this thread
+        transaction.on_commit(lambda: _inline(run.pk))
+    else:
+        def submit() -> None:
+            if countdown:
+                timer = threading.Timer(countdown, lambda: _pool().submit(_run_in_thread, run.pk))
+                timer.daemon = True
+                timer.start()
+            else:
+                _pool().submit(_run_in_thread, run.pk)
+
+        transaction.on_commit(submit)
+
+
+def _inline(run_id: int) -> None:
+    from .sync import run_sync
+
+    run_sync(run_id)
+
+
+def enqueue_sync(account: ProviderAccount, *, trigger: str = SyncTrigger.MANUAL, user=None) -> tuple[SyncRun, bool]:
+    """Queue a sync unless one is already queued/running for the account. Returns (run, created)."""
+    with transaction.atomic():
+        ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+        active = SyncRun.objects.filter(account=account, state__in=[SyncState.QUEUED, SyncState.RUNNING]).first()
+        if active is not None and not _is_orphan(active):
+            return active, False
+        if active is not None:
+            active.state, active.error_class = SyncState.FAILED, "lost"
+            active.error_message, active.finished_at = "worker stopped before finishing this run", timezone.now()
+            active.save(update_fields=["state", "error_class", "error_message", "finished_at"])
+        run = SyncRun.objects.create(account=account, trigger=trigger, requested_by=user if getattr(user, "pk", None) else None)
+        schedule_run(run)
+    return run, True
+
+
+def _is_orphan(run: SyncRun) -> bool:
+    """A queued/running run whose worker died: its lease expired (or it never started for long)."""
+    account = run.account
+    now = timezone.now()
+    if run.state == SyncState.RUNNING:
+        return account.sync_lease_until is None or account.sync_lease_until < now
+    return run.created_at < now - timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+
+
+def dispatch_due_syncs(now=None) -> list[int]:
+    """Beat entry point: queue every enabled account whose interval has elapsed."""
+    now = now or timezone.now()
+    queued = []
+    for account in ProviderAccount.objects.filter(enabled=True):
+        last = account.last_sync_started_at
+        if last is None or last + timedelta(minutes=account.sync_interval_minutes) <= now:
+            run, created = enqueue_sync(account, trigger=SyncTrigger.SCHEDULE)
+            if created:
+                # Mark as started-for-scheduling so the next tick does not queue it again.
+                ProviderAccount.objects.filter(pk=account.pk).update(last_sync_started_at=now)
+                queued.append(run.pk)
+    return queued
+
+
+class Scheduler(threading.Thread):
+    """Embedded stand-in for ``celery beat``: calls dispatch_due_syncs every ``every`` seconds."""
+
+    def __init__(self, every: float = 60.0):
+        super().__init__(name="sync-scheduler", daemon=True)
+        self.every = every
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.every):
+            close_old_connections()
+            try:
+                dispatch_due_syncs()
+            except Exception:
+                logger.exception("scheduled dispatch failed")
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,271 @@
+"""Apply one complete provider listing to the database, in one transaction.
+
+Rules (DESIGN.md "Sync semantics"):
+- unchanged rows are not rewritten: each number keeps a hash of its mapped record and only rows
+  whose hash differs are loaded, diffed field by field (history) and updated;
+- numbers missing from the complete listing are soft-removed (``removed_at``), never deleted;
+- the mass-removal breaker holds removals for an admin when a run would remove more than
+  max(SYNC_REMOVAL_GUARD_FRACTION of live numbers, SYNC_REMOVAL_GUARD_MIN), or when the
+  provider's reported total disagrees with what arrived;
+- ``last_seen`` is written when a row is written; for live rows "seen" is the account's last
+  successful sync (every live row was in that complete listing), which avoids rewriting every
+  row on every sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from providers.base import Inventory, NumberRecord
+
+from ..choices import ChangeKind, NumberStatus
+from ..models import Location, NumberChange, NumberGroup, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
+
+BATCH = 1000
+# Fields diffed into history (raw/hash/timestamps are not interesting to humans).
+TRACKED_FIELDS = (
+    "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
+    "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
+    "location_id", "trunk_id", "trunk_group_id", "number_group_id",
+)
+
+
+@dataclass
+class ApplyStats:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    restored: int = 0
+    held_removals: int = 0
+    held_reason: str = ""
+    held_external_ids: list[str] = field(default_factory=list)
+
+
+def _json_default(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def record_hash(record) -> str:
+    payload = dataclasses.asdict(record)
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_json_default).encode()).hexdigest()
+
+
+def national_digits(e164: str) -> str:
+    if not e164:
+        return ""
+    try:
+        return str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]:
+    """Small reference tables (locations, trunks, groups): upsert changed rows, return ext->pk."""
+    existing = {obj.external_id: obj for obj in model.objects.filter(account=account)}
+    to_create, to_update, update_fields = [], [], set()
+    for rec in records:
+        values = build_fields(rec)
+        values["raw"] = rec.raw
+        obj = existing.get(rec.external_id)
+        if obj is None:
+            to_create.append(model(account=account, external_id=rec.external_id, first_seen=now, last_seen=now, **values))
+            continue
+        diff = {k: v for k, v in values.items() if getattr(obj, k) != v}
+        if obj.removed_at is not None:
+            diff["removed_at"] = None
+        if diff:
+            for k, v in diff.items():
+                setattr(obj, k, v)
+            obj.last_seen = now
+            update_fields.update(diff)
+            update_fields.add("last_seen")
+            to_update.append(obj)
+    model.objects.bulk_create(to_create, batch_size=BATCH)
+    if to_update:
+        model.objects.bulk_update(to_update, sorted(update_fields), batch_size=BATCH)
+    seen = {r.external_id for r in records}
+    # Reference rows vanish with the listing too, but softly (numbers may still point at them).
+    gone = [obj.pk for ext, obj in existing.items() if ext not in seen and obj.removed_at is None]
+    for start in range(0, len(gone), BATCH):
+        model.objects.filter(pk__in=gone[start:start + BATCH]).update(removed_at=now)
+    return dict(model.objects.filter(account=account).values_list("external_id", "pk"))
+
+
+def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations: dict[str, Location]) -> dict:
+    loc = locations.get(rec.location_id) if rec.location_id else None
+    digits = rec.e164.lstrip("+") if rec.e164 else "".join(c for c in rec.number if c.isdigit())
+    return {
+        "number_raw": rec.number[:64],
+        "e164": rec.e164,
+        "is_valid": bool(rec.e164),
+        "digits": digits[:32],
+        "national_digits": national_digits(rec.e164),
+        "country": rec.country_code or (loc.country_code if loc else ""),
+        "region": loc.region if loc else "",
+        "city": loc.city if loc else "",
+        "kind": rec.kind,
+        "status": rec.status,
+        "raw_status": rec.raw_status[:100],
+        "description": (rec.description or "")[:500],
+        "voice": rec.voice,
+        "sms": rec.sms,
+        "mms": rec.mms,
+        "monthly_cost": rec.monthly_cost,
+        "currency": rec.currency,
+        "acquired_at": rec.acquired_at,
+        "expires_at": rec.expires_at,
+        "location_id": loc.pk if loc else None,
+        "trunk_id": refs["trunk"].get(rec.trunk_id) if rec.trunk_id else None,
+        "trunk_group_id": refs["trunk_group"].get(rec.trunk_group_id) if rec.trunk_group_id else None,
+        "number_group_id": refs["group"].get(rec.group_id) if rec.group_id else None,
+        "raw": rec.raw,
+    }
+
+
+def _display(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@transaction.atomic
+def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun | None = None) -> ApplyStats:
+    now = timezone.now()
+    stats = ApplyStats()
+    # Lock the account row: a second writer for this account waits rather than interleaves.
+    ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+
+    loc_map = _upsert_simple(
+        Location, account, inventory.locations,
+        lambda r: {"kind": r.kind, "name": r.name[:200], "country_code": r.country_code, "country_name": r.country_name,
+                   "region": r.region, "city": r.city},
+        now,
+    )
+    tg_map = _upsert_simple(
+        TrunkGroup, account, inventory.trunk_groups,
+        lambda r: {"name": r.name[:200], "capacity_limit": r.capacity_limit}, now,
+    )
+    trunk_map = _upsert_simple(
+        Trunk, account, inventory.trunks,
+        lambda r: {"name": r.name[:200], "kind": r.kind, "description": r.description or "",
+                   "trunk_group_id": tg_map.get(r.trunk_group_id) if r.trunk_group_id else None},
+        now,
+    )
+    group_map = _upsert_simple(
+        NumberGroup, account, inventory.groups,
+        lambda r: {"name": r.name[:200], "prefix": r.prefix, "group_type": r.group_type, "features": list(r.features),
+                   "location_id": loc_map.get(r.location_id) if r.location_id else None},
+        now,
+    )
+    refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map}
+    locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
+
+    existing = {
+        ext: (pk, digest, removed_at)
+        for ext, pk, digest, removed_at in PhoneNumber.objects.filter(account=account).values_list(
+            "external_id", "pk", "content_hash", "removed_at"
+        )
+    }
+    first_sync = not existing
+    seen: set[str] = set()
+    new_rows: list[PhoneNumber] = []
+    changed: dict[int, tuple[NumberRecord, str]] = {}
+    for rec in inventory.numbers:
+        if rec.external_id in seen:
+            continue  # adapters reject duplicates; belt and braces
+        seen.add(rec.external_id)
+        digest = record_hash(rec)
+        current = existing.get(rec.external_id)
+        if current is None:
+            values = _number_values(rec, refs, locations)
+            new_rows.append(PhoneNumber(
+                account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
+                first_seen=now, last_seen=now, last_changed_at=now, **values,
+            ))
+        elif current[1] != digest or current[2] is not None:
+            changed[current[0]] = (rec, digest)
+        else:
+            stats.unchanged += 1
+
+    for start in range(0, len(new_rows), BATCH):
+        PhoneNumber.objects.bulk_create(new_rows[start:start + BATCH])
+    stats.added = len(new_rows)
+    history: list[NumberChange] = []
+    if new_rows and not first_sync:
+        # On the first sync the whole listing is "added": first_seen says it, no event per row.
+        added_ids = PhoneNumber.objects.filter(account=account, first_seen=now, external_id__in=[r.external_id for r in new_rows])
+        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk in added_ids.values_list("pk", flat=True))
+
+    changed_ids = list(changed)
+    update_fields = set()
+    for start in range(0, len(changed_ids), BATCH):
+        batch = list(PhoneNumber.objects.filter(pk__in=changed_ids[start:start + BATCH]))
+        for obj in batch:
+            rec, digest = changed[obj.pk]
+            values = _number_values(rec, refs, locations)
+            for name in TRACKED_FIELDS:
+                old, new = getattr(obj, name), values[name]
+                if old != new and not (name == "status" and old == NumberStatus.REMOVED):
+                    history.append(NumberChange(number=obj, run=run, kind=ChangeKind.CHANGED, field=name,
+                                                old_value=_display(old), new_value=_display(new), at=now))
+            if obj.removed_at is not None:
+                history.append(NumberChange(number=obj, run=run, kind=ChangeKind.RESTORED, at=now))
+                stats.restored += 1
+            for name, value in values.items():
+                setattr(obj, name, value)
+            obj.content_hash, obj.removed_at, obj.last_seen, obj.last_changed_at = digest, None, now, now
+            update_fields.update(values)
+        PhoneNumber.objects.bulk_update(
+            batch, sorted(update_fields | {"content_hash", "removed_at", "last_seen", "last_changed_at"}), batch_size=BATCH
+        )
+    stats.changed = len(changed_ids)
+
+    missing = [(ext, pk) for ext, (pk, _, removed_at) in existing.items() if ext not in seen and removed_at is None]
+    live_before = sum(1 for _, _, removed_at in existing.values() if removed_at is None)
+    guard = max(settings.SYNC_REMOVAL_GUARD_FRACTION * live_before, settings.SYNC_REMOVAL_GUARD_MIN)
+    if inventory.total_reported is not None and inventory.total_reported != len(seen) and missing:
+        stats.held_reason = f"provider reported {inventory.total_reported} numbers but {len(seen)} arrived"
+    elif len(missing) > guard:
+        stats.held_reason = f"{len(missing)} of {live_before} numbers would be removed (limit {int(guard)})"
+    if stats.held_reason:
+        stats.held_removals = len(missing)
+        stats.held_external_ids = sorted(ext for ext, _ in missing)
+    elif missing:
+        mark_removed(account, [pk for _, pk in missing], run, now, history)
+        stats.removed = len(missing)
+
+    NumberChange.objects.bulk_create(history, batch_size=BATCH)
+    return stats
+
+
+def mark_removed(account, pks: list[int], run, now, history: list | None = None) -> int:
+    """Soft removal. ``last_seen`` becomes the last good sync before this one (when the number
+    was last confirmed present)."""
+    last_seen = account.last_success_at or now
+    count = 0
+    for start in range(0, len(pks), BATCH):
+        ids = pks[start:start + BATCH]
+        count += PhoneNumber.objects.filter(pk__in=ids, removed_at__isnull=True).update(
+            removed_at=now, status=NumberStatus.REMOVED, last_seen=last_seen, last_changed_at=now,
+            content_hash="",  # a later reappearance is then a (logged) change, restoring the status
+        )
+        if history is not None:
+            history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.REMOVED, at=now) for pk in ids)
+    return count

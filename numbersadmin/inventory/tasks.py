@@ -1,0 +1,17 @@
+"""Celery tasks: ids in, service call, nothing else (never secrets in arguments)."""
+
+from celery import shared_task
+
+
+@shared_task(name="inventory.sync_account", acks_late=True)
+def sync_account(run_id: int) -> None:
+    from .services.sync import run_sync
+
+    run_sync(run_id)
+
+
+@shared_task(name="inventory.dispatch_due_syncs")
+def dispatch_due_syncs() -> None:
+    from .services.dispatch import dispatch_due_syncs as dispatch
+
+    dispatch()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@register.simple_tag
+def freshness(account):
+    """'synced 5 minutes ago', amber when older than twice the sync interval."""
+    if account is None:
+        return ""
+    if not account.last_success_at:
+        return format_html('<span class="fresh stale" title="never synced successfully">never synced</span>')
+    ago = timesince(account.last_success_at, timezone.now()).split(",")[0]
+    css = "fresh stale" if account.is_stale() else "fresh"
+    return format_html('<span class="{}" title="{}">synced {} ago</span>', css,
+                       account.last_success_at.strftime("%Y-%m-%d %H:%M UTC"), ago)
+
+
+@register.filter
+def yesno_blank(value):
+    return "" if value is None else ("yes" if value else "no")

@@ -1,0 +1,26 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from .views import accounts, auth, numbers, trunks
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="numbers", permanent=False), name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("numbers/", numbers.number_list, name="numbers"),
+    path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
+    path("trunks/", trunks.trunk_list, name="trunks"),
+    path("trunks/<int:pk>/", trunks.trunk_detail, name="trunk_detail"),
+    path("trunk-groups/", trunks.trunk_group_list, name="trunk_groups"),
+    path("trunk-groups/<int:pk>/", trunks.trunk_group_detail, name="trunk_group_detail"),
+    path("accounts/", accounts.account_list, name="accounts"),
+    path("accounts/add/<slug:provider>/", accounts.account_add, name="account_add"),
+    path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/edit/", accounts.account_edit, name="account_edit"),
+    path("accounts/<int:pk>/test/", accounts.account_test, name="account_test"),
+    path("accounts/<int:pk>/sync/", accounts.account_sync, name="account_sync"),
+    path("syncs/", accounts.sync_run_list, name="sync_runs"),
+    path("syncs/<int:pk>/", accounts.sync_run_detail, name="sync_run_detail"),
+    path("syncs/<int:pk>/confirm-removals/", accounts.sync_run_confirm, name="sync_run_confirm"),
+]

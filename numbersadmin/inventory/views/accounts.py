@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from providers import registry
+
+from .. import selectors
+from ..choices import SyncTrigger
+from ..forms import AccountForm
+from ..models import ProviderAccount, SyncRun
+from ..services import accounts as account_services
+from ..services.dispatch import enqueue_sync
+from ..services.sync import confirm_held_removals
+from .common import render_page
+
+MANAGE = "inventory.manage_accounts"
+
+
+def account_list(request):
+    accounts = list(selectors.account_list())
+    latest = selectors.latest_runs(accounts)
+    rows = [(a, latest.get(a.pk)) for a in accounts]
+    any_active = any(run is not None and run.is_active for _, run in rows)
+    return render_page(request, "inventory/accounts/list.html", {
+        "rows": rows, "any_active": any_active, "providers": registry.PROVIDERS.values(),
+        "can_manage": request.user.has_perm(MANAGE),
+    }, partial="accounts")
+
+
+def account_detail(request, pk: int):
+    account = get_object_or_404(selectors.account_list(), pk=pk)
+    runs = selectors.sync_run_list(account.pk)[:20]
+    return render(request, "inventory/accounts/detail.html", {
+        "account": account, "runs": runs, "can_manage": request.user.has_perm(MANAGE),
+        "secret_keys": account.secret_keys_set(), "spec": account.spec,
+    })
+
+
+@permission_required(MANAGE, raise_exception=True)
+def account_add(request, provider: str):
+    if provider not in registry.PROVIDERS:
+        raise Http404("Unknown provider")
+    form = AccountForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account = account_services.account_create(
+                provider=provider, name=data["name"], base_url=data["base_url"], secrets=form.secrets(),
+                sync_interval_minutes=data["sync_interval_minutes"], enabled=data["enabled"], user=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Account {account.name} added. Test the connection, then sync it.")
+            return redirect(account)
+    return render(request, "inventory/accounts/form.html", {"form": form, "spec": registry.get(provider), "account": None})
+
+
+@permission_required(MANAGE, raise_exception=True)
+def account_edit(request, pk: int):
+    account = get_object_or_404(ProviderAccount, pk=pk)
+    initial = {"name": account.name, "base_url": account.base_url,
+               "sync_interval_minutes": account.sync_interval_minutes, "enabled": account.enabled}
+    form = AccountForm(request.POST or None, provider=account.provider, account=account, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account_services.account_update(
+                account, secrets=form.secrets(), user=request.user, name=data["name"], base_url=data["base_url"],
+                sync_interval_minutes=data["sync_interval_minutes"], enabled=data["enabled"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Account saved.")
+            return redirect(account)
+    return render(request, "inventory/accounts/form.html", {"form": form, "spec": account.spec, "account": account})
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def account_test(request, pk: int):
+    account = get_object_or_404(ProviderAccount, pk=pk)
+    result = account_services.account_test_connection(account, user=request.user)
+    if result.ok:
+        messages.success(request, f"{account.name}: {result.message}")
+    else:
+        messages.error(request, f"{account.name}: connection failed: {result.message}")
+    return redirect(request.POST.get("next") if request.POST.get("next") in ("accounts",) else account)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def account_sync(request, pk: int):
+    account = get_object_or_404(ProviderAccount, pk=pk)
+    run, created = enqueue_sync(account, trigger=SyncTrigger.MANUAL, user=request.user)
+    account_services.audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
+    if created:
+        messages.info(request, f"Sync of {account.name} queued.")
+    else:
+        messages.warning(request, f"A sync of {account.name} is already {run.get_state_display().lower()}.")
+    return redirect("accounts")
+
+
+def sync_run_list(request):
+    account_id = request.GET.get("account")
+    account = None
+    if account_id:
+        try:
+            account = ProviderAccount.objects.get(pk=int(account_id))
+        except (ValueError, ProviderAccount.DoesNotExist):
+            messages.warning(request, "Unknown account filter ignored.")
+    runs = selectors.sync_run_list(account.pk if account else None)[:200]
+    return render_page(request, "inventory/syncs/list.html", {"runs": runs, "account": account,
+                                                              "accounts": ProviderAccount.objects.all()}, partial="runs")
+
+
+def sync_run_detail(request, pk: int):
+    run = get_object_or_404(SyncRun.objects.select_related("account", "requested_by"), pk=pk)
+    return render_page(request, "inventory/syncs/detail.html", {
+        "run": run, "can_manage": request.user.has_perm(MANAGE), "held_sample": run.held_external_ids[:20],
+    }, partial="run")
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def sync_run_confirm(request, pk: int):
+    run = get_object_or_404(SyncRun.objects.select_related("account"), pk=pk)
+    try:
+        removed = confirm_held_removals(run, user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{removed} numbers marked removed.")
+    return redirect(run)

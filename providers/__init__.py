@@ -1,0 +1,1 @@
+"""Provider adapters: pure Python (no Django). See base.py for the contract."""

@@ -1,0 +1,210 @@
+"""The adapter contract: record dataclasses and the ``ProviderClient`` protocol.
+
+An adapter turns a provider's wire format into these records. The Django side never sees raw
+provider JSON except as the opaque ``raw`` dict it stores for the "raw provider data" panel.
+All ``*_id`` fields on records are the *provider's* ids (strings); the sync service resolves
+them to database rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Protocol
+
+import phonenumbers
+
+# Canonical vocabularies (mirrored as Django TextChoices in numbersadmin/inventory/choices.py).
+STATUS_ACTIVE = "active"
+STATUS_PENDING = "pending"  # ordered / awaiting registration or verification
+STATUS_SUSPENDED = "suspended"  # blocked by provider
+STATUS_CANCELLING = "cancelling"  # terminated / pending removal / not renewing
+STATUS_INACTIVE = "inactive"
+STATUSES = (STATUS_ACTIVE, STATUS_PENDING, STATUS_SUSPENDED, STATUS_CANCELLING, STATUS_INACTIVE)
+
+KIND_LOCAL = "local"
+KIND_NATIONAL = "national"
+KIND_MOBILE = "mobile"
+KIND_TOLL_FREE = "toll_free"
+KIND_SHARED_COST = "shared_cost"
+KIND_SIP = "sip"
+KIND_UNKNOWN = "unknown"
+KINDS = (KIND_LOCAL, KIND_NATIONAL, KIND_MOBILE, KIND_TOLL_FREE, KIND_SHARED_COST, KIND_SIP, KIND_UNKNOWN)
+
+
+def to_e164(raw: str | None, region: str | None = None) -> str:
+    """Normalise a provider number to E.164, or return "" when phonenumbers cannot parse it.
+
+    Providers send digits with or without "+"; most omit it, so digits are first read as an
+    international number, then (if a region is known) as a national one.
+    """
+    if not raw:
+        return ""
+    text = str(raw).strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        return ""
+    candidates = ["+" + digits]
+    if region and not text.startswith("+"):
+        candidates.append(text)
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, None if candidate.startswith("+") else region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+def country_of(e164: str) -> str:
+    """ISO 3166 alpha-2 region of an E.164 number ("" if unknown)."""
+    if not e164:
+        return ""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return ""
+    return "" if region in (None, "ZZ", "001") else region
+
+
+@dataclass(frozen=True)
+class LocationRecord:
+    external_id: str
+    name: str
+    kind: str = "city"  # city / region / country / site
+    country_code: str = ""  # ISO alpha-2
+    country_name: str = ""
+    region: str = ""
+    city: str = ""
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class TrunkGroupRecord:
+    external_id: str
+    name: str
+    capacity_limit: int | None = None
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class TrunkRecord:
+    external_id: str
+    name: str
+    kind: str = ""  # e.g. "sip" / "pstn"
+    description: str = ""
+    trunk_group_id: str | None = None
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class NumberGroupRecord:
+    """A provider's grouping of numbers that is not a location: DIDWW DID group, Plivo pool..."""
+
+    external_id: str
+    name: str
+    prefix: str = ""
+    group_type: str = ""
+    features: tuple[str, ...] = ()
+    location_id: str | None = None
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class NumberRecord:
+    external_id: str
+    number: str  # exactly as the provider sent it
+    e164: str = ""  # "" when the number cannot be parsed (kept and flagged, never dropped)
+    country_code: str = ""
+    kind: str = KIND_UNKNOWN
+    status: str = STATUS_ACTIVE
+    raw_status: str = ""
+    description: str = ""
+    voice: bool | None = None
+    sms: bool | None = None
+    mms: bool | None = None
+    monthly_cost: Decimal | None = None
+    currency: str = ""
+    acquired_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    location_id: str | None = None
+    trunk_id: str | None = None
+    trunk_group_id: str | None = None
+    group_id: str | None = None
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class Inventory:
+    """Everything one complete listing returned. ``complete`` is only True when every page
+    arrived and the count matches what the provider said it holds."""
+
+    numbers: list[NumberRecord] = field(default_factory=list)
+    trunks: list[TrunkRecord] = field(default_factory=list)
+    trunk_groups: list[TrunkGroupRecord] = field(default_factory=list)
+    groups: list[NumberGroupRecord] = field(default_factory=list)
+    locations: list[LocationRecord] = field(default_factory=list)
+    total_reported: int | None = None
+    pages_fetched: int = 0
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    pages_fetched: int
+    items_fetched: int
+    items_total: int | None
+    stage: str = "numbers"
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class ProviderClient(Protocol):
+    """What the sync service needs from an adapter."""
+
+    def test_connection(self) -> str:
+        """Make one cheap authenticated call; return a short human summary or raise ProviderError."""
+
+    def fetch_inventory(self, progress: ProgressCallback | None = None) -> Inventory:
+        """Fetch every page. Raise ProviderError on any failure; never return a partial listing
+        with ``complete=True``."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """How the rest of the app knows a provider: registry entries are instances of this."""
+
+    slug: str
+    name: str
+    default_base_url: str
+    secret_fields: tuple[str, ...]
+    config_fields: tuple[str, ...] = ()
+    client_factory: Callable[..., ProviderClient] | None = None  # (base_url, secrets, config, **http_opts)
+    # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulator.Simulator
+    simulator_factory: Callable[..., Any] | None = None
+    demo_secrets: dict = field(default_factory=dict)  # what `simulate`/`demo` accept by default
+    docs: str = ""
+
+    def simulator(self, *, secrets: dict | None = None, numbers: int = 200, seed: int = 1, **kw: Any):
+        assert self.simulator_factory is not None
+        return self.simulator_factory(secrets={**self.demo_secrets, **(secrets or {})}, numbers=numbers, seed=seed, **kw)
+
+    def client(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
+        assert self.client_factory is not None
+        return self.client_factory(base_url=base_url, secrets=secrets, config=config or {}, **http_opts)
+
+
+def chunks(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

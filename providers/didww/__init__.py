@@ -1,0 +1,30 @@
+"""DIDWW API v3 (JSON:API). Docs: doc.didww.com/api3 ; wire facts in shared/docs/providers.md."""
+
+from __future__ import annotations
+
+from ..base import ProviderSpec
+
+
+def _client(**kw):
+    from .client import DidwwClient
+
+    return DidwwClient(**kw)
+
+
+def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
+    from .simulator import DidwwSimulator
+
+    return DidwwSimulator(api_key=secrets["api_key"], dids=numbers, seed=seed, **kw)
+
+
+SPEC = ProviderSpec(
+    slug="didww",
+    name="DIDWW",
+    default_base_url="https://api.didww.com/v3",
+    secret_fields=("api_key",),
+    config_fields=(),
+    client_factory=_client,
+    simulator_factory=_simulator,
+    demo_secrets={"api_key": "demo-didww-key"},
+    docs="API key from the DIDWW portal (Settings > API). Requests pin X-DIDWW-API-Version 2026-04-16.",
+)

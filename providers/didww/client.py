@@ -1,0 +1,163 @@
+"""DIDWW API v3 client: paged JSON:API listings -> ``Inventory``.
+
+End of list is computed from ``meta.total_records`` and page math; ``links`` are never followed
+(DIDWW fixtures show ``links.next`` on last pages and malformed ``.../dids&page...`` links).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Inventory, Progress, ProgressCallback
+from ..errors import AuthError, BadResponse
+from ..http import HttpClient, Response
+from . import mapping
+
+API_VERSION = "2026-04-16"  # 2026-11-19 refuses Api-Key auth on /v3 (bearer tokens only)
+JSONAPI = "application/vnd.api+json"
+MAX_PAGE_SIZE = 100  # DIDWW's documented maximum for /v3/dids
+DID_INCLUDE = ",".join(
+    (
+        "voice_in_trunk",
+        "voice_in_trunk_group",
+        "did_group",
+        "did_group.country",
+        "did_group.region",
+        "did_group.city",
+        "did_group.did_group_type",
+    )
+)
+# (path, include, resource type, progress stage)
+LISTINGS = (
+    ("/dids", DID_INCLUDE, mapping.DIDS, "numbers"),
+    ("/voice_in_trunks", "voice_in_trunk_group", mapping.TRUNKS, "trunks"),
+    ("/voice_in_trunk_groups", None, mapping.TRUNK_GROUPS, "trunk_groups"),
+)
+
+
+def parse_error(response: Response) -> str:
+    """JSON:API ``errors[].title/detail`` for HttpClient's error messages."""
+    return mapping.error_summary(response.json())
+
+
+class DidwwClient:
+    def __init__(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
+        config = config or {}
+        api_key = str((secrets or {}).get("api_key") or "").strip()
+        if not api_key:
+            raise AuthError("authentication failed: no DIDWW API key configured")
+        try:  # config may lower the page size (tests, slow accounts); never above the API's cap
+            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or MAX_PAGE_SIZE)))
+        except (TypeError, ValueError):
+            self.page_size = MAX_PAGE_SIZE
+        self.http = HttpClient(
+            base_url,
+            headers={
+                "Api-Key": api_key,
+                "Accept": JSONAPI,
+                "X-DIDWW-API-Version": str(config.get("api_version") or API_VERSION),
+            },
+            secrets=[api_key],
+            error_parser=parse_error,
+            **http_opts,
+        )
+
+    # -- ProviderClient ---------------------------------------------------------------------
+    def test_connection(self) -> str:
+        doc = self.http.get_json("/dids", params={"page[size]": 1})
+        _, total = self._list_page(doc, "/dids", mapping.DIDS)
+        return f"OK: {total} DIDs"
+
+    def fetch_inventory(self, progress: ProgressCallback | None = None) -> Inventory:
+        store = mapping.ResourceStore()
+        totals: dict[str, int] = {}
+        pages = 0
+        for path, include, type_, stage in LISTINGS:
+            totals[stage], fetched = self._fetch_all(path, include, type_, stage, store, progress)
+            pages += fetched
+        inventory = mapping.build_inventory(store)
+        inventory.total_reported = totals["numbers"]
+        inventory.pages_fetched = pages
+        inventory.complete = True  # _fetch_all raised unless every listing matched its total
+        return inventory
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "DidwwClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- paging -----------------------------------------------------------------------------
+    def _fetch_all(
+        self,
+        path: str,
+        include: str | None,
+        type_: str,
+        stage: str,
+        store: mapping.ResourceStore,
+        progress: ProgressCallback | None,
+    ) -> tuple[int, int]:
+        """Fetch pages 1..N of one listing into ``store``; return (total_records, pages).
+
+        A listing counts only if the unique ids received equal ``total_records`` and the total
+        held still: records shifting between pages would otherwise be silently lost or doubled.
+        """
+        seen: set[str] = set()
+        total: int | None = None
+        page = 0
+        while True:
+            page += 1
+            params = {"page[number]": page, "page[size]": self.page_size}
+            if include:
+                params["include"] = include
+            doc = self.http.get_json(path, params=params)
+            items, page_total = self._list_page(doc, path, type_)
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise BadResponse(
+                    f"{path}: total_records changed from {total} to {page_total} during paging "
+                    "(listing changed mid-sync; retry)"
+                )
+            if not items and len(seen) < total:
+                raise BadResponse(f"{path}: page {page} is empty after {len(seen)} of {total} records")
+            for item in items:
+                item_id = str(item["id"])
+                if item_id in seen:
+                    raise BadResponse(f"{path}: record {item_id} repeated on page {page} (listing shifted)")
+                seen.add(item_id)
+            if len(seen) > total:
+                raise BadResponse(f"{path}: received {len(seen)} records but total_records is {total}")
+            store.add_document(doc)
+            if progress is not None:
+                progress(Progress(page, len(seen), total, stage=stage))
+            # Page math decides the end; having every unique record already also ends it
+            # (a server that ignores page[size] must not be asked for phantom pages).
+            if page * self.page_size >= total or len(seen) == total:
+                break
+        if len(seen) != total:
+            raise BadResponse(f"{path}: received {len(seen)} unique records but total_records is {total}")
+        return total, page
+
+    def _list_page(self, doc: Any, path: str, type_: str) -> tuple[list[dict], int]:
+        """Validate one JSON:API list document; return (data, meta.total_records)."""
+        if not isinstance(doc, dict):
+            raise BadResponse(f"{path}: response is not a JSON:API document")
+        if doc.get("errors"):
+            # Provider text may echo request data: redact like HttpClient does for error bodies.
+            summary = self.http.redact(mapping.error_summary(doc))[:300] or "unknown"
+            raise BadResponse(f"{path}: provider returned errors: {summary}")
+        data = doc.get("data")
+        if not isinstance(data, list):
+            raise BadResponse(f"{path}: response has no JSON:API 'data' list")
+        meta = doc.get("meta")
+        total = meta.get("total_records") if isinstance(meta, dict) else None
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise BadResponse(f"{path}: response has no usable meta.total_records")
+        for item in data:
+            if not isinstance(item, dict) or item.get("id") in (None, "") or item.get("type") != type_:
+                raise BadResponse(f"{path}: 'data' holds something other than {type_} resources")
+        return data, total
