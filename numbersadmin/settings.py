@@ -179,6 +179,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG  # serve ./static without collectstatic in the quick start
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 
 # Security headers. HTTPS-only settings switch on with DJANGO_HTTPS=1 (production behind TLS).
 HTTPS = env.bool("DJANGO_HTTPS", default=False)
@@ -217,5 +219,8 @@ LOGGING = {
     "loggers": {
         "providers.http": {"level": env.str("PROVIDER_HTTP_LOG_LEVEL", default="WARNING")},
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs full request URLs at INFO; ours (providers.http) are redacted instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -10,6 +10,7 @@ stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -116,6 +117,8 @@ class Simulator:
         self.latency = 0.0  # seconds added to every response
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
 
     # -- to implement ---------------------------------------------------------------------
     def handle(self, req: SimRequest) -> SimResponse:  # pragma: no cover - abstract
@@ -130,7 +133,8 @@ class Simulator:
             raise ValueError("simulators listen on loopback only")
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-{self.name}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"sim-{self.name}", daemon=True)
         self._thread.start()
         return self
 
@@ -140,10 +144,19 @@ class Simulator:
         self._server.serve_forever()
 
     def stop(self) -> None:
+        """Stop like a crashed provider: stop listening and cut every open (keep-alive) connection."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._conn_lock:
+            conns, self._connections = list(self._connections), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
 
     @property
     def port(self) -> int:
@@ -207,6 +220,22 @@ def _make_handler(sim: Simulator):
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read sim.requests
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes; without NODELAY, Nagle + delayed ACK
+            # adds ~40 ms to every small response.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with sim._conn_lock:
+                sim._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with sim._conn_lock:
+                sim._connections.discard(self.connection)
+            try:
+                super().finish()
+            except OSError:
+                pass
+
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -238,8 +267,8 @@ def _make_handler(sim: Simulator):
             self.end_headers()
             try:
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            except OSError:  # client gone, or the simulator was stopped mid-response
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

@@ -13,7 +13,7 @@ from .selectors import NUMBER_SORTS
 
 class NumberTable(tables.Table):
     e164 = tables.TemplateColumn(template_name="inventory/cells/number.html", verbose_name="Number")
-    provider = tables.Column(accessor="account.provider_name", verbose_name="Provider")
+    provider = tables.Column(accessor="account__provider_name", verbose_name="Provider")
     account = tables.Column(linkify=False)
     country = tables.Column()
     region = tables.Column()

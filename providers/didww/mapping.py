@@ -169,10 +169,12 @@ def status_for(attributes: dict) -> tuple[str, str]:
     flags = [flag for flag in STATUS_FLAGS if attributes.get(flag) is True]
     if "terminated" in flags or "pending_removal" in flags:
         status = STATUS_CANCELLING
+    elif "awaiting_registration" in flags:
+        # DIDWW also sets blocked=true while registration is pending (API 2026-04-16), so the
+        # pending check must come first or no number would ever show as pending.
+        status = STATUS_PENDING
     elif "blocked" in flags:
         status = STATUS_SUSPENDED
-    elif "awaiting_registration" in flags:
-        status = STATUS_PENDING
     else:
         status = STATUS_ACTIVE
     return status, ",".join(flags) or "active"

@@ -188,7 +188,7 @@ def test_did_group_with_type_and_city_location():
     assert num.country_code == "IL"  # from the country include
     assert num.location_id == f"city:{TEL_AVIV_CITY}"
     assert num.sms is False
-    assert num.status == STATUS_SUSPENDED and num.raw_status == "blocked,awaiting_registration"
+    assert num.status == STATUS_PENDING and num.raw_status == "blocked,awaiting_registration"
     groups = by_id(inv.groups)
     assert groups[TEL_AVIV_GROUP].group_type == "Local"
     assert groups["d0163fe0-001f-4a03-87ea-84224822708e"].group_type == "National"

@@ -86,7 +86,7 @@ def run_sync(run_id: int) -> SyncRun:
         stats = ingest.apply_inventory(account, inventory, run)
         for name in ("added", "changed", "unchanged", "removed", "restored", "held_removals"):
             setattr(run, name, getattr(stats, name))
-        run.items_fetched = len(inventory.numbers)
+        run.items_fetched, run.pages_fetched = len(inventory.numbers), inventory.pages_fetched
         run.items_total = inventory.total_reported if inventory.total_reported is not None else len(inventory.numbers)
         if stats.held_reason:
             run.error_class = "removal_guard"
@@ -109,11 +109,11 @@ def run_sync(run_id: int) -> SyncRun:
         if client is not None:
             client.close()
         release_lease(account.pk, token)
-    return run
+    return SyncRun.objects.get(pk=run.pk)
 
 
 FINISH_FIELDS = ["state", "finished_at", "error_class", "error_message", "stage", "retry_at"]
-COUNT_FIELDS = ["added", "changed", "unchanged", "removed", "restored", "held_removals", "items_fetched",
+COUNT_FIELDS = ["pages_fetched", "added", "changed", "unchanged", "removed", "restored", "held_removals", "items_fetched",
                 "items_total", "held_external_ids"]
 
 

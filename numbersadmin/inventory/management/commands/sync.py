@@ -11,6 +11,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("account", nargs="?", help="account name")
         parser.add_argument("--all", action="store_true", help="every enabled account")
+        parser.add_argument("--queue", action="store_true",
+                            help="hand the run to the task runner (Celery worker) instead of running here")
+        parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                            help="with --queue: wait up to SECONDS for the queued runs to finish")
 
     def handle(self, *args, **opts):
         if opts["all"]:
@@ -21,6 +25,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No account named {opts['account']!r}.")
         else:
             raise CommandError("Give an account name or --all.")
+        if opts["queue"]:
+            return self._queue(accounts, opts["wait"])
         failed = 0
         for account in accounts:
             run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
@@ -37,3 +43,28 @@ class Command(BaseCommand):
                 self.stderr.write(line)
         if failed:
             raise SystemExit(1)
+
+    def _queue(self, accounts, wait: float):
+        import time
+
+        from ...services.dispatch import enqueue_sync
+
+        runs = []
+        for account in accounts:
+            run, created = enqueue_sync(account, trigger=SyncTrigger.CLI)
+            runs.append(run)
+            self.stdout.write(f"{account.name}: run #{run.pk} {'queued' if created else 'already ' + run.state}")
+        deadline = time.monotonic() + wait
+        while wait and time.monotonic() < deadline:
+            states = {r.pk: r.state for r in SyncRun.objects.filter(pk__in=[r.pk for r in runs])}
+            if all(s not in (SyncState.QUEUED, SyncState.RUNNING) for s in states.values()):
+                break
+            time.sleep(0.5)
+        if wait:
+            failed = 0
+            for run in SyncRun.objects.filter(pk__in=[r.pk for r in runs]).select_related("account"):
+                self.stdout.write(f"{run.account.name}: run #{run.pk} {run.state} {run.items_fetched} fetched"
+                                  + (f" [{run.error_class}] {run.error_message}" if run.error_class else ""))
+                failed += run.state not in (SyncState.SUCCEEDED, SyncState.NEEDS_REVIEW)
+            if failed:
+                raise SystemExit(1)

@@ -1,0 +1,30 @@
+# Two commands for a fresh machine (see README):
+#   make run   -> dashboard with demo data at http://127.0.0.1:8000 (no services needed)
+#   make test  -> the whole test suite (what .ci/run executes)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+# Django 6.1 needs Python >= 3.12: use python3 if new enough, else a pyenv-installed 3.12+/3.13+.
+PYTHON ?= $(shell for c in python3.13 python3.12 python3 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -r); do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$c; break; fi; done)
+
+.PHONY: run test test-fast venv
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (Django 6.1 needs it)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) manage.py demo
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv
+	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)

@@ -1,0 +1,74 @@
+"""Ops user in a real browser: log in, filter by country, sort, open a number, see its trunk."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from numbersadmin.inventory.models import PhoneNumber
+
+from ..support.helpers import sync
+from .conftest import shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def login(page, live_server, username, password):
+    page.goto(f"{live_server.url}/numbers/")
+    assert "/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/numbers/.*"))
+
+
+def numbers_in_table(page) -> list[str]:
+    return page.locator("#numbers-table td[data-col=e164] a.num").all_inner_texts()
+
+
+def test_filter_sort_open_number_and_see_trunk(page, live_server, didww_account, ops_user):
+    assert sync(didww_account).state == "succeeded"
+    login(page, live_server, "bob", "pw-bob-123")
+    shot(page, "numbers-list")
+
+    # Filter by country through the HTMX form: URL keeps the filter, table shows only GB.
+    page.select_option("#id_country", "GB")
+    page.wait_for_url(re.compile(r".*country=GB.*"))
+    page.wait_for_function("() => [...document.querySelectorAll('#numbers-table td[data-col=e164] a.num')].every(a => a.textContent.startsWith('+44'))")
+    gb = numbers_in_table(page)
+    assert gb and all(n.startswith("+44") for n in gb)
+    expected = PhoneNumber.objects.filter(country="GB").count()
+    assert f"of {expected}" in page.locator(".pager .count").first.inner_text()
+
+    # Sort descending by number via the header (twice: ascending is the default).
+    page.click("#numbers-table th a[data-sort=e164]")
+    page.wait_for_url(re.compile(r".*sort=-e164.*"))
+    page.wait_for_function("() => document.querySelector('#numbers-table th[aria-sort=descending]') !== null")
+    desc = numbers_in_table(page)
+    assert desc == sorted(desc, reverse=True) and "country=GB" in page.url
+    shot(page, "numbers-gb-sorted")
+
+    # Reload keeps everything (filters live in the URL).
+    page.reload()
+    assert numbers_in_table(page) == desc
+
+    # Open a number that has a trunk and see the trunk.
+    target = PhoneNumber.objects.filter(country="GB").exclude(trunk=None).order_by("-e164").first()
+    page.click(f"text={target.e164}")
+    page.wait_for_url(re.compile(rf".*/numbers/{target.pk}/"))
+    assert target.trunk.name in page.locator("#number-trunk").inner_text()
+    shot(page, "number-detail")
+    page.click("#number-trunk a")
+    page.wait_for_url(re.compile(r".*/trunks/\d+/"))
+    assert target.e164 in page.content() or "See all" in page.content()
+
+
+def test_admin_sees_sync_progress_and_accounts(page, live_server, didww_account, admin_user):
+    assert sync(didww_account).state == "succeeded"
+    login(page, live_server, "alice", "pw-alice-123")
+    page.goto(f"{live_server.url}/accounts/")
+    row = page.locator("tr[data-account='DIDWW main']")
+    assert "Succeeded" in row.inner_text() and "synced" in row.inner_text()
+    assert "sim-key" not in page.content()
+    shot(page, "accounts")

@@ -1,0 +1,90 @@
+"""A real ``celery worker`` (and ``celery beat``) with real Redis and PostgreSQL sync a DIDWW
+simulator account of 2,000 DIDs over sockets; everything is driven through ``manage.py``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+
+import pytest
+
+from providers.didww.simulator import DidwwSimulator
+
+from .conftest import Proc, manage
+
+KEY = "it-didww-key-42"
+
+
+@pytest.fixture
+def sim():
+    s = DidwwSimulator(api_key=KEY, dids=2000, trunks=8, trunk_groups=3, seed=11)
+    s.start()
+    yield s
+    s.stop()
+
+
+def export_numbers(env, *filters) -> list[dict]:
+    out = manage(env, "export", "numbers", *[f"--filter={f}" for f in filters], "-o", "-").stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def test_worker_syncs_2000_dids_then_a_resync_changes_nothing(app_env, worker, sim, tmp_path):
+    manage(app_env, "add_account", "didww", "it-didww", "--base-url", sim.base_url, "--secret", f"api_key={KEY}")
+    result = manage(app_env, "sync", "it-didww", "--queue", "--wait", "120")
+    assert "succeeded 2000 fetched" in result.stdout, result.stdout + worker.log.read_text()[-2000:]
+    rows = export_numbers(app_env)
+    assert len(rows) == 2000
+    assert {r["e164"] for r in rows} == {"+" + d["number"] for d in sim.dids}
+    assert all(r["e164"].startswith("+") and r["country"] for r in rows)
+    assert sum(1 for r in rows if r["trunk"] or r["trunk_group"]) > 1500
+    # The worker, not this process, did the fetching: its log shows the task.
+    assert "inventory.sync_account" in worker.log.read_text()
+
+    # Second run: one DID changed, one gone -> exactly that is written.
+    sim.update_did(sim.dids[0]["id"], description="changed in portal")
+    gone = sim.dids[1]["number"]
+    sim.remove_did(sim.dids[1]["id"])
+    result = manage(app_env, "sync", "it-didww", "--queue", "--wait", "120")
+    assert "succeeded" in result.stdout
+    removed = export_numbers(app_env, "removed=only")
+    assert [r["e164"] for r in removed] == ["+" + gone]
+    assert len(export_numbers(app_env)) == 1999
+
+
+def test_provider_failure_in_worker_keeps_inventory(app_env, worker, sim):
+    manage(app_env, "add_account", "didww", "it-fail", "--base-url", sim.base_url, "--secret", f"api_key={KEY}")
+    assert "succeeded" in manage(app_env, "sync", "it-fail", "--queue", "--wait", "120").stdout
+    before = export_numbers(app_env, "account=%s" % _account_id(app_env, "it-fail"))
+    sim.remove_did(sim.dids[0]["id"])
+    sim.faults.fail(503, page=3, path="/dids")
+    result = manage(app_env, "sync", "it-fail", "--queue", "--wait", "120", check=False)
+    assert result.returncode == 1 and "[unavailable]" in result.stdout
+    after = export_numbers(app_env, "account=%s" % _account_id(app_env, "it-fail"))
+    assert [r["e164"] for r in after] == [r["e164"] for r in before]
+
+
+def test_beat_schedules_due_accounts_for_the_worker(app_env, worker, sim, tmp_path):
+    env = {**app_env, "SYNC_DISPATCH_EVERY": "2"}
+    manage(env, "add_account", "didww", "it-beat", "--base-url", sim.base_url, "--secret", f"api_key={KEY}",
+           "--interval", "5")
+    beat = Proc(env, "beat", "--loglevel=INFO", "-s", str(tmp_path / "beat-schedule"), log=tmp_path / "beat.log")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            out = manage(env, "shell", "-c",
+                         "from numbersadmin.inventory.models import SyncRun;"
+                         "print(SyncRun.objects.filter(account__name='it-beat', trigger='schedule', state='succeeded').count())").stdout
+            if out.strip() not in ("", "0"):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError("beat never got a scheduled run done:\n" + beat.log.read_text()[-2000:])
+    finally:
+        beat.stop()
+
+
+def _account_id(env, name: str) -> str:
+    return manage(env, "shell", "-c",
+                  f"from numbersadmin.inventory.models import ProviderAccount as A; print(A.objects.get(name='{name}').pk)").stdout.strip()
