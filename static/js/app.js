@@ -17,3 +17,16 @@ document.addEventListener("htmx:sendError", function () {
   note.textContent = "Could not reach the server.";
   main.prepend(note);
 });
+
+// Keep pushed URLs short and shareable: drop empty filter fields from HTMX GET requests.
+document.addEventListener("htmx:configRequest", function (event) {
+  var params = event.detail.parameters;
+  if (!params || event.detail.verb !== "get") return;
+  var keys = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+  keys.forEach(function (key) {
+    var value = typeof params.get === "function" ? params.get(key) : params[key];
+    if (value === "" || value === null) {
+      if (typeof params.delete === "function") params.delete(key); else delete params[key];
+    }
+  });
+});

@@ -73,7 +73,7 @@ def test_beat_schedules_due_accounts_for_the_worker(app_env, worker, sim, tmp_pa
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            out = manage(env, "shell", "-c",
+            out = manage(env, "shell", "--no-imports", "-c",
                          "from numbersadmin.inventory.models import SyncRun;"
                          "print(SyncRun.objects.filter(account__name='it-beat', trigger='schedule', state='succeeded').count())").stdout
             if out.strip() not in ("", "0"):
@@ -86,5 +86,5 @@ def test_beat_schedules_due_accounts_for_the_worker(app_env, worker, sim, tmp_pa
 
 
 def _account_id(env, name: str) -> str:
-    return manage(env, "shell", "-c",
+    return manage(env, "shell", "--no-imports", "-c",
                   f"from numbersadmin.inventory.models import ProviderAccount as A; print(A.objects.get(name='{name}').pk)").stdout.strip()

@@ -15,10 +15,14 @@ def freshness(account):
         return ""
     if not account.last_success_at:
         return format_html('<span class="fresh stale" title="never synced successfully">never synced</span>')
-    ago = timesince(account.last_success_at, timezone.now()).split(",")[0]
-    css = "fresh stale" if account.is_stale() else "fresh"
-    return format_html('<span class="{}" title="{}">synced {} ago</span>', css,
-                       account.last_success_at.strftime("%Y-%m-%d %H:%M UTC"), ago)
+    now = timezone.now()
+    if (now - account.last_success_at).total_seconds() < 60:
+        label = "synced just now"
+    else:
+        label = f"synced {timesince(account.last_success_at, now).split(',')[0]} ago"
+    css = "fresh stale" if account.is_stale(now) else "fresh"
+    return format_html('<span class="{}" title="last good sync {}">{}</span>', css,
+                       account.last_success_at.strftime("%Y-%m-%d %H:%M UTC"), label)
 
 
 @register.filter

@@ -41,6 +41,8 @@ class Command(BaseCommand):
             run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
             self.stdout.write(f"  {spec.name}: simulator {sim.base_url} -> {account.name}: {run.get_state_display()}, "
                               f"{run.added} added, {run.changed} changed, {run.unchanged} unchanged")
+        for sim in sims:
+            sim.latency = 0.3  # a little provider latency so "Sync now" shows live progress
         if opts["no_serve"]:
             for sim in sims:
                 sim.stop()
