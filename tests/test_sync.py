@@ -195,3 +195,14 @@ def test_secrets_never_reach_logs_or_runs(didww_account, didww_sim, caplog):
     assert "sim-key-0123456789" not in run.error_message
     didww_account.refresh_from_db()
     assert "sim-key-0123456789" not in didww_account.secrets_encrypted
+
+
+def test_embedded_restart_recovers_runs_left_running(didww_account):
+    from numbersadmin.inventory.services.dispatch import recover_interrupted_runs
+
+    token = acquire_lease(didww_account.pk)
+    stuck = SyncRun.objects.create(account=didww_account, state=SyncState.RUNNING)
+    assert token and recover_interrupted_runs() == 1
+    stuck.refresh_from_db()
+    assert stuck.state == SyncState.FAILED and stuck.error_class == "lost"
+    assert sync(didww_account).state == SyncState.SUCCEEDED

@@ -127,3 +127,14 @@ class Scheduler(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+def recover_interrupted_runs() -> int:
+    """Embedded mode only (one process owns every run): runs left queued/running by a previous
+    process can never finish, so fail them as "lost" and free their leases."""
+    now = timezone.now()
+    stuck = SyncRun.objects.filter(state__in=[SyncState.QUEUED, SyncState.RUNNING])
+    count = stuck.update(state=SyncState.FAILED, error_class="lost", finished_at=now,
+                         error_message="the process running this sync stopped before it finished")
+    ProviderAccount.objects.exclude(sync_lease_until=None).update(sync_lease_until=None, sync_lease_token="")
+    return count

@@ -15,10 +15,11 @@ from providers import registry
 from ...choices import SyncTrigger
 from ...models import ProviderAccount, SyncRun
 from ...services.accounts import account_create, account_update
-from ...services.dispatch import Scheduler
+from ...services.dispatch import Scheduler, recover_interrupted_runs
 from ...services.sync import run_sync
 
 DEMO_SIZES = {"didww": 600}
+DEMO_PORT_BASE = 18600  # stable ports keep the demo data identical across restarts
 
 
 class Command(BaseCommand):
@@ -31,11 +32,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         call_command("migrate", verbosity=0, interactive=False)
+        if recover_interrupted_runs():
+            self.stdout.write("Marked syncs interrupted by the previous run as lost.")
         logins = self._users()
         sims = []
-        for slug, spec in registry.PROVIDERS.items():
+        for index, (slug, spec) in enumerate(registry.PROVIDERS.items()):
             sim = spec.simulator(numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7)
-            sim.start()
+            try:
+                sim.start(port=DEMO_PORT_BASE + index)
+            except OSError:  # port taken (another demo?): any free port, the account follows it
+                sim.start()
             sims.append(sim)
             account = self._account(slug, spec, sim.base_url)
             run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)

@@ -1,0 +1,550 @@
+"""Opt-in benchmark: our sync and list page side by side with the "usual Django" peer, in one run.
+
+    .venv/bin/python tests/perf/bench.py [--numbers 100000] [--sync-dids 10000] [--runs 7]
+
+Needs PostgreSQL: INTEGRATION_DATABASE_URL (a role that may CREATE DATABASE). A throwaway
+database is created, migrated, used and dropped. Output: a Markdown report on stdout (progress
+goes to stderr) and JSON in test-artifacts/bench.json (``--json`` to change).
+
+What is compared (docs/reference/PERFORMANCE.md: ratios against a named peer, never absolute
+budgets; nothing here asserts on time):
+
+* Sync. ``run_sync`` on a SyncRun against a DIDWW simulator on loopback, initial and unchanged
+  re-sync, beside the peer: the same DidwwClient fetch, then one ``update_or_create`` per record
+  in one transaction (into a second account). The peer maps records with the same helper our
+  sync uses (``ingest._number_values``), so only the write strategy differs. Row versions written
+  by an unchanged re-sync come from ``pg_stat_user_tables.n_tup_upd`` for inventory_phonenumber.
+* List page. ``/numbers/`` (page 1, a keyset cursor at ~90% depth, country=US&status=active,
+  each also as an htmx partial) beside the Django admin changelist for the same rows
+  (page 1, ``?p=<same page>``, ``?country__exact=US&status__exact=active``), test client,
+  median of ``--runs`` warm runs, interleaved; query counts and SQL time from one extra
+  captured run per view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "bench-didww-key-0123456789"
+PER_PAGE = 50  # ours (DEFAULT_PER_PAGE) and the admin's list_per_page
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- database + Django setup ---------------------------------------------------------------------
+def create_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"na_perf_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    return name, urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(db_url: str, var_dir: str) -> None:
+    from cryptography.fernet import Fernet
+
+    for key in [k for k in os.environ if k.startswith("DJANGO_")] + ["REDIS_URL", "TASK_RUNNER"]:
+        os.environ.pop(key, None)
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "numbersadmin.settings",
+        "DATABASE_URL": db_url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PROVIDER_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        "NUMBERSADMIN_VAR_DIR": var_dir,
+        "STATIC_MANIFEST": "0",  # no collectstatic needed; identical for both sides
+        "TASK_RUNNER": "inline",
+        "LOG_LEVEL": "WARNING",
+    })
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def pg_table_stats(table: str = "inventory_phonenumber") -> dict[str, int]:
+    """Cumulative tuple counters of ``table``, with this backend's pending stats flushed first
+    (PostgreSQL >= 15 flushes lazily; the writes under test ran on this same connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_stat_force_next_flush()")  # flushed when this statement ends
+    last = None
+    for _ in range(20):
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_stat_clear_snapshot()")
+            cur.execute("SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables "
+                        "WHERE relname = %s", [table])
+            row = cur.fetchone()
+        if row == last:
+            break
+        last = row
+        time.sleep(0.05)
+    return dict(zip(("ins", "upd", "hot_upd", "del"), last))
+
+
+def delta(after: dict, before: dict) -> dict:
+    return {k: after[k] - before[k] for k in after}
+
+
+def ratio(peer: float, ours: float) -> float | None:
+    return round(peer / ours, 2) if ours else None
+
+
+# -- sync benchmark ------------------------------------------------------------------------------
+def peer_sync(account) -> dict:
+    """The usual Django approach: fetch, then update_or_create per record in one transaction."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from numbersadmin.inventory.models import Location, NumberGroup, PhoneNumber, Trunk, TrunkGroup
+    from numbersadmin.inventory.services import ingest
+    from numbersadmin.inventory.services.accounts import build_client
+
+    t0 = time.perf_counter()
+    client = build_client(account)  # DidwwClient, same settings as run_sync uses
+    try:
+        inventory = client.fetch_inventory()
+    finally:
+        client.close()
+    t1 = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        def upsert(model, ext, **values):
+            return model.objects.update_or_create(
+                account=account, external_id=ext, defaults={**values, "last_seen": now, "removed_at": None},
+                create_defaults={**values, "first_seen": now, "last_seen": now},
+            )[0]
+
+        locations = {r.external_id: upsert(Location, r.external_id, kind=r.kind, name=r.name[:200],
+                                           country_code=r.country_code, country_name=r.country_name,
+                                           region=r.region, city=r.city, raw=r.raw)
+                     for r in inventory.locations}
+        tgs = {r.external_id: upsert(TrunkGroup, r.external_id, name=r.name[:200], capacity_limit=r.capacity_limit,
+                                     raw=r.raw).pk for r in inventory.trunk_groups}
+        trunks = {r.external_id: upsert(Trunk, r.external_id, name=r.name[:200], kind=r.kind,
+                                        description=r.description or "", raw=r.raw,
+                                        trunk_group_id=tgs.get(r.trunk_group_id) if r.trunk_group_id else None).pk
+                  for r in inventory.trunks}
+        groups = {r.external_id: upsert(NumberGroup, r.external_id, name=r.name[:200], prefix=r.prefix,
+                                        group_type=r.group_type, features=list(r.features), raw=r.raw,
+                                        location_id=locations[r.location_id].pk if r.location_id in locations else None).pk
+                  for r in inventory.groups}
+        refs = {"trunk": trunks, "trunk_group": tgs, "group": groups}
+        seen = []
+        for rec in inventory.numbers:
+            values = {**ingest._number_values(rec, refs, locations), "provider": account.provider}
+            PhoneNumber.objects.update_or_create(
+                account=account, external_id=rec.external_id,
+                defaults={**values, "last_seen": now, "removed_at": None},
+                create_defaults={**values, "first_seen": now, "last_seen": now, "last_changed_at": now},
+            )
+            seen.append(rec.external_id)
+        PhoneNumber.objects.filter(account=account, removed_at__isnull=True).exclude(external_id__in=seen).update(
+            removed_at=now, status="removed", last_changed_at=now)
+    t2 = time.perf_counter()
+    return {"total_s": t2 - t0, "fetch_s": t1 - t0, "apply_s": t2 - t1, "numbers": len(inventory.numbers)}
+
+
+def bench_sync(n_dids: int, resync_runs: int) -> dict:
+    from numbersadmin.inventory.choices import SyncState, SyncTrigger
+    from numbersadmin.inventory.models import PhoneNumber, SyncRun
+    from numbersadmin.inventory.services import ingest, sync
+    from numbersadmin.inventory.services.accounts import account_create, build_client
+    from providers.didww.simulator import DidwwSimulator
+
+    # Time our apply step separately (sync.py calls ingest.apply_inventory through the module).
+    apply_times: list[float] = []
+    original_apply = ingest.apply_inventory
+
+    def timed_apply(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return original_apply(*args, **kwargs)
+        finally:
+            apply_times.append(time.perf_counter() - t)
+
+    ingest.apply_inventory = timed_apply
+
+    def ours_sync(account) -> dict:
+        apply_times.clear()
+        t0 = time.perf_counter()
+        run = sync.run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
+        total = time.perf_counter() - t0
+        if run.state != SyncState.SUCCEEDED:
+            raise RuntimeError(f"our sync ended {run.state}: {run.error_class} {run.error_message}")
+        apply_s = apply_times[-1]
+        return {"total_s": total, "fetch_s": total - apply_s, "apply_s": apply_s, "numbers": run.items_fetched,
+                "added": run.added, "changed": run.changed, "unchanged": run.unchanged}
+
+    log(f"sync: seeding DIDWW simulator with {n_dids:,} DIDs")
+    sim = DidwwSimulator(api_key=API_KEY, dids=n_dids, trunks=6, trunk_groups=2, seed=7)
+    sim.start()
+    try:
+        ours_acct = account_create(provider="didww", name="bench ours", base_url=sim.base_url,
+                                   secrets={"api_key": API_KEY})
+        peer_acct = account_create(provider="didww", name="bench peer (update_or_create)", base_url=sim.base_url,
+                                   secrets={"api_key": API_KEY})
+        # Warm-up (untimed): HTTP stack, simulator, phonenumbers metadata for every region.
+        client = build_client(ours_acct)
+        try:
+            warm = client.fetch_inventory()
+        finally:
+            client.close()
+        for rec in warm.numbers:
+            ingest.national_digits(rec.e164)
+        del warm
+
+        result: dict = {"dids": n_dids, "ours": {}, "peer": {}}
+        for side, fn, acct in (("ours", ours_sync, ours_acct), ("peer", peer_sync, peer_acct)):
+            log(f"sync: {side} initial")
+            before = pg_table_stats()
+            r = fn(acct)
+            r["rows"] = delta(pg_table_stats(), before)
+            result[side]["initial"] = r
+            log(f"sync: {side} initial {r['total_s']:.2f} s (apply {r['apply_s']:.2f} s)")
+        counts = {s: PhoneNumber.objects.filter(account=a).count() for s, a in (("ours", ours_acct), ("peer", peer_acct))}
+        if counts["ours"] != counts["peer"] or counts["ours"] != len(sim.dids):
+            raise RuntimeError(f"row counts differ after the initial syncs: {counts}, simulator {len(sim.dids)}")
+
+        resync: dict[str, list] = {"ours": [], "peer": []}
+        for i in range(resync_runs):  # interleaved so drift hits both sides alike
+            for side, fn, acct in (("ours", ours_sync, ours_acct), ("peer", peer_sync, peer_acct)):
+                before = pg_table_stats()
+                r = fn(acct)
+                r["rows"] = delta(pg_table_stats(), before)
+                resync[side].append(r)
+                log(f"sync: {side} unchanged re-sync {i + 1}/{resync_runs} {r['total_s']:.2f} s, "
+                    f"{r['rows']['upd']} rows updated")
+        for side, runs in resync.items():
+            result[side]["resync"] = {
+                "total_s": statistics.median(r["total_s"] for r in runs),
+                "fetch_s": statistics.median(r["fetch_s"] for r in runs),
+                "apply_s": statistics.median(r["apply_s"] for r in runs),
+                "rows": runs[0]["rows"],
+                "runs": runs,
+            }
+        if resync["ours"][0].get("unchanged") != n_dids:
+            raise RuntimeError(f"our re-sync did not see every DID unchanged: {resync['ours'][0]}")
+        result["ratios_peer_over_ours"] = {
+            f"{phase}_{part}": ratio(result["peer"][phase][f"{part}_s"], result["ours"][phase][f"{part}_s"])
+            for phase in ("initial", "resync") for part in ("total", "apply")
+        }
+        return result
+    finally:
+        ingest.apply_inventory = original_apply
+        sim.stop()
+
+
+# -- list benchmark ------------------------------------------------------------------------------
+COUNTRY_MIX = {"US": 50, "GB": 15, "DE": 10, "CA": 10, "FR": 3, "NL": 3, "ES": 3, "AU": 3, "BE": 3}
+STATUS_MIX = {"active": 85, "pending": 5, "suspended": 4, "cancelling": 3, "inactive": 3}
+KIND_OF_GROUP = {"Mobile": "mobile", "Toll-free": "toll_free", "National": "national", "Shared Cost": "shared_cost"}
+
+
+def load_numbers(n: int, seed: int = 11) -> dict:
+    """Bulk-load ``n`` valid-looking numbers (simulator geography, so libphonenumber accepts them)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from numbersadmin.inventory.models import Location, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
+    from providers.didww.simulator import GEOGRAPHY, _expand
+
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    synced = timezone.now() - dt.timedelta(minutes=20)  # as if synced (the list shows freshness)
+    accounts = [ProviderAccount.objects.create(provider="didww", name=f"bulk {name}", config={},
+                                               base_url="https://api.didww.com/v3", last_success_at=synced)
+                for name in ("DIDWW Americas", "DIDWW Europe", "DIDWW APAC")]
+    region_of = {"US": 0, "CA": 0, "AU": 2}
+    tgs = {a.pk: [TrunkGroup.objects.create(account=a, external_id=f"tg-{a.pk}-{i}", name=f"{a.name} group {i}")
+                  for i in range(2)] for a in accounts}
+    trunks = {a.pk: [Trunk.objects.create(account=a, external_id=f"tr-{a.pk}-{i}", name=f"{a.name} trunk {i}",
+                                          kind="sip", trunk_group=tgs[a.pk][i % 2]) for i in range(3)]
+              for a in accounts}
+    # Per country: geographic choices (location per city) and non-geographic ones.
+    plans: dict[str, list] = {}
+    for iso in COUNTRY_MIX:
+        name, cc, regions, nongeo = GEOGRAPHY[iso]
+        account = accounts[region_of.get(iso, 1)]
+        options = []
+        for region, (_, cities) in regions.items():
+            for city, prefix, pattern in cities:
+                loc = Location.objects.create(account=account, external_id=f"loc-{iso}-{city}", name=city,
+                                              country_code=iso, country_name=name, region=region, city=city)
+                options.append((6, account, cc, prefix, pattern, "local", loc))
+        for group_type, prefix, pattern in nongeo:
+            options.append((1, account, cc, prefix, pattern, KIND_OF_GROUP.get(group_type, "national"), None))
+        plans[iso] = options
+
+    countries = rng.choices(list(COUNTRY_MIX), weights=list(COUNTRY_MIX.values()), k=n)
+    statuses = rng.choices(list(STATUS_MIX), weights=list(STATUS_MIX.values()), k=n)
+    now = timezone.now()
+    start = now - dt.timedelta(days=3 * 365)
+    used: set[str] = set()
+    batch: list = []
+    for i in range(n):
+        iso = countries[i]
+        options = plans[iso]
+        _, account, cc, prefix, pattern, kind, loc = rng.choices(options, weights=[o[0] for o in options])[0]
+        while True:
+            national = prefix + _expand(pattern, rng)
+            if cc == "1" and (national[4:6] == "11" or national[3:6] == "555"):
+                continue  # NANP: no N11 service codes, no fictional 555 exchange
+            e164 = f"+{cc}{national}"
+            if e164 not in used:
+                used.add(e164)
+                break
+        route = rng.random()
+        trunk = rng.choice(trunks[account.pk]) if route < 0.7 else None
+        tg = rng.choice(tgs[account.pk]) if trunk is None and route < 0.88 else None
+        acquired = start + dt.timedelta(seconds=rng.randrange(3 * 365 * 86400))
+        external_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        batch.append(PhoneNumber(
+            account=account, provider="didww", external_id=external_id,
+            raw={"id": external_id, "type": "dids", "attributes": {"number": e164[1:]}},
+            first_seen=acquired, last_seen=now, number_raw=e164[1:], e164=e164, is_valid=True,
+            digits=e164[1:], national_digits=national, country=iso,
+            region=loc.region if loc else "", city=loc.city if loc else "", location=loc,
+            kind=kind, status=statuses[i], raw_status=statuses[i],
+            description=rng.choice(("", "", "", "Sales", "Support hotline", "Reception", "Fax to email")),
+            voice=True, sms=rng.random() < 0.3, mms=False,
+            monthly_cost=Decimal(rng.choice(("0.50", "1.00", "1.50", "2.00", "4.90"))), currency="USD",
+            acquired_at=acquired, expires_at=now + dt.timedelta(days=rng.randint(1, 31)),
+            trunk=trunk, trunk_group=tg, last_changed_at=acquired,
+        ))
+        if len(batch) == 5000:
+            PhoneNumber.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        PhoneNumber.objects.bulk_create(batch)
+    load_s = time.perf_counter() - t0
+    with connection.cursor() as cur:
+        cur.execute("VACUUM (ANALYZE) inventory_phonenumber")
+        cur.execute("ANALYZE")
+    return {"rows": n, "load_s": round(load_s, 2), "rows_per_s": round(n / load_s),
+            "analyze_s": round(time.perf_counter() - t0 - load_s, 2)}
+
+
+def bench_list(n: int, runs: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from numbersadmin.inventory.models import PhoneNumber
+    from numbersadmin.inventory.pagination import _encode
+
+    log(f"list: bulk-loading {n:,} numbers")
+    load = load_numbers(n)
+    log(f"list: loaded in {load['load_s']} s ({load['rows_per_s']:,} rows/s), VACUUM ANALYZE {load['analyze_s']} s")
+
+    # Deep page: admin ?p=<page> (1-based) shows rows (page-1)*50+1 ..; our cursor names the row
+    # just before that, direction "n", so both pages show exactly the same 50 rows.
+    deep_page = max(2, int(n * 0.9) // PER_PAGE)
+    boundary_pos = (deep_page - 1) * PER_PAGE
+    ordered = PhoneNumber.objects.filter(removed_at__isnull=True).order_by("e164", "id")
+    b_e164, b_id = ordered.values_list("e164", "id")[boundary_pos - 1]
+    first_deep = ordered.values_list("e164", flat=True)[boundary_pos]
+    cursor = _encode({"v": b_e164, "i": b_id, "d": "n", "p": boundary_pos})
+    first_p1 = ordered.values_list("e164", flat=True)[0]
+    first_us = ordered.filter(country="US", status="active").values_list("e164", flat=True)[0]
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(16))
+    client = Client()
+    client.force_login(user)
+    admin = "/django-admin/inventory/phonenumber/"
+    hx = {"HX-Request": "true"}
+    # (name, side, url, headers, admin peer view, text the page must contain)
+    views = [
+        ("ours: page 1", "ours", "/numbers/", {}, "admin: page 1", first_p1),
+        ("ours: page 1 (htmx partial)", "ours", "/numbers/", hx, "admin: page 1", first_p1),
+        (f"ours: row {boundary_pos + 1:,} (keyset cursor)", "ours", f"/numbers/?cursor={cursor}", {},
+         f"admin: ?p={deep_page}", first_deep),
+        (f"ours: row {boundary_pos + 1:,} (htmx partial)", "ours", f"/numbers/?cursor={cursor}", hx,
+         f"admin: ?p={deep_page}", first_deep),
+        ("ours: country=US&status=active", "ours", "/numbers/?country=US&status=active", {},
+         "admin: country=US, status=active", first_us),
+        ("ours: country=US&status=active (htmx partial)", "ours", "/numbers/?country=US&status=active", hx,
+         "admin: country=US, status=active", first_us),
+        ("admin: page 1", "admin", admin, {}, None, first_p1),
+        (f"admin: ?p={deep_page}", "admin", f"{admin}?p={deep_page}", {}, None, first_deep),
+        ("admin: country=US, status=active", "admin", f"{admin}?country__exact=US&status__exact=active", {}, None,
+         first_us),
+    ]
+
+    def get(url, headers):
+        response = client.get(url, headers=headers)
+        body = response.content
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} -> {response.status_code}")
+        return body
+
+    # Sanity (and warm-up): every page shows the expected first row and no ignored filters.
+    for name, _, url, headers, _, must in views:
+        for _ in range(2):
+            body = get(url, headers).decode()
+        if must not in body:
+            raise RuntimeError(f"{name}: expected row {must} not in the page")
+        if "Ignored filter" in body or "That page link is not valid" in body:
+            raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
+
+    times: dict[str, list[float]] = {v[0]: [] for v in views}
+    sizes: dict[str, int] = {}
+    for _ in range(runs):  # interleaved: each round times every view once
+        for name, _, url, headers, _, _ in views:
+            t = time.perf_counter()
+            body = get(url, headers)
+            times[name].append((time.perf_counter() - t) * 1000)
+            sizes[name] = len(body)
+    rows = []
+    for name, side, url, headers, peer, _ in views:
+        with CaptureQueriesContext(connection) as ctx:
+            get(url, headers)
+        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
+        rows.append({
+            "view": name, "side": side, "url": url, "htmx": bool(headers), "peer": peer,
+            "median_ms": round(statistics.median(times[name]), 1),
+            "min_ms": round(min(times[name]), 1), "max_ms": round(max(times[name]), 1),
+            "queries": len(ctx.captured_queries), "sql_ms": round(sql_ms, 1), "bytes": sizes[name],
+            "slowest_sql": (slowest["sql"][:160], round(float(slowest["time"]) * 1000, 1)) if slowest else None,
+        })
+    by_name = {r["view"]: r for r in rows}
+    for r in rows:
+        r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
+    return {"numbers": n, "runs": runs, "per_page": PER_PAGE, "deep_row": boundary_pos + 1, "deep_admin_page": deep_page,
+            "load": load, "views": rows}
+
+
+# -- report --------------------------------------------------------------------------------------
+def markdown(report: dict) -> str:
+    m, s, li = report["meta"], report["sync"], report["list"]
+    out = [
+        f"# numbersadmin benchmark ({m['started_at']})",
+        "",
+        f"PostgreSQL {m['postgres']}, Python {m['python']}, Django {m['django']}, {m['cpus']} CPUs. "
+        f"Total {m['elapsed_s']:.0f} s.",
+        "",
+        f"## Sync: {s['dids']:,} DIDs from the DIDWW simulator (loopback)",
+        "",
+        "Ours = `run_sync` (fetch, then hash-skip + bulk writes). Peer = same DidwwClient fetch, then "
+        "`update_or_create` per record in one transaction. Re-sync: median of "
+        f"{len(s['ours']['resync']['runs'])} unchanged re-syncs.",
+        "",
+        "| Phase | Ours s (apply s) | Peer s (apply s) | Peer/ours total | Peer/ours apply "
+        "| Rows updated (n_tup_upd) ours / peer | Rows inserted ours / peer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    r = s["ratios_peer_over_ours"]
+    for phase, label in (("initial", "Initial sync"), ("resync", "Unchanged re-sync")):
+        o, p = s["ours"][phase], s["peer"][phase]
+        out.append(f"| {label} | {o['total_s']:.2f} ({o['apply_s']:.2f}) | {p['total_s']:.2f} ({p['apply_s']:.2f}) "
+                   f"| {r[phase + '_total']}× | {r[phase + '_apply']}× | {o['rows']['upd']:,} / {p['rows']['upd']:,} "
+                   f"| {o['rows']['ins']:,} / {p['rows']['ins']:,} |")
+    out += [
+        "",
+        f"Fetch alone (same client, both sides): ~{s['peer']['initial']['fetch_s']:.2f} s, so end-to-end ratios are "
+        "capped by the fetch; the apply column is the write strategy alone.",
+        "",
+        f"## List page: {li['numbers']:,} numbers, median of {li['runs']} warm runs (test client)",
+        "",
+        f"Loaded with bulk_create at {li['load']['rows_per_s']:,} rows/s, then VACUUM ANALYZE. Deep = row "
+        f"{li['deep_row']:,} (admin `?p={li['deep_admin_page']}`, ours a keyset cursor to the same rows). "
+        "Partials are compared with the admin's full page for the same rows (the admin has no partial).",
+        "",
+        "| View | Median ms | SQL ms | Queries | KiB | Admin/ours |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in li["views"]:
+        rat = f"{v['ratio_admin_over_ours']}×" if v["ratio_admin_over_ours"] is not None else "—"
+        out.append(f"| {v['view']} | {v['median_ms']:.1f} | {v['sql_ms']:.1f} | {v['queries']} | {v['bytes'] / 1024:.0f} "
+                   f"| {rat} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--numbers", type=int, default=100_000, help="rows in the list-page table")
+    parser.add_argument("--sync-dids", type=int, default=10_000, help="DIDs in the simulator for the sync benchmark")
+    parser.add_argument("--runs", type=int, default=7, help="warm runs per list view (median reported)")
+    parser.add_argument("--sync-runs", type=int, default=3, help="unchanged re-syncs per side (median reported)")
+    parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
+    parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
+                        help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("set INTEGRATION_DATABASE_URL (or --database-url) to a PostgreSQL server")
+    if args.numbers < 2 * PER_PAGE or args.sync_dids < 1 or args.runs < 1 or args.sync_runs < 1:
+        parser.error(f"need --numbers >= {2 * PER_PAGE} and positive --sync-dids/--runs/--sync-runs")
+
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    name, db_url = create_database(args.database_url)
+    log(f"created database {name}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="na-perf-") as var_dir:
+            setup_django(db_url, var_dir)
+            import django
+            from django.db import connection
+
+            with connection.cursor() as cur:
+                cur.execute("SHOW server_version")
+                pg_version = cur.fetchone()[0]
+            sync_result = bench_sync(args.sync_dids, args.sync_runs)
+            # The list table holds only the bulk-loaded rows.
+            with connection.cursor() as cur:
+                cur.execute("TRUNCATE inventory_phonenumber CASCADE")
+            list_result = bench_list(args.numbers, args.runs)
+            report = {
+                "meta": {"started_at": started_at, "postgres": pg_version, "python": platform.python_version(),
+                         "django": django.get_version(), "cpus": os.cpu_count(), "args": vars(args) | {"database_url": None},
+                         "elapsed_s": round(time.perf_counter() - started, 1)},
+                "sync": sync_result,
+                "list": list_result,
+            }
+            connection.close()
+    finally:
+        drop_database(args.database_url, name)
+        log(f"dropped database {name}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(markdown(report))
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
