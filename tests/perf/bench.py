@@ -274,6 +274,7 @@ KIND_OF_GROUP = {"Mobile": "mobile", "Toll-free": "toll_free", "National": "nati
 
 def load_numbers(n: int, seed: int = 11) -> dict:
     """Bulk-load ``n`` valid-looking numbers (simulator geography, so libphonenumber accepts them)."""
+    import phonenumbers
     from django.db import connection
     from django.utils import timezone
 
@@ -349,6 +350,11 @@ def load_numbers(n: int, seed: int = 11) -> dict:
     if batch:
         PhoneNumber.objects.bulk_create(batch)
     load_s = time.perf_counter() - t0
+    # The data must look like what a sync writes: valid numbers, national_digits as ingest derives it.
+    for e164, nat in PhoneNumber.objects.order_by("?").values_list("e164", "national_digits")[:300]:
+        parsed = phonenumbers.parse(e164, None)
+        if not phonenumbers.is_valid_number(parsed) or str(parsed.national_number) != nat:
+            raise RuntimeError(f"generated number {e164} (national {nat}) is not what a sync would store")
     with connection.cursor() as cur:
         cur.execute("VACUUM (ANALYZE) inventory_phonenumber")
         cur.execute("ANALYZE")
