@@ -162,6 +162,19 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+class Closeable:
+    """Context-manager plumbing shared by HTTP clients and adapters: ``with X(...) as c:``."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ProviderClient(Protocol):
     """What the sync service needs from an adapter."""
 

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .base import Closeable
 from .errors import (
     AuthError,
     BadResponse,
@@ -89,7 +90,7 @@ class Redactor:
         return text
 
 
-class HttpClient:
+class HttpClient(Closeable):
     def __init__(
         self,
         base_url: str,
@@ -169,12 +170,6 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> "HttpClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- helpers ----------------------------------------------------------------------------
     def _detail(self, response: Response) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Inventory, Progress, ProgressCallback
+from ..base import Closeable, Inventory, Progress, ProgressCallback
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -40,7 +40,7 @@ def parse_error(response: Response) -> str:
     return mapping.error_summary(response.json())
 
 
-class DidwwClient:
+class DidwwClient(Closeable):
     def __init__(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
         config = config or {}
         api_key = str((secrets or {}).get("api_key") or "").strip()
@@ -83,12 +83,6 @@ class DidwwClient:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> "DidwwClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- paging -----------------------------------------------------------------------------
     def _fetch_all(
