@@ -198,3 +198,20 @@ def test_accounts_page_shows_live_progress_of_a_running_sync(admin_client, synce
     assert 'hx-trigger="every 2s"' in body and "200 of 250 numbers" in body and "page 2" in body
     partial = admin_client.get("/accounts/", headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in partial and "200 of 250" in partial
+
+
+def test_never_synced_account_renders_everywhere(admin_client, didww_account):
+    """Regression: the "never synced" label used to raise in Django 6 (format_html without args)."""
+    for url in ("/accounts/", f"/accounts/{didww_account.pk}/", "/numbers/"):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    assert "never synced" in admin_client.get("/accounts/").content.decode()
+
+
+def test_list_page_query_count_does_not_grow_with_rows(ops_client, synced, django_assert_max_num_queries):
+    # session, user, 2 permission lookups (nav), count, page rows, and one query per filter
+    # choice list (accounts, trunks, trunk groups, locations): constant whatever the table size.
+    with django_assert_max_num_queries(10):
+        ops_client.get("/numbers/?per_page=100")
+    with django_assert_max_num_queries(10):
+        ops_client.get("/numbers/?country=US", headers={"HX-Request": "true"})

@@ -16,20 +16,22 @@ from .choices import NumberKind, NumberStatus
 from .models import Location, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
 
 
-def _countries():
-    rows = Location.objects.exclude(country_code="").values_list("country_code", "country_name").distinct()
-    names: dict[str, str] = {}
-    for code, name in rows:
-        names.setdefault(code, name or code)
-    return sorted(((code, f"{name} ({code})" if name != code else code) for code, name in names.items()), key=lambda c: c[1])
-
-
-def _regions():
-    return [(r, r) for r in sorted(set(Location.objects.exclude(region="").values_list("region", flat=True)))]
-
-
-def _cities():
-    return [(c, c) for c in sorted(set(Location.objects.exclude(city="").values_list("city", flat=True)))]
+def _location_choices() -> dict[str, list[tuple[str, str]]]:
+    """Country, region and city choices from the (small) locations table in one query."""
+    countries: dict[str, str] = {}
+    regions, cities = set(), set()
+    for code, name, region, city in Location.objects.values_list("country_code", "country_name", "region", "city").distinct():
+        if code:
+            countries.setdefault(code, name or code)
+        if region:
+            regions.add(region)
+        if city:
+            cities.add(city)
+    return {
+        "country": sorted(((c, f"{n} ({c})" if n != c else c) for c, n in countries.items()), key=lambda x: x[1]),
+        "region": [(r, r) for r in sorted(regions)],
+        "city": [(c, c) for c in sorted(cities)],
+    }
 
 
 def search_q(text: str) -> Q:
@@ -51,16 +53,17 @@ def search_q(text: str) -> Q:
 class NumberFilterSet(df.FilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     provider = df.ChoiceFilter(choices=registry.choices, label="Provider")
-    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
-    country = df.ChoiceFilter(choices=_countries, label="Country")
-    region = df.ChoiceFilter(choices=_regions, label="Region")
-    city = df.ChoiceFilter(choices=_cities, label="City")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    country = df.ChoiceFilter(choices=(), label="Country")
+    region = df.ChoiceFilter(choices=(), label="Region")
+    city = df.ChoiceFilter(choices=(), label="City")
     status = df.ChoiceFilter(choices=NumberStatus.choices, label="Status")
     kind = df.ChoiceFilter(choices=NumberKind.choices, label="Kind")
-    trunk = df.ModelChoiceFilter(queryset=Trunk.objects.select_related("account"), label="Trunk")
-    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.select_related("account"), label="Trunk group")
-    number_group = df.ModelChoiceFilter(queryset=NumberGroup.objects.all(), label="DID group", widget=forms.HiddenInput)
-    location = df.ModelChoiceFilter(queryset=Location.objects.all(), label="Location", widget=forms.HiddenInput)
+    # only(): choice lists render names; never load provider payloads for a dropdown.
+    trunk = df.ModelChoiceFilter(queryset=Trunk.objects.only("id", "name"), label="Trunk")
+    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group")
+    number_group = df.ModelChoiceFilter(queryset=NumberGroup.objects.only("id", "name"), label="DID group", widget=forms.HiddenInput)
+    location = df.ModelChoiceFilter(queryset=Location.objects.only("id", "name"), label="Location", widget=forms.HiddenInput)
     removed = df.ChoiceFilter(
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
@@ -69,6 +72,11 @@ class NumberFilterSet(df.FilterSet):
     class Meta:
         model = PhoneNumber
         fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, choices in _location_choices().items():
+            self.filters[name].extra["choices"] = choices
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value and value.strip() else queryset

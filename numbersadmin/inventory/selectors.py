@@ -48,9 +48,14 @@ def number_queryset() -> QuerySet:
     return PhoneNumber.objects.select_related("account", "trunk", "trunk_group", "location", "number_group")
 
 
+# Provider payloads can be large; list pages and exports never show them.
+LIST_DEFERRED = ("raw", "content_hash", "account__config", "account__secrets_encrypted", "trunk__raw",
+                 "trunk_group__raw", "location__raw", "number_group__raw")
+
+
 def number_list(params) -> NumberFilterSet:
     """Filtered numbers (``.qs``) plus the bound form (errors, chips)."""
-    return NumberFilterSet(params, queryset=number_queryset())
+    return NumberFilterSet(params, queryset=number_queryset().defer(*LIST_DEFERRED))
 
 
 def number_get(pk: int) -> PhoneNumber:

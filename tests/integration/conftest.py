@@ -58,6 +58,7 @@ def app_env(services, tmp_path_factory):
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PROVIDER_ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_MANIFEST": "0",  # no collectstatic in tests
         "NUMBERSADMIN_VAR_DIR": str(tmp_path_factory.mktemp("var")),
         "PYTHONUNBUFFERED": "1",
     }

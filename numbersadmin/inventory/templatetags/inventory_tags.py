@@ -3,19 +3,21 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
+NEVER_SYNCED = mark_safe('<span class="fresh stale" title="never synced successfully">never synced</span>')
 
 
 @register.simple_tag
-def freshness(account):
+def freshness(account, now=None):
     """'synced 5 minutes ago', amber when older than twice the sync interval."""
     if account is None:
         return ""
     if not account.last_success_at:
-        return format_html('<span class="fresh stale" title="never synced successfully">never synced</span>')
-    now = timezone.now()
+        return NEVER_SYNCED
+    now = now or timezone.now()
     if (now - account.last_success_at).total_seconds() < 60:
         label = "synced just now"
     else:

@@ -1,0 +1,53 @@
+"""Opt-in smoke test of the benchmark (``pytest -m perf``): runs tests/perf/bench.py at small
+sizes and checks that it produced a complete report. No timing assertions, by design: the
+numbers are for people comparing ratios (see tests/perf/bench.py), not a pass/fail budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).with_name("bench.py")
+ROOT = BENCH.parents[2]
+
+pytestmark = pytest.mark.perf
+
+
+def test_bench_produces_report(tmp_path):
+    if not os.environ.get("INTEGRATION_DATABASE_URL"):
+        message = "INTEGRATION_DATABASE_URL not set (the benchmark creates a throwaway PostgreSQL database)"
+        if os.environ.get("REQUIRE_INTEGRATION"):
+            pytest.fail(message)
+        pytest.skip(message)
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--numbers", "1500", "--sync-dids", "200", "--runs", "2", "--sync-runs", "1",
+         "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"bench failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
+    assert "## Sync" in result.stdout and "## List page" in result.stdout
+
+    report = json.loads(out.read_text())
+    assert set(report) == {"meta", "sync", "list"}
+    sync = report["sync"]
+    for side in ("ours", "peer"):
+        for phase in ("initial", "resync"):
+            assert {"total_s", "fetch_s", "apply_s", "rows"} <= set(sync[side][phase])
+            assert {"ins", "upd"} <= set(sync[side][phase]["rows"])
+    assert set(sync["ratios_peer_over_ours"]) == {"initial_total", "initial_apply", "resync_total", "resync_apply"}
+
+    listing = report["list"]
+    assert listing["numbers"] == 1500
+    views = {v["view"]: v for v in listing["views"]}
+    assert len(views) == 9
+    assert {v["side"] for v in views.values()} == {"ours", "admin"}
+    assert sum(v["htmx"] for v in views.values()) == 3
+    for view in views.values():
+        assert {"median_ms", "queries", "sql_ms", "bytes", "ratio_admin_over_ours"} <= set(view)
+        assert (view["ratio_admin_over_ours"] is None) == (view["side"] == "admin")
