@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
-    "django_tables2",
     "numbersadmin.inventory",
 ]
 
@@ -206,8 +205,6 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
-
-DJANGO_TABLES2_TEMPLATE = "inventory/table.html"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

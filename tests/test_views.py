@@ -215,3 +215,12 @@ def test_list_page_query_count_does_not_grow_with_rows(ops_client, synced, djang
         ops_client.get("/numbers/?per_page=100")
     with django_assert_max_num_queries(10):
         ops_client.get("/numbers/?country=US", headers={"HX-Request": "true"})
+
+
+def test_provider_text_with_markup_renders_as_text(ops_client, didww_account, didww_sim):
+    didww_sim.update_did(didww_sim.dids[0]["id"], description='<img src=x onerror="alert(1)">')
+    sync(didww_account)
+    number = PhoneNumber.objects.get(external_id=didww_sim.dids[0]["id"])
+    for url in (f"/numbers/?q={number.digits}", f"/numbers/{number.pk}/"):
+        body = ops_client.get(url).content.decode()
+        assert "<img src=x" not in body and "&lt;img src=x" in body

@@ -1,97 +1,135 @@
-"""django-tables2 column definitions. Ordering and paging are done by the selector/keyset pager
-(tables2's own ordering is off: it would sort with OFFSET paging), so ``sortable`` below lists
-the columns whose headers become sort links."""
+"""Column definitions for the list pages, rendered with ``format_html`` per cell.
+
+django-tables2 was the first choice, but its per-cell machinery (accessor resolution, argument
+introspection, a template per cell) cost ~25 ms per 50-row page against ~3 ms here, which made our
+page 1 slower than the Django admin changelist it is benchmarked against (tests/perf/bench.py).
+A column is data (name, header, renderer, sortable), so the column chooser and exports can share
+these definitions later.
+"""
 
 from __future__ import annotations
 
-import django_tables2 as tables
-from django.utils import timezone
-from django.utils.html import format_html
+from dataclasses import dataclass
+from typing import Callable
 
+from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from .selectors import NUMBER_SORTS
 from .templatetags.inventory_tags import freshness
 
-from .models import PhoneNumber, Trunk, TrunkGroup
-from .selectors import NUMBER_SORTS
+DASH = mark_safe('<span class="muted">—</span>')
 
 
-class NumberTable(tables.Table):
-    # Cells render with format_html, not per-cell templates: 50 rows x 3 template columns cost
-    # more than the page's SQL (measured in tests/perf/bench.py).
-    e164 = tables.Column(verbose_name="Number", empty_values=())
-    provider = tables.Column(accessor="account__provider_name", verbose_name="Provider")
-    account = tables.Column(linkify=False)
-    country = tables.Column()
-    region = tables.Column()
-    city = tables.Column()
-    kind = tables.Column(accessor="get_kind_display", verbose_name="Kind")
-    status = tables.Column()
-    trunk = tables.Column(linkify=True)
-    trunk_group = tables.Column(linkify=True, verbose_name="Trunk group")
-    description = tables.Column()
-    freshness = tables.Column(accessor="account", verbose_name="Data", empty_values=())
-
-    sortable = {name: name for name in NUMBER_SORTS}
-
-    class Meta:
-        model = PhoneNumber
-        fields = ("e164", "provider", "account", "country", "region", "city", "kind", "status", "trunk",
-                  "trunk_group", "description", "freshness")
-        orderable = False
-        attrs = {"class": "table", "id": "numbers-table"}
-        empty_text = "No numbers match these filters."
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fresh: dict[int, str] = {}  # one freshness label per account, not per row
-        self._now = timezone.now()
-
-    def render_e164(self, record):
-        link = format_html('<a href="{}" class="num">{}</a>', record.get_absolute_url(), record.e164 or record.number_raw)
-        if record.is_valid:
-            return link
-        return format_html('{} <span class="badge badge-invalid" title="phonenumbers could not parse this value; '
-                           'kept as the provider sent it">unparsed</span>', link)
-
-    def render_status(self, record):
-        return format_html('<span class="badge badge-{}" title="provider status: {}">{}</span>', record.status,
-                           record.raw_status or "—", record.get_status_display())
-
-    def render_freshness(self, record):
-        if record.account_id not in self._fresh:
-            self._fresh[record.account_id] = freshness(record.account, self._now)
-        return self._fresh[record.account_id]
+@dataclass(frozen=True)
+class Column:
+    name: str
+    header: str
+    render: Callable[[object, "Table"], SafeString | str]
+    sortable: bool = False
+    wrap: bool = False
 
 
-class TrunkTable(tables.Table):
-    name = tables.Column(linkify=True)
-    account = tables.Column()
-    kind = tables.Column()
-    trunk_group = tables.Column(linkify=True, verbose_name="Trunk group")
-    number_count = tables.Column(verbose_name="Numbers")
-    removed = tables.Column(accessor="removed_at", verbose_name="Removed")
+def text(attr: str):
+    def render(row, table):
+        value = row
+        for part in attr.split("."):
+            value = getattr(value, part, None) if value is not None else None
+        return DASH if value in (None, "") else value
 
-    sortable: dict[str, str] = {}
-
-    class Meta:
-        model = Trunk
-        fields = ("name", "account", "kind", "trunk_group", "number_count", "removed")
-        orderable = False
-        attrs = {"class": "table"}
-        empty_text = "No trunks."
+    return render
 
 
-class TrunkGroupTable(tables.Table):
-    name = tables.Column(linkify=True)
-    account = tables.Column()
-    capacity_limit = tables.Column(verbose_name="Capacity")
-    trunk_count = tables.Column(verbose_name="Trunks")
-    number_count = tables.Column(verbose_name="Numbers")
+def link(attr: str):
+    def render(row, table):
+        obj = getattr(row, attr)
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj) if obj is not None else DASH
 
-    sortable: dict[str, str] = {}
+    return render
 
-    class Meta:
-        model = TrunkGroup
-        fields = ("name", "account", "capacity_limit", "trunk_count", "number_count")
-        orderable = False
-        attrs = {"class": "table"}
-        empty_text = "No trunk groups."
+
+def number_cell(row, table):
+    anchor = format_html('<a href="{}" class="num">{}</a>', row.get_absolute_url(), row.e164 or row.number_raw)
+    if row.is_valid:
+        return anchor
+    return format_html('{} <span class="badge badge-invalid" title="phonenumbers could not parse this value; '
+                       'kept as the provider sent it">unparsed</span>', anchor)
+
+
+def status_cell(row, table):
+    return format_html('<span class="badge badge-{}" title="provider status: {}">{}</span>', row.status,
+                       row.raw_status or "—", row.get_status_display())
+
+
+def freshness_cell(row, table):
+    cache = table.cache.setdefault("fresh", {})  # one label per account, not per row
+    if row.account_id not in cache:
+        cache[row.account_id] = freshness(row.account, table.now)
+    return cache[row.account_id]
+
+
+NUMBER_COLUMNS = [
+    Column("e164", "Number", number_cell, sortable=True),
+    Column("provider", "Provider", text("account.provider_name"), sortable=True),
+    Column("account", "Account", text("account.name")),
+    Column("country", "Country", text("country"), sortable=True),
+    Column("region", "Region", text("region")),
+    Column("city", "City", text("city"), sortable=True),
+    Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
+    Column("status", "Status", status_cell, sortable=True),
+    Column("trunk", "Trunk", link("trunk")),
+    Column("trunk_group", "Trunk group", link("trunk_group")),
+    Column("description", "Description", text("description"), wrap=True),
+    Column("freshness", "Data", freshness_cell),
+]
+assert {c.name for c in NUMBER_COLUMNS if c.sortable} <= set(NUMBER_SORTS)
+
+TRUNK_COLUMNS = [
+    Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)),
+    Column("account", "Account", text("account.name")),
+    Column("kind", "Type", text("kind")),
+    Column("trunk_group", "Trunk group", link("trunk_group")),
+    Column("numbers", "Numbers", text("number_count")),
+    Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH),
+]
+
+TRUNK_GROUP_COLUMNS = [
+    Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)),
+    Column("account", "Account", text("account.name")),
+    Column("capacity", "Capacity", text("capacity_limit")),
+    Column("trunks", "Trunks", text("trunk_count")),
+    Column("numbers", "Numbers", text("number_count")),
+]
+
+
+class Table:
+    def __init__(self, rows, columns: list[Column], *, table_id: str = "", empty_text: str = "Nothing here."):
+        self.columns = columns
+        self.table_id = table_id
+        self.empty_text = empty_text
+        self.now = timezone.now()
+        self.cache: dict = {}
+        # Whole rows are built here: a template loop over every cell costs more than the SQL.
+        cells = [(format_html('<td data-col="{}"{}>', c.name, mark_safe(' class="wrap"') if c.wrap else ""), c)
+                 for c in columns]
+        self.rows = [
+            mark_safe("<tr>" + "".join(f"{td}{conditional_escape(c.render(row, self))}</td>" for td, c in cells) + "</tr>")
+            for row in rows
+        ]
+
+    @property
+    def sortable(self) -> set[str]:
+        return {c.name for c in self.columns if c.sortable}
+
+
+def number_table(rows) -> Table:
+    return Table(rows, NUMBER_COLUMNS, table_id="numbers-table", empty_text="No numbers match these filters.")
+
+
+def trunk_table(rows) -> Table:
+    return Table(rows, TRUNK_COLUMNS, empty_text="No trunks.")
+
+
+def trunk_group_table(rows) -> Table:
+    return Table(rows, TRUNK_GROUP_COLUMNS, empty_text="No trunk groups.")

@@ -9,7 +9,7 @@ from .. import selectors
 from ..models import PhoneNumber
 from ..pagination import count_rows
 from ..services import exports
-from ..tables import NumberTable
+from ..tables import number_table
 from .common import active_filters, csv_response, form_notices, paged, parse_per_page, render_page, PER_PAGE_CHOICES
 
 
@@ -26,10 +26,10 @@ def number_list(request):
                             count_rows(qs)[0])
     per_page = parse_per_page(request.GET.get("per_page"), notices)
     page = paged(request, qs, field=sort.field, descending=sort.descending, per_page=per_page, notices=notices)
-    table = NumberTable(page.rows)
+    table = number_table(page.rows)
     return render_page(request, "inventory/numbers/list.html", {
         "filterset": filterset, "table": table, "page": page, "sort": sort, "notices": notices,
-        "sortable": NumberTable.sortable, "per_page_choices": PER_PAGE_CHOICES, "per_page": per_page,
+        "per_page_choices": PER_PAGE_CHOICES, "per_page": per_page,
     })
 
 

@@ -6,7 +6,7 @@ from .. import selectors
 from ..models import Trunk, TrunkGroup
 from ..pagination import count_rows
 from ..services import exports
-from ..tables import NumberTable, TrunkGroupTable, TrunkTable
+from ..tables import number_table, trunk_group_table, trunk_table
 from .common import active_filters, csv_response, form_notices, paged, parse_per_page, render_page
 
 RELATED_LIMIT = 50  # drill-down pages cap related rows and link to the filtered list
@@ -22,23 +22,23 @@ def _simple_list(request, filterset, table_class, columns, list_name, template):
     page = paged(request, qs, field="name", descending=False, per_page=per_page, notices=notices)
     return render_page(request, template, {
         "filterset": filterset, "table": table_class(page.rows), "page": page, "notices": notices,
-        "sortable": {}, "per_page": per_page,
+        "per_page": per_page,
     })
 
 
 def trunk_list(request):
-    return _simple_list(request, selectors.trunk_list(request.GET), TrunkTable, exports.TRUNK_COLUMNS, "trunks",
+    return _simple_list(request, selectors.trunk_list(request.GET), trunk_table, exports.TRUNK_COLUMNS, "trunks",
                         "inventory/trunks/list.html")
 
 
 def trunk_group_list(request):
-    return _simple_list(request, selectors.trunk_group_list(request.GET), TrunkGroupTable,
+    return _simple_list(request, selectors.trunk_group_list(request.GET), trunk_group_table,
                         exports.TRUNK_GROUP_COLUMNS, "trunk-groups", "inventory/trunks/group_list.html")
 
 
 def _related_numbers(**lookup):
     qs = selectors.number_queryset().filter(removed_at__isnull=True, **lookup).order_by("e164", "pk")
-    return NumberTable(list(qs[:RELATED_LIMIT])), qs.count()
+    return number_table(list(qs[:RELATED_LIMIT])), qs.count()
 
 
 def trunk_detail(request, pk: int):
