@@ -27,4 +27,4 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: venv
-	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration and not browser and not perf" $(PYTEST_ARGS)
