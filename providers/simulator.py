@@ -105,6 +105,17 @@ class FaultPlan:
         return None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients hanging up (or stop() cutting connections) are expected here, not errors.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class Simulator:
     """Base class: subclasses set ``name``/``base_path`` and implement ``handle``."""
 
@@ -131,17 +142,11 @@ class Simulator:
     def start(self, port: int = 0, host: str = "127.0.0.1") -> "Simulator":
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("simulators listen on loopback only")
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sim-{self.name}", daemon=True)
         self._thread.start()
         return self
-
-    def serve_forever(self, port: int = 0) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
-        self._server.daemon_threads = True
-        self._server.serve_forever()
 
     def stop(self) -> None:
         """Stop like a crashed provider: stop listening and cut every open (keep-alive) connection."""
