@@ -103,6 +103,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'numbersadmin.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, for the test database: the in-process sync thread and the live
+    # server must see the same data as the test.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     # WAL lets the page read while the in-process sync thread writes; IMMEDIATE avoids
     # "database is locked" upgrades inside write transactions.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -72,3 +72,22 @@ def test_admin_sees_sync_progress_and_accounts(page, live_server, didww_account,
     assert "Succeeded" in row.inner_text() and "synced" in row.inner_text()
     assert "sim-key" not in page.content()
     shot(page, "accounts")
+
+
+def test_sync_now_shows_live_progress_then_the_result(page, live_server, didww_account, admin_user, didww_sim, settings):
+    settings.TASK_RUNNER = "thread"  # the real embedded runner: the POST returns while the sync runs
+    didww_sim.latency = 0.5  # 3 DID pages + 2 trunk pages: a few seconds of visible progress
+    login(page, live_server, "alice", "pw-alice-123")
+    page.goto(f"{live_server.url}/accounts/")
+    page.click("tr[data-account='DIDWW main'] button:has-text('Sync now')")
+    row = page.locator("tr[data-account='DIDWW main']")
+    # The accounts table polls itself: progress with pages and "N of 250 numbers" appears...
+    page.wait_for_function(
+        "() => /page [1-9].* [0-9]+ of 250 numbers/.test(document.querySelector(\"tr[data-account='DIDWW main']\").innerText)",
+        timeout=15000)
+    shot(page, "accounts-sync-progress")
+    # ...and is replaced by the result without a reload.
+    page.wait_for_function(
+        "() => document.querySelector(\"tr[data-account='DIDWW main']\").innerText.includes('Succeeded')", timeout=30000)
+    assert "250 numbers" in row.inner_text()
+    assert PhoneNumber.objects.filter(account=didww_account).count() == 250

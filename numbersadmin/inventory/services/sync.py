@@ -11,6 +11,7 @@ import secrets as _secrets
 import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -45,17 +46,23 @@ def release_lease(account_id: int, token: str) -> None:
 
 
 def _progress_writer(run: SyncRun):
-    last = {"at": 0.0}
+    """Progress shown live on the accounts page: pages across all listings, numbers of the total.
+    Adapters report per listing (numbers, then trunks...), so later stages keep the number counts."""
+    state = {"at": 0.0, "stage": None, "pages_before": 0, "stage_pages": 0}
 
     def write(p: Progress) -> None:
-        # Throttled: at most ~4 writes a second whatever the page rate.
+        if p.stage != state["stage"]:
+            state["pages_before"] += state["stage_pages"]
+            state["stage"], state["at"] = p.stage, 0.0
+        state["stage_pages"] = p.pages_fetched
         now = time.monotonic()
-        if now - last["at"] < 0.25 and (p.items_total is None or p.items_fetched < p.items_total):
-            return
-        last["at"] = now
-        SyncRun.objects.filter(pk=run.pk).update(
-            stage=p.stage, pages_fetched=p.pages_fetched, items_fetched=p.items_fetched, items_total=p.items_total
-        )
+        if now - state["at"] < 0.25 and (p.items_total is None or p.items_fetched < p.items_total):
+            return  # throttled: at most ~4 writes a second whatever the page rate
+        state["at"] = now
+        fields = {"stage": p.stage, "pages_fetched": state["pages_before"] + p.pages_fetched}
+        if p.stage == "numbers":
+            fields.update(items_fetched=p.items_fetched, items_total=p.items_total)
+        SyncRun.objects.filter(pk=run.pk).update(**fields)
 
     return write
 
@@ -102,6 +109,8 @@ def run_sync(run_id: int) -> SyncRun:
         _finish(run, SyncState.FAILED, exc.error_class, str(exc))
     except SecretsUnavailable as exc:
         _finish(run, SyncState.FAILED, "secrets", str(exc))
+    except SoftTimeLimitExceeded:
+        _finish(run, SyncState.FAILED, "time_limit", "sync exceeded SYNC_SOFT_TIME_LIMIT; nothing was applied")
     except Exception as exc:  # never leave a run "running"; the traceback goes to the log only
         logger.exception("sync run %s crashed", run.pk)
         _finish(run, SyncState.FAILED, "internal", f"internal error ({type(exc).__name__}); see server log")
