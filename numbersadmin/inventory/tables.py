@@ -85,9 +85,15 @@ NUMBER_COLUMNS = [
 ]
 assert {c.name for c in NUMBER_COLUMNS if c.sortable} <= set(NUMBER_SORTS)
 
+
+def self_link(row, table):
+    return format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)
+
+
+NAMED_OBJECT_COLUMNS = [Column("name", "Name", self_link), Column("account", "Account", text("account.name"))]
+
 TRUNK_COLUMNS = [
-    Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)),
-    Column("account", "Account", text("account.name")),
+    *NAMED_OBJECT_COLUMNS,
     Column("kind", "Type", text("kind")),
     Column("trunk_group", "Trunk group", link("trunk_group")),
     Column("numbers", "Numbers", text("number_count")),
@@ -95,8 +101,7 @@ TRUNK_COLUMNS = [
 ]
 
 TRUNK_GROUP_COLUMNS = [
-    Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)),
-    Column("account", "Account", text("account.name")),
+    *NAMED_OBJECT_COLUMNS,
     Column("capacity", "Capacity", text("capacity_limit")),
     Column("trunks", "Trunks", text("trunk_count")),
     Column("numbers", "Numbers", text("number_count")),
