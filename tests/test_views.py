@@ -224,3 +224,12 @@ def test_provider_text_with_markup_renders_as_text(ops_client, didww_account, di
     for url in (f"/numbers/?q={number.digits}", f"/numbers/{number.pk}/"):
         body = ops_client.get(url).content.decode()
         assert "<img src=x" not in body and "&lt;img src=x" in body
+
+
+def test_drill_down_filters_show_as_removable_chips(ops_client, synced):
+    number = PhoneNumber.objects.exclude(number_group=None).first()
+    body = ops_client.get(f"/numbers/?number_group={number.number_group_id}&country={number.country}").content.decode()
+    assert f"DID group: {number.number_group}" in body
+    assert f'href="?country={number.country}"' in body
+    assert set(rows(ops_client.get(f"/numbers/?number_group={number.number_group_id}&per_page=100"))) == set(
+        number.number_group.numbers.values_list("e164", flat=True))

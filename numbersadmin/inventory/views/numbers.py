@@ -27,9 +27,13 @@ def number_list(request):
     per_page = parse_per_page(request.GET.get("per_page"), notices)
     page = paged(request, qs, field=sort.field, descending=sort.descending, per_page=per_page, notices=notices)
     table = number_table(page.rows)
+    # Filters without a visible control (reached from drill-down links) are shown as removable chips.
+    data = filterset.form.cleaned_data if filterset.is_valid() else {}
+    hidden = [(filterset.form.fields[name].label, data[name], _without(request.GET, name))
+              for name in ("number_group", "location") if data.get(name)]
     return render_page(request, "inventory/numbers/list.html", {
         "filterset": filterset, "table": table, "page": page, "sort": sort, "notices": notices,
-        "per_page_choices": PER_PAGE_CHOICES, "per_page": per_page,
+        "per_page_choices": PER_PAGE_CHOICES, "per_page": per_page, "hidden_filters": hidden,
     })
 
 
@@ -44,3 +48,10 @@ def number_detail(request, pk: int):
         "raw_json": json.dumps(number.raw, indent=2, sort_keys=True),
         "trunk_raw": json.dumps(number.trunk.raw, indent=2, sort_keys=True) if number.trunk else "",
     })
+
+
+def _without(params, *names: str) -> str:
+    query = params.copy()
+    for name in (*names, "cursor", "page"):
+        query.pop(name, None)
+    return "?" + query.urlencode()
