@@ -133,6 +133,22 @@ class NumberRecord:
     trunk_id: str | None = None
     trunk_group_id: str | None = None
     group_id: str | None = None
+    application: str = ""  # the provider-side app/routing the number is bound to (name)
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class CallerIdRecord:
+    """A caller ID the provider lets the account present (Voximplant verified caller IDs, Webex
+    external caller-ID candidates). Verification state is derived later from ``verified_until``."""
+
+    external_id: str
+    number: str  # as the provider sent it
+    e164: str = ""
+    active: bool | None = None
+    verified_until: dt.date | None = None
+    code_entering_attempts_left: int | None = None
+    verification_call_attempts_left: int | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 
@@ -146,6 +162,7 @@ class Inventory:
     trunk_groups: list[TrunkGroupRecord] = field(default_factory=list)
     groups: list[NumberGroupRecord] = field(default_factory=list)
     locations: list[LocationRecord] = field(default_factory=list)
+    caller_ids: list[CallerIdRecord] = field(default_factory=list)
     total_reported: int | None = None
     pages_fetched: int = 0
     complete: bool = False
@@ -201,6 +218,9 @@ class ProviderSpec:
     # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulator.Simulator
     simulator_factory: Callable[..., Any] | None = None
     demo_secrets: dict = field(default_factory=dict)  # what `simulate`/`demo` accept by default
+    file_secrets: tuple[str, ...] = ()  # secrets an admin uploads as a file (e.g. credentials.json)
+    # validate_secrets(secrets) raises ValueError with a message that never quotes secret material
+    validate_secrets: Callable[[dict], None] | None = None
     docs: str = ""
 
     def simulator(self, *, secrets: dict | None = None, numbers: int = 200, seed: int = 1, **kw: Any):

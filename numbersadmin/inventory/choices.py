@@ -45,3 +45,10 @@ class ChangeKind(models.TextChoices):
     CHANGED = "changed", "Changed"
     REMOVED = "removed", "Removed"
     RESTORED = "restored", "Restored"
+
+
+class VerificationState(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    EXPIRING = "expiring", "Expiring"
+    EXPIRED = "expired", "Expired"
+    UNVERIFIED = "unverified", "Unverified"

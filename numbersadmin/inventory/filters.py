@@ -4,6 +4,7 @@ locations), never from ``SELECT DISTINCT`` over the numbers table."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters as df
@@ -12,8 +13,8 @@ from django.db.models import Q
 
 from providers import registry
 
-from .choices import NumberKind, NumberStatus
-from .models import Location, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
+from .choices import NumberKind, NumberStatus, VerificationState
+from .models import CallerId, Location, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
@@ -115,3 +116,35 @@ class TrunkGroupFilterSet(df.FilterSet):
     class Meta:
         model = TrunkGroup
         fields: list[str] = []
+
+
+class CallerIdFilterSet(df.FilterSet):
+    """Expects a queryset annotated with ``state`` and ``owned_number_id`` (selectors.caller_id_queryset)."""
+
+    q = df.CharFilter(method="filter_q", label="Search")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    state = df.ChoiceFilter(choices=VerificationState.choices, label="Verification")
+    expires_within = df.NumberFilter(method="filter_expires_within", label="Expires within (days)",
+                                     min_value=0, max_value=3650)
+    owned = df.ChoiceFilter(choices=[("yes", "Owned in a connected account"), ("no", "Not owned anywhere")],
+                            method="filter_owned", label="Ownership")
+    active = df.BooleanFilter(label="Active")
+
+    class Meta:
+        model = CallerId
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        digits = re.sub(r"\D", "", value or "")
+        if not digits:
+            return queryset.filter(number_raw__icontains=value.strip()[:100]) if value and value.strip() else queryset
+        return queryset.filter(Q(e164__startswith="+" + digits) | Q(e164__contains=digits) | Q(number_raw__contains=digits))
+
+    def filter_expires_within(self, queryset, name, value):
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return queryset.filter(verified_until__gte=today, verified_until__lte=today + dt.timedelta(days=int(value)))
+
+    def filter_owned(self, queryset, name, value):
+        return queryset.filter(owned_number_id__isnull=value != "yes")

@@ -27,11 +27,18 @@ class AccountForm(forms.Form):
         self.account = account
         stored = set(account.secret_keys_set()) if account else set()
         for key in self.spec.secret_fields:
-            self.fields[f"secret_{key}"] = forms.CharField(
-                label=key.replace("_", " ").capitalize(), required=account is None,
-                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-                help_text="Stored encrypted; leave blank to keep the current value." if key in stored else "",
-            )
+            keep = "Stored encrypted; leave blank to keep the current value." if key in stored else ""
+            if key in self.spec.file_secrets:
+                self.fields[f"secret_{key}"] = forms.FileField(
+                    label=key.replace("_json", ".json").replace("_", " ").capitalize(), required=account is None,
+                    help_text=keep or "Upload the file; it is stored encrypted and never shown again.",
+                )
+            else:
+                self.fields[f"secret_{key}"] = forms.CharField(
+                    label=key.replace("_", " ").capitalize(), required=account is None,
+                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                    help_text=keep,
+                )
         if account is None:
             self.fields["base_url"].initial = ""
         self.order_fields(["name", "base_url", *[f"secret_{k}" for k in self.spec.secret_fields]])
@@ -53,5 +60,41 @@ class AccountForm(forms.Form):
             raise forms.ValidationError("An account with this name already exists.")
         return name
 
+    MAX_SECRET_FILE = 64 * 1024
+
+    def clean(self):
+        data = super().clean()
+        values: dict[str, str] = {}
+        for key in self.spec.secret_fields:
+            value = data.get(f"secret_{key}")
+            if key in self.spec.file_secrets and value:
+                if value.size > self.MAX_SECRET_FILE:
+                    self.add_error(f"secret_{key}", "File is too large for a credentials file.")
+                    continue
+                try:
+                    value = value.read().decode("utf-8")
+                except UnicodeDecodeError:
+                    self.add_error(f"secret_{key}", "File is not UTF-8 text.")
+                    continue
+            if value:
+                values[key] = value
+        if values and self.spec.validate_secrets is not None and not self.errors:
+            try:
+                self.spec.validate_secrets(values)
+            except ValueError as exc:  # messages never quote secret material (adapter contract)
+                field = f"secret_{next(iter(values))}"
+                self.add_error(field if field in self.fields else None, str(exc))
+        self._secret_values = values
+        return data
+
     def secrets(self) -> dict[str, str]:
-        return {k: self.cleaned_data.get(f"secret_{k}") or "" for k in self.spec.secret_fields}
+        return dict(getattr(self, "_secret_values", {}))
+
+
+class SiteSettingsForm(forms.ModelForm):
+    class Meta:
+        from .models import SiteSettings
+
+        model = SiteSettings
+        fields = ["caller_id_expiry_window_days"]
+        labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}

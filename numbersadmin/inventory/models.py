@@ -174,6 +174,7 @@ class PhoneNumber(ProviderObject):
     trunk = models.ForeignKey(Trunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     trunk_group = models.ForeignKey(TrunkGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     number_group = models.ForeignKey(NumberGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    application = models.CharField(max_length=200, blank=True, help_text="Provider-side application/routing name")
     last_changed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64, blank=True)  # of the mapped record: skip unchanged rows
 
@@ -207,6 +208,45 @@ class PhoneNumber(ProviderObject):
 
     def get_absolute_url(self) -> str:
         return reverse("number_detail", args=[self.pk])
+
+
+class CallerId(ProviderObject):
+    """A caller ID an account may present (Voximplant verified caller IDs). Its verification state
+    (verified / expiring / expired / unverified) is computed at query time from ``verified_until``
+    and the admin-set window, so it is never stale."""
+
+    number_raw = models.CharField(max_length=64)
+    e164 = models.CharField(max_length=20, blank=True)
+    active = models.BooleanField(null=True)
+    verified_until = models.DateField(null=True, blank=True)
+    code_entering_attempts_left = models.IntegerField(null=True, blank=True)
+    verification_call_attempts_left = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["e164", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_callerid_ext")]
+        indexes = [
+            models.Index(fields=["e164", "id"], name="callerid_e164_id"),
+            models.Index(fields=["verified_until", "id"], name="callerid_verified_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.e164 or self.number_raw
+
+
+class SiteSettings(models.Model):
+    """Admin-editable settings (one row)."""
+
+    caller_id_expiry_window_days = models.PositiveIntegerField(
+        default=30, help_text="A caller ID whose verification ends within this many days is 'expiring'.")
+
+    class Meta:
+        verbose_name_plural = "site settings"
+
+    @classmethod
+    def load(cls) -> "SiteSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
 
 
 class SyncRun(models.Model):

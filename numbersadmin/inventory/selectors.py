@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
 
-from .filters import NumberFilterSet, TrunkFilterSet, TrunkGroupFilterSet
-from .models import NumberChange, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
+
+from .choices import VerificationState
+from .filters import CallerIdFilterSet, NumberFilterSet, TrunkFilterSet, TrunkGroupFilterSet
+from .models import CallerId, NumberChange, PhoneNumber, ProviderAccount, SiteSettings, SyncRun, Trunk, TrunkGroup
 
 # Sortable columns -> (non-null db field). Each has an index ending in id (models.PhoneNumber).
 NUMBER_SORTS = {
@@ -99,3 +103,57 @@ def latest_runs(accounts) -> dict[int, SyncRun]:
 def sync_run_list(account_id: int | None = None) -> QuerySet:
     qs = SyncRun.objects.select_related("account", "requested_by")
     return qs.filter(account_id=account_id) if account_id else qs
+
+
+# --- caller IDs ------------------------------------------------------------------------------
+CALLER_ID_SORTS = {"verified_until": "verified_until", "e164": "e164", "account": "account__name"}
+
+
+def verification_state_expr(today: dt.date, window_days: int):
+    return Case(
+        When(verified_until__isnull=True, then=Value(VerificationState.UNVERIFIED)),
+        When(verified_until__lt=today, then=Value(VerificationState.EXPIRED)),
+        When(verified_until__lte=today + dt.timedelta(days=window_days), then=Value(VerificationState.EXPIRING)),
+        default=Value(VerificationState.VERIFIED),
+        output_field=CharField(),
+    )
+
+
+def owning_number_subquery(field: str = "pk"):
+    """The live number with the same E.164 in any connected account (lowest id wins)."""
+    return Subquery(
+        PhoneNumber.objects.filter(e164=OuterRef("e164"), removed_at__isnull=True).exclude(e164="")
+        .order_by("pk").values(field)[:1]
+    )
+
+
+def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
+    window = SiteSettings.load().caller_id_expiry_window_days if window_days is None else window_days
+    return CallerId.objects.select_related("account").annotate(
+        state=verification_state_expr(timezone.localdate(), window),
+        owned_number_id=owning_number_subquery(),
+        owner_account=owning_number_subquery("account__name"),
+    )
+
+
+def caller_id_list(params) -> CallerIdFilterSet:
+    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(removed_at__isnull=True))
+
+
+def caller_id_order(qs: QuerySet, sort) -> QuerySet:
+    field = F(sort.field)
+    return qs.order_by(field.desc(nulls_last=True) if sort.descending else field.asc(nulls_last=True), "pk")
+
+
+def caller_ids_for_number(number: PhoneNumber) -> list[CallerId]:
+    if not number.e164:
+        return []
+    return list(caller_id_queryset().filter(e164=number.e164, removed_at__isnull=True))
+
+
+def attach_owners(caller_ids: list) -> None:
+    """One query for the owning numbers of a page of caller IDs."""
+    ids = {c.owned_number_id for c in caller_ids if c.owned_number_id}
+    owners = PhoneNumber.objects.select_related("account").in_bulk(ids) if ids else {}
+    for c in caller_ids:
+        c.owned_number = owners.get(c.owned_number_id)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from .selectors import NUMBER_SORTS
+from .selectors import CALLER_ID_SORTS, NUMBER_SORTS
 from .templatetags.inventory_tags import freshness
 
 DASH = mark_safe('<span class="muted">—</span>')
@@ -138,3 +138,37 @@ def trunk_table(rows) -> Table:
 
 def trunk_group_table(rows) -> Table:
     return Table(rows, TRUNK_GROUP_COLUMNS, empty_text="No trunk groups.")
+
+
+def verification_cell(row, table):
+    labels = {"verified": "Verified", "expiring": "Expiring", "expired": "Expired", "unverified": "Unverified"}
+    return format_html('<span class="badge badge-verif-{}">{}</span>', row.state, labels.get(row.state, row.state))
+
+
+def owner_cell(row, table):
+    number = getattr(row, "owned_number", None)
+    if number is None:
+        return mark_safe('<span class="badge badge-notowned" title="no connected account holds this number">not owned anywhere</span>')
+    return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>', number.get_absolute_url(),
+                       number.e164, number.account.provider_name, number.account.name)
+
+
+CALLER_ID_COLUMNS = [
+    Column("e164", "Caller ID", lambda row, t: format_html('<span class="num">{}</span>', row.e164 or row.number_raw),
+           sortable=True),
+    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
+                                                             row.account.provider_name), sortable=True),
+    Column("state", "Verification", verification_cell),
+    Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, sortable=True),
+    Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no")),
+    Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
+        "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
+        "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left)),
+    Column("owner", "Owned by", owner_cell),
+    Column("freshness", "Data", freshness_cell),
+]
+assert {c.name for c in CALLER_ID_COLUMNS if c.sortable} <= set(CALLER_ID_SORTS)
+
+
+def caller_id_table(rows) -> Table:
+    return Table(rows, CALLER_ID_COLUMNS, table_id="caller-ids-table", empty_text="No caller IDs match these filters.")

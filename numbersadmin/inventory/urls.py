@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import accounts, auth, numbers, trunks
+from .views import accounts, auth, caller_ids, numbers, trunks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="numbers", permanent=False), name="home"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", numbers.number_list, name="numbers"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
+    path("caller-ids/", caller_ids.caller_id_list, name="caller_ids"),
+    path("settings/", accounts.site_settings, name="site_settings"),
     path("trunks/", trunks.trunk_list, name="trunks"),
     path("trunks/<int:pk>/", trunks.trunk_detail, name="trunk_detail"),
     path("trunk-groups/", trunks.trunk_group_list, name="trunk_groups"),

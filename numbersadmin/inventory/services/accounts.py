@@ -46,6 +46,11 @@ def clean_secrets(provider: str, secrets: dict[str, str], *, partial: bool) -> d
     missing = [k for k in spec.secret_fields if k not in cleaned]
     if missing and not partial:
         raise ValidationError(f"Missing secret(s): {', '.join(missing)}.")
+    if cleaned and spec.validate_secrets is not None:
+        try:
+            spec.validate_secrets(cleaned)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
     return cleaned
 
 

@@ -52,6 +52,7 @@ NUMBER_COLUMNS = [
     ("trunk", "trunk__name"),
     ("trunk_group", "trunk_group__name"),
     ("did_group", "number_group__name"),
+    ("application", "application"),
     ("description", "description"),
     ("voice", "voice"),
     ("sms", "sms"),
@@ -60,6 +61,13 @@ NUMBER_COLUMNS = [
     ("first_seen", "first_seen"),
     ("removed_at", "removed_at"),
     ("account_last_sync", "account__last_success_at"),
+]
+CALLER_ID_COLUMNS = [
+    ("e164", "e164"), ("number_raw", "number_raw"), ("provider", "account__provider"), ("account", "account__name"),
+    ("verification_state", "state"), ("verified_until", "verified_until"), ("active", "active"),
+    ("code_entering_attempts_left", "code_entering_attempts_left"),
+    ("verification_call_attempts_left", "verification_call_attempts_left"),
+    ("owned_by_account", "owner_account"), ("external_id", "external_id"), ("account_last_sync", "account__last_success_at"),
 ]
 TRUNK_COLUMNS = [
     ("name", "name"), ("account", "account__name"), ("provider", "account__provider"), ("kind", "kind"),

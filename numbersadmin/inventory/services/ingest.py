@@ -29,14 +29,14 @@ from django.utils import timezone
 from providers.base import Inventory, NumberRecord
 
 from ..choices import ChangeKind, NumberStatus
-from ..models import Location, NumberChange, NumberGroup, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
+from ..models import CallerId, Location, NumberChange, NumberGroup, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
 
 BATCH = 1000
 # Fields diffed into history (raw/hash/timestamps are not interesting to humans).
 TRACKED_FIELDS = (
     "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
     "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
-    "location_id", "trunk_id", "trunk_group_id", "number_group_id",
+    "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application",
 )
 
 
@@ -135,6 +135,7 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
         "trunk_id": refs["trunk"].get(rec.trunk_id) if rec.trunk_id else None,
         "trunk_group_id": refs["trunk_group"].get(rec.trunk_group_id) if rec.trunk_group_id else None,
         "number_group_id": refs["group"].get(rec.group_id) if rec.group_id else None,
+        "application": (rec.application or "")[:200],
         "raw": rec.raw,
     }
 
@@ -174,6 +175,13 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         NumberGroup, account, inventory.groups,
         lambda r: {"name": r.name[:200], "prefix": r.prefix, "group_type": r.group_type, "features": list(r.features),
                    "location_id": loc_map.get(r.location_id) if r.location_id else None},
+        now,
+    )
+    _upsert_simple(
+        CallerId, account, inventory.caller_ids,
+        lambda r: {"number_raw": r.number[:64], "e164": r.e164, "active": r.active, "verified_until": r.verified_until,
+                   "code_entering_attempts_left": r.code_entering_attempts_left,
+                   "verification_call_attempts_left": r.verification_call_attempts_left},
         now,
     )
     refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map}

@@ -11,8 +11,8 @@ from providers import registry
 
 from .. import selectors
 from ..choices import SyncTrigger
-from ..forms import AccountForm
-from ..models import ProviderAccount, SyncRun
+from ..forms import AccountForm, SiteSettingsForm
+from ..models import ProviderAccount, SiteSettings, SyncRun
 from ..services import accounts as account_services
 from ..services.dispatch import enqueue_sync
 from ..services.sync import confirm_held_removals
@@ -45,7 +45,7 @@ def account_detail(request, pk: int):
 def account_add(request, provider: str):
     if provider not in registry.PROVIDERS:
         raise Http404("Unknown provider")
-    form = AccountForm(request.POST or None, provider=provider)
+    form = AccountForm(request.POST or None, request.FILES or None, provider=provider)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -66,7 +66,8 @@ def account_edit(request, pk: int):
     account = get_object_or_404(ProviderAccount, pk=pk)
     initial = {"name": account.name, "base_url": account.base_url,
                "sync_interval_minutes": account.sync_interval_minutes, "enabled": account.enabled}
-    form = AccountForm(request.POST or None, provider=account.provider, account=account, initial=initial)
+    form = AccountForm(request.POST or None, request.FILES or None, provider=account.provider, account=account,
+                       initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -138,3 +139,15 @@ def sync_run_confirm(request, pk: int):
     else:
         messages.success(request, f"{removed} numbers marked removed.")
     return redirect(run)
+
+
+@permission_required(MANAGE, raise_exception=True)
+def site_settings(request):
+    settings_obj = SiteSettings.load()
+    form = SiteSettingsForm(request.POST or None, instance=settings_obj)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        account_services.audit(request.user, "settings.update", "site settings", form.cleaned_data)
+        messages.success(request, "Settings saved.")
+        return redirect("site_settings")
+    return render(request, "inventory/site_settings.html", {"form": form})

@@ -45,6 +45,7 @@ def number_detail(request, pk: int):
     return render(request, "inventory/numbers/detail.html", {
         "number": number,
         "history": selectors.number_history(number),
+        "caller_ids": selectors.caller_ids_for_number(number),
         "raw_json": json.dumps(number.raw, indent=2, sort_keys=True),
         "trunk_raw": json.dumps(number.trunk.raw, indent=2, sort_keys=True) if number.trunk else "",
     })

@@ -8,6 +8,7 @@ from ...services import exports
 
 LISTS = {
     "numbers": (selectors.number_list, exports.NUMBER_COLUMNS, ("e164", "pk")),
+    "caller_ids": (selectors.caller_id_list, exports.CALLER_ID_COLUMNS, None),
     "trunks": (selectors.trunk_list, exports.TRUNK_COLUMNS, ("name", "pk")),
     "trunk_groups": (selectors.trunk_group_list, exports.TRUNK_GROUP_COLUMNS, ("name", "pk")),
 }
@@ -41,13 +42,19 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown filter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
         if not filterset.is_valid():
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.form.errors.items()))
-        order = default_order
-        if opts["list"] == "numbers" and opts["sort"]:
-            sort, error = selectors.parse_sort(opts["sort"], selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT)
+        if opts["list"] == "caller_ids":
+            sort, error = selectors.parse_sort(opts["sort"], selectors.CALLER_ID_SORTS, "verified_until")
             if error:
                 raise CommandError(error)
-            order = (f"-{sort.field}", "-pk") if sort.descending else (sort.field, "pk")
-        qs = filterset.qs.order_by(*order)
+            qs = selectors.caller_id_order(filterset.qs, sort)
+        else:
+            order = default_order
+            if opts["list"] == "numbers" and opts["sort"]:
+                sort, error = selectors.parse_sort(opts["sort"], selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT)
+                if error:
+                    raise CommandError(error)
+                order = (f"-{sort.field}", "-pk") if sort.descending else (sort.field, "pk")
+            qs = filterset.qs.order_by(*order)
         if opts["format"] == "xlsx":
             if opts["output"] == "-":
                 raise CommandError("XLSX needs -o FILE.")
