@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from .base import ProviderSpec
 from .didww import SPEC as DIDWW
+from .voximplant import SPEC as VOXIMPLANT
 
 PROVIDERS: dict[str, ProviderSpec] = {
     DIDWW.slug: DIDWW,
+    VOXIMPLANT.slug: VOXIMPLANT,
 }
 
 

@@ -2,7 +2,7 @@
 
 ``credentials.json`` (Control panel > Service accounts > Generate key) holds ``account_id`` (int),
 ``key_id`` (str), ``private_key`` (PEM RSA) and optionally ``account_email``. Requests carry
-``Authorization: Bearer <JWT>``: RS256, header ``kid`` = key_id, claims ``iss`` = account_id,
+``Authorization: Bearer <JWT>``: RS256, header ``kid`` = key_id, claims ``iss`` = account_id (as a string),
 ``iat`` = now, ``exp`` <= iat + 3600 (shared/docs/providers.md section 1, VX-DOC-AUTH).
 
 Error messages built here never contain key material: they are fixed texts naming the problem,
@@ -127,7 +127,9 @@ def sign_token(credentials: Credentials, *, now: int | None = None, lifetime: in
     now = int(time.time()) if now is None else now
     key = credentials.private_key or load_rsa_private_key(credentials.private_key_pem)
     return jwt.encode(
-        {"iss": credentials.account_id, "iat": now, "exp": now + lifetime},
+        # iss as a string: RFC 7519 says StringOrURI, PyJWT >= 2.10 refuses an int, and the
+        # official Python SDK sends str(account_id) too.
+        {"iss": str(credentials.account_id), "iat": now, "exp": now + lifetime},
         key,
         algorithm="RS256",
         headers={"kid": credentials.key_id},

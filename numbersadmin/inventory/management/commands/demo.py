@@ -18,7 +18,7 @@ from ...services.accounts import account_create, account_update
 from ...services.dispatch import Scheduler, recover_interrupted_runs
 from ...services.sync import run_sync
 
-DEMO_SIZES = {"didww": 600}
+DEMO_SIZES = {"didww": 600, "voximplant": 90}
 DEMO_PORT_BASE = 18600  # stable ports keep the demo data identical across restarts
 
 
@@ -36,13 +36,17 @@ class Command(BaseCommand):
             self.stdout.write("Marked syncs interrupted by the previous run as lost.")
         logins = self._users()
         sims = []
+        held: list[str] = []  # E.164 numbers the demo's DIDWW account owns
         for index, (slug, spec) in enumerate(registry.PROVIDERS.items()):
-            sim = spec.simulator(numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7)
+            extra = {"owned_numbers": held[:12]} if slug == "voximplant" else {}
+            sim = spec.simulator(numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7, **extra)
             try:
                 sim.start(port=DEMO_PORT_BASE + index)
             except OSError:  # port taken (another demo?): any free port, the account follows it
                 sim.start()
             sims.append(sim)
+            if slug == "didww":
+                held = ["+" + d["number"] for d in sim.dids[::40]]  # some become Voximplant caller IDs
             account = self._account(slug, spec, sim.base_url)
             run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
             self.stdout.write(f"  {spec.name}: simulator {sim.base_url} -> {account.name}: {run.get_state_display()}, "

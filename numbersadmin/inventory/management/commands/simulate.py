@@ -25,7 +25,8 @@ class Command(BaseCommand):
             raise CommandError("--numbers must be >= 0")
         sim = spec.simulator(secrets=secrets, numbers=opts["numbers"], seed=opts["seed"])
         sim.start(port=opts["port"])
-        shown = {k: ("(from --secret)" if k in secrets else v) for k, v in {**spec.demo_secrets, **secrets}.items()}
+        shown = {k: ("(from --secret)" if k in secrets else v if len(v) <= 40 else "(built-in demo value; see providers/%s)" % spec.slug)
+                 for k, v in {**spec.demo_secrets, **secrets}.items()}
         self.stdout.write(f"{spec.name} simulator with {opts['numbers']} numbers at {sim.base_url}")
         self.stdout.write("Accepted credentials: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         self.stdout.write(f"Add it: manage.py add_account {spec.slug} NAME --base-url {sim.base_url} "

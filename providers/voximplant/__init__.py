@@ -1,0 +1,54 @@
+"""Voximplant Management API (GetPhoneNumbers, GetCallerIDs). Docs:
+voximplant.com/docs/references/httpapi ; wire facts in shared/docs/providers.md section 1."""
+
+from __future__ import annotations
+
+from ..base import ProviderSpec
+from .demo_key import DEMO_CREDENTIALS_JSON
+
+
+def parse_credentials(text):
+    """Validate a service account's credentials.json text -> ``Credentials``; ``ValueError``
+    (message safe to show, never quoting key material) otherwise. For the account form."""
+    from .credentials import parse_credentials as parse
+
+    return parse(text)
+
+
+def _validate(secrets: dict) -> None:
+    if "credentials_json" in secrets:
+        parse_credentials(secrets["credentials_json"])
+
+
+def _client(**kw):
+    from .client import VoximplantClient
+
+    return VoximplantClient(**kw)
+
+
+def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
+    from .simulator import VoximplantSimulator
+
+    return VoximplantSimulator(
+        credentials_json=secrets["credentials_json"],
+        numbers=numbers,
+        caller_ids=max(20, numbers // 3),
+        seed=seed,
+        **kw,
+    )
+
+
+SPEC = ProviderSpec(
+    slug="voximplant",
+    name="Voximplant",
+    default_base_url="https://api.voximplant.com/platform_api",
+    secret_fields=("credentials_json",),
+    config_fields=(),
+    client_factory=_client,
+    simulator_factory=_simulator,
+    demo_secrets={"credentials_json": DEMO_CREDENTIALS_JSON},
+    file_secrets=("credentials_json",),
+    validate_secrets=_validate,
+    docs="Upload the credentials.json of a service account (Control panel > Service accounts > "
+    "Generate key) with the Owner or Admin role. Requests are signed with a short-lived RS256 JWT.",
+)
