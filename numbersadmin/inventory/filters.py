@@ -128,7 +128,7 @@ class CallerIdFilterSet(df.FilterSet):
                                      min_value=0, max_value=3650)
     owned = df.ChoiceFilter(choices=[("yes", "Owned in a connected account"), ("no", "Not owned anywhere")],
                             method="filter_owned", label="Ownership")
-    active = df.BooleanFilter(label="Active")
+    active = df.ChoiceFilter(choices=[("yes", "Active"), ("no", "Inactive")], method="filter_active", label="Active")
 
     class Meta:
         model = CallerId
@@ -145,6 +145,9 @@ class CallerIdFilterSet(df.FilterSet):
 
         today = timezone.localdate()
         return queryset.filter(verified_until__gte=today, verified_until__lte=today + dt.timedelta(days=int(value)))
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(active=value == "yes")
 
     def filter_owned(self, queryset, name, value):
         return queryset.filter(owned_number_id__isnull=value != "yes")
