@@ -78,6 +78,21 @@ class LocationRecord:
     country_name: str = ""
     region: str = ""
     city: str = ""
+    main_number: str = ""  # E.164 of the site's main number (Webex calling line id), if any
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class OwnerRecord:
+    """Who a number is assigned to (Webex person, workspace, virtual line, hunt group, ...).
+    ``owner_type`` is the provider's raw type string: enums drift, so it is stored as text."""
+
+    external_id: str
+    name: str
+    owner_type: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    location_id: str | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 
@@ -134,6 +149,10 @@ class NumberRecord:
     trunk_group_id: str | None = None
     group_id: str | None = None
     application: str = ""  # the provider-side app/routing the number is bound to (name)
+    owner_id: str | None = None
+    extension: str = ""
+    is_main_number: bool | None = None
+    is_service_number: bool | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 
@@ -149,6 +168,10 @@ class CallerIdRecord:
     verified_until: dt.date | None = None
     code_entering_attempts_left: int | None = None
     verification_call_attempts_left: int | None = None
+    # "verified" (Voximplant caller IDs) or "location_candidate" (Webex numbers a location may
+    # present as external caller ID; no verification state).
+    kind: str = "verified"
+    location_id: str | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 
@@ -163,6 +186,7 @@ class Inventory:
     groups: list[NumberGroupRecord] = field(default_factory=list)
     locations: list[LocationRecord] = field(default_factory=list)
     caller_ids: list[CallerIdRecord] = field(default_factory=list)
+    owners: list[OwnerRecord] = field(default_factory=list)
     total_reported: int | None = None
     pages_fetched: int = 0
     complete: bool = False

@@ -12,11 +12,12 @@ class ProviderError(Exception):
     error_class = "provider_error"
     label = "provider error"
 
-    def __init__(self, message: str = "", *, status: int | None = None, detail: str = ""):
+    def __init__(self, message: str = "", *, status: int | None = None, detail: str = "", tracking_id: str = ""):
         super().__init__(message or self.label)
         self.message = message or self.label
         self.status = status
         self.detail = detail
+        self.tracking_id = tracking_id  # provider's request id for support tickets (Webex trackingId)
 
     def __str__(self) -> str:
         return self.message

@@ -52,3 +52,4 @@ class VerificationState(models.TextChoices):
     EXPIRING = "expiring", "Expiring"
     EXPIRED = "expired", "Expired"
     UNVERIFIED = "unverified", "Unverified"
+    CANDIDATE = "candidate", "Location candidate"  # Webex: may be presented, nothing to verify

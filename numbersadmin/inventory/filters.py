@@ -14,7 +14,7 @@ from django.db.models import Q
 from providers import registry
 
 from .choices import NumberKind, NumberStatus, VerificationState
-from .models import CallerId, Location, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
+from .models import CallerId, Location, Owner, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
@@ -64,7 +64,15 @@ class NumberFilterSet(df.FilterSet):
     trunk = df.ModelChoiceFilter(queryset=Trunk.objects.only("id", "name"), label="Trunk")
     trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group")
     number_group = df.ModelChoiceFilter(queryset=NumberGroup.objects.only("id", "name"), label="DID group", widget=forms.HiddenInput)
-    location = df.ModelChoiceFilter(queryset=Location.objects.only("id", "name"), label="Location", widget=forms.HiddenInput)
+    location = df.ModelChoiceFilter(
+        queryset=Location.objects.filter(removed_at__isnull=True).only("id", "name", "kind", "city", "region", "country_code"),
+        label="Location")
+    owner = df.ModelChoiceFilter(queryset=Owner.objects.only("id", "name"), label="Owner", widget=forms.HiddenInput)
+    owner_type = df.ChoiceFilter(choices=(), field_name="owner__owner_type", label="Owner type")
+    has_owner = df.ChoiceFilter(choices=[("yes", "Has an owner"), ("no", "No owner")], method="filter_has_owner",
+                                label="Assigned")
+    main_number = df.ChoiceFilter(choices=[("yes", "Main numbers"), ("no", "Not main")], method="filter_main",
+                                  label="Main number")
     removed = df.ChoiceFilter(
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
@@ -78,6 +86,14 @@ class NumberFilterSet(df.FilterSet):
         super().__init__(*args, **kwargs)
         for name, choices in _location_choices().items():
             self.filters[name].extra["choices"] = choices
+        types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
+        self.filters["owner_type"].extra["choices"] = [(t, t.replace("_", " ").title()) for t in types]
+
+    def filter_has_owner(self, queryset, name, value):
+        return queryset.filter(owner__isnull=value != "yes")
+
+    def filter_main(self, queryset, name, value):
+        return queryset.filter(is_main_number=True) if value == "yes" else queryset.exclude(is_main_number=True)
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value and value.strip() else queryset
@@ -151,3 +167,48 @@ class CallerIdFilterSet(df.FilterSet):
 
     def filter_owned(self, queryset, name, value):
         return queryset.filter(owned_number_id__isnull=value != "yes")
+
+
+class OwnerFilterSet(df.FilterSet):
+    q = df.CharFilter(method="filter_q", label="Search name")
+    owner_type = df.ChoiceFilter(choices=(), label="Type")
+    location = df.ModelChoiceFilter(queryset=Location.objects.filter(kind="site").only("id", "name", "kind"),
+                                    label="Location")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+
+    class Meta:
+        model = Owner
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
+        self.filters["owner_type"].extra["choices"] = [(t, t.replace("_", " ").title()) for t in types]
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value))
+
+
+class LocationFilterSet(df.FilterSet):
+    q = df.CharFilter(method="filter_q", label="Search")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    country = df.ChoiceFilter(choices=(), field_name="country_code", label="Country")
+    kind = df.ChoiceFilter(choices=[("site", "Site (Webex)"), ("city", "City"), ("region", "Region"), ("country", "Country")],
+                           label="Kind")
+
+    class Meta:
+        model = Location
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["country"].extra["choices"] = _location_choices()["country"]
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(region__icontains=value))

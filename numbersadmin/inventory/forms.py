@@ -39,6 +39,10 @@ class AccountForm(forms.Form):
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     help_text=keep,
                 )
+        for key in self.spec.config_fields:
+            self.fields[f"config_{key}"] = forms.CharField(
+                label=key.replace("_", " ").capitalize().replace(" id", " ID"), required=False, max_length=200,
+                initial=(account.config.get(key, "") if account else ""), help_text="Optional.")
         if account is None:
             self.fields["base_url"].initial = ""
         self.order_fields(["name", "base_url", *[f"secret_{k}" for k in self.spec.secret_fields]])
@@ -89,6 +93,16 @@ class AccountForm(forms.Form):
 
     def secrets(self) -> dict[str, str]:
         return dict(getattr(self, "_secret_values", {}))
+
+    def config(self, current: dict | None = None) -> dict:
+        config = dict(current or {})
+        for key in self.spec.config_fields:
+            value = (self.cleaned_data.get(f"config_{key}") or "").strip()
+            if value:
+                config[key] = value
+            else:
+                config.pop(key, None)
+        return config
 
 
 class SiteSettingsForm(forms.ModelForm):

@@ -91,13 +91,44 @@ class Location(ProviderObject):
     country_name = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=200, blank=True)
+    main_number = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["country_code", "name", "id"]
         constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_location_ext")]
 
     def __str__(self) -> str:
+        if self.kind == "site":
+            return self.name
         return ", ".join(p for p in (self.city or self.name, self.region if self.city else "", self.country_code) if p)
+
+    def get_absolute_url(self) -> str:
+        return reverse("location_detail", args=[self.pk])
+
+
+class Owner(ProviderObject):
+    """Who holds numbers (Webex person, workspace, virtual line, hunt group, ...)."""
+
+    name = models.CharField(max_length=300)
+    owner_type = models.CharField(max_length=60, blank=True)  # raw provider type: enums drift
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="owners")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "external_id"], name="uniq_owner_ext")]
+        indexes = [models.Index(fields=["owner_type", "name", "id"], name="owner_type_name_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type_label(self) -> str:
+        return self.owner_type.replace("_", " ").title() if self.owner_type else "Unknown"
+
+    def get_absolute_url(self) -> str:
+        return reverse("owner_detail", args=[self.pk])
 
 
 class TrunkGroup(ProviderObject):
@@ -175,6 +206,10 @@ class PhoneNumber(ProviderObject):
     trunk_group = models.ForeignKey(TrunkGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     number_group = models.ForeignKey(NumberGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     application = models.CharField(max_length=200, blank=True, help_text="Provider-side application/routing name")
+    owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    extension = models.CharField(max_length=40, blank=True)
+    is_main_number = models.BooleanField(null=True)
+    is_service_number = models.BooleanField(null=True)
     last_changed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64, blank=True)  # of the mapped record: skip unchanged rows
 
@@ -201,6 +236,8 @@ class PhoneNumber(ProviderObject):
             models.Index(fields=["first_seen", "id"], name="num_first_seen_id"),
             models.Index(fields=["provider", "id"], name="num_provider_id"),
             models.Index(fields=["city", "id"], name="num_city_id"),
+            models.Index(fields=["owner", "e164", "id"], name="num_owner_e164_id"),
+            models.Index(fields=["location", "e164", "id"], name="num_location_e164_id"),
         ]
 
     def __str__(self) -> str:
@@ -221,6 +258,8 @@ class CallerId(ProviderObject):
     verified_until = models.DateField(null=True, blank=True)
     code_entering_attempts_left = models.IntegerField(null=True, blank=True)
     verification_call_attempts_left = models.IntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=30, default="verified")  # verified | location_candidate
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="caller_ids")
 
     class Meta:
         ordering = ["e164", "id"]
@@ -270,6 +309,7 @@ class SyncRun(models.Model):
     error_class = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
+    tracking_id = models.CharField(max_length=200, blank=True, help_text="Provider request id for support")
     held_external_ids = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:

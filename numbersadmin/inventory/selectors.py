@@ -10,8 +10,8 @@ from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, S
 from django.utils import timezone
 
 from .choices import VerificationState
-from .filters import CallerIdFilterSet, NumberFilterSet, TrunkFilterSet, TrunkGroupFilterSet
-from .models import CallerId, NumberChange, PhoneNumber, ProviderAccount, SiteSettings, SyncRun, Trunk, TrunkGroup
+from .filters import CallerIdFilterSet, LocationFilterSet, NumberFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet
+from .models import CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun, Trunk, TrunkGroup
 
 # Sortable columns -> (non-null db field). Each has an index ending in id (models.PhoneNumber).
 NUMBER_SORTS = {
@@ -49,12 +49,12 @@ def parse_sort(value: str | None, allowed: dict[str, str], default: str) -> tupl
 
 
 def number_queryset() -> QuerySet:
-    return PhoneNumber.objects.select_related("account", "trunk", "trunk_group", "location", "number_group")
+    return PhoneNumber.objects.select_related("account", "trunk", "trunk_group", "location", "number_group", "owner")
 
 
 # Provider payloads can be large; list pages and exports never show them.
 LIST_DEFERRED = ("raw", "content_hash", "account__config", "account__secrets_encrypted", "trunk__raw",
-                 "trunk_group__raw", "location__raw", "number_group__raw")
+                 "trunk_group__raw", "location__raw", "number_group__raw", "owner__raw")
 
 
 def number_list(params) -> NumberFilterSet:
@@ -111,6 +111,7 @@ CALLER_ID_SORTS = {"verified_until": "verified_until", "e164": "e164", "account"
 
 def verification_state_expr(today: dt.date, window_days: int):
     return Case(
+        When(kind="location_candidate", then=Value(VerificationState.CANDIDATE)),
         When(verified_until__isnull=True, then=Value(VerificationState.UNVERIFIED)),
         When(verified_until__lt=today, then=Value(VerificationState.EXPIRED)),
         When(verified_until__lte=today + dt.timedelta(days=window_days), then=Value(VerificationState.EXPIRING)),
@@ -157,3 +158,32 @@ def attach_owners(caller_ids: list) -> None:
     owners = PhoneNumber.objects.select_related("account").in_bulk(ids) if ids else {}
     for c in caller_ids:
         c.owned_number = owners.get(c.owned_number_id)
+
+
+# --- owners and locations --------------------------------------------------------------------
+LIVE_NUMBERS = Q(numbers__removed_at__isnull=True)
+
+
+def owner_list(params) -> OwnerFilterSet:
+    qs = Owner.objects.filter(removed_at__isnull=True).select_related("account", "location").annotate(
+        number_count=Count("numbers", filter=LIVE_NUMBERS))
+    return OwnerFilterSet(params, queryset=qs)
+
+
+def location_list(params) -> LocationFilterSet:
+    qs = Location.objects.filter(removed_at__isnull=True).select_related("account").annotate(
+        number_count=Count("numbers", filter=LIVE_NUMBERS))
+    return LocationFilterSet(params, queryset=qs)
+
+
+def location_neighbours(location: Location) -> list[dict]:
+    """Where the same city (or, without a city, country) holds numbers in other accounts: a hint
+    for ops, never a merge (provider locations stay distinct records)."""
+    if not location.country_code:
+        return []
+    qs = PhoneNumber.objects.filter(removed_at__isnull=True, country=location.country_code).exclude(account=location.account)
+    if location.city:
+        qs = qs.filter(city__iexact=location.city)
+    rows = qs.values("account_id", "account__name", "account__provider").annotate(n=Count("id")).order_by("-n")
+    return [{"account_id": r["account_id"], "account": r["account__name"], "provider": r["account__provider"],
+             "count": r["n"], "city": location.city} for r in rows[:20]]

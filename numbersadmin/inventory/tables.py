@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from .choices import VerificationState
 from .selectors import CALLER_ID_SORTS, NUMBER_SORTS
 from .templatetags.inventory_tags import freshness
 
@@ -49,8 +50,17 @@ def link(attr: str):
     return render
 
 
+def owner_link(owner):
+    if owner is None:
+        return DASH
+    return format_html('<a href="{}">{}</a> <span class="muted">{}</span>', owner.get_absolute_url(), owner.name,
+                       owner.type_label)
+
+
 def number_cell(row, table):
     anchor = format_html('<a href="{}" class="num">{}</a>', row.get_absolute_url(), row.e164 or row.number_raw)
+    if row.is_main_number:
+        anchor = format_html('{} <span class="badge" title="main number of its location">main</span>', anchor)
     if row.is_valid:
         return anchor
     return format_html('{} <span class="badge badge-invalid" title="phonenumbers could not parse this value; '
@@ -78,6 +88,7 @@ NUMBER_COLUMNS = [
     Column("city", "City", text("city"), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
     Column("status", "Status", status_cell, sortable=True),
+    Column("owner", "Owner", lambda row, t: owner_link(row.owner)),
     Column("trunk", "Trunk", link("trunk")),
     Column("trunk_group", "Trunk group", link("trunk_group")),
     Column("description", "Description", text("description"), wrap=True),
@@ -91,6 +102,27 @@ def self_link(row, table):
 
 
 NAMED_OBJECT_COLUMNS = [Column("name", "Name", self_link), Column("account", "Account", text("account.name"))]
+
+OWNER_COLUMNS = [
+    Column("name", "Owner", self_link),
+    Column("type", "Type", lambda row, t: row.type_label),
+    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
+                                                             row.account.provider_name)),
+    Column("location", "Location", link("location")),
+    Column("numbers", "Numbers", text("number_count")),
+]
+
+LOCATION_COLUMNS = [
+    Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row)),
+    Column("kind", "Kind", text("kind")),
+    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
+                                                             row.account.provider_name)),
+    Column("country", "Country", text("country_code")),
+    Column("region", "Region", text("region")),
+    Column("city", "City", text("city")),
+    Column("main_number", "Main number", text("main_number")),
+    Column("numbers", "Numbers", text("number_count")),
+]
 
 TRUNK_COLUMNS = [
     *NAMED_OBJECT_COLUMNS,
@@ -141,8 +173,8 @@ def trunk_group_table(rows) -> Table:
 
 
 def verification_cell(row, table):
-    labels = {"verified": "Verified", "expiring": "Expiring", "expired": "Expired", "unverified": "Unverified"}
-    return format_html('<span class="badge badge-verif-{}">{}</span>', row.state, labels.get(row.state, row.state))
+    return format_html('<span class="badge badge-verif-{}">{}</span>', row.state,
+                       VerificationState(row.state).label if row.state in VerificationState.values else row.state)
 
 
 def owner_cell(row, table):
@@ -172,3 +204,11 @@ assert {c.name for c in CALLER_ID_COLUMNS if c.sortable} <= set(CALLER_ID_SORTS)
 
 def caller_id_table(rows) -> Table:
     return Table(rows, CALLER_ID_COLUMNS, table_id="caller-ids-table", empty_text="No caller IDs match these filters.")
+
+
+def owner_table(rows) -> Table:
+    return Table(rows, OWNER_COLUMNS, table_id="owners-table", empty_text="No owners match these filters.")
+
+
+def location_table(rows) -> Table:
+    return Table(rows, LOCATION_COLUMNS, table_id="locations-table", empty_text="No locations match these filters.")

@@ -54,6 +54,11 @@ NUMBER_COLUMNS = [
     ("did_group", "number_group__name"),
     ("application", "application"),
     ("description", "description"),
+    ("owner", "owner__name"),
+    ("owner_type", "owner__owner_type"),
+    ("location", "location__name"),
+    ("extension", "extension"),
+    ("main_number", "is_main_number"),
     ("voice", "voice"),
     ("sms", "sms"),
     ("acquired_at", "acquired_at"),
@@ -68,6 +73,16 @@ CALLER_ID_COLUMNS = [
     ("code_entering_attempts_left", "code_entering_attempts_left"),
     ("verification_call_attempts_left", "verification_call_attempts_left"),
     ("owned_by_account", "owner_account"), ("external_id", "external_id"), ("account_last_sync", "account__last_success_at"),
+]
+OWNER_COLUMNS = [
+    ("name", "name"), ("type", "owner_type"), ("first_name", "first_name"), ("last_name", "last_name"),
+    ("account", "account__name"), ("provider", "account__provider"), ("location", "location__name"),
+    ("numbers", "number_count"), ("external_id", "external_id"),
+]
+LOCATION_COLUMNS = [
+    ("name", "name"), ("kind", "kind"), ("account", "account__name"), ("provider", "account__provider"),
+    ("country", "country_code"), ("region", "region"), ("city", "city"), ("main_number", "main_number"),
+    ("numbers", "number_count"), ("external_id", "external_id"),
 ]
 TRUNK_COLUMNS = [
     ("name", "name"), ("account", "account__name"), ("provider", "account__provider"), ("kind", "kind"),

@@ -29,14 +29,15 @@ from django.utils import timezone
 from providers.base import Inventory, NumberRecord
 
 from ..choices import ChangeKind, NumberStatus
-from ..models import CallerId, Location, NumberChange, NumberGroup, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
+from ..models import CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
 
 BATCH = 1000
 # Fields diffed into history (raw/hash/timestamps are not interesting to humans).
 TRACKED_FIELDS = (
     "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
     "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
-    "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application",
+    "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application", "owner_id", "extension",
+    "is_main_number", "is_service_number",
 )
 
 
@@ -109,6 +110,7 @@ def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]
 
 
 def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations: dict[str, Location]) -> dict:
+    # Webex-style rows carry the owner and main-number flags; DIDWW-style rows leave them empty.
     loc = locations.get(rec.location_id) if rec.location_id else None
     digits = rec.e164.lstrip("+") if rec.e164 else "".join(c for c in rec.number if c.isdigit())
     return {
@@ -136,6 +138,10 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
         "trunk_group_id": refs["trunk_group"].get(rec.trunk_group_id) if rec.trunk_group_id else None,
         "number_group_id": refs["group"].get(rec.group_id) if rec.group_id else None,
         "application": (rec.application or "")[:200],
+        "owner_id": refs["owner"].get(rec.owner_id) if rec.owner_id else None,
+        "extension": (rec.extension or "")[:40],
+        "is_main_number": rec.is_main_number,
+        "is_service_number": rec.is_service_number,
         "raw": rec.raw,
     }
 
@@ -158,7 +164,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     loc_map = _upsert_simple(
         Location, account, inventory.locations,
         lambda r: {"kind": r.kind, "name": r.name[:200], "country_code": r.country_code, "country_name": r.country_name,
-                   "region": r.region, "city": r.city},
+                   "region": r.region, "city": r.city, "main_number": (r.main_number or "")[:20]},
         now,
     )
     tg_map = _upsert_simple(
@@ -177,14 +183,21 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "location_id": loc_map.get(r.location_id) if r.location_id else None},
         now,
     )
+    owner_map = _upsert_simple(
+        Owner, account, inventory.owners,
+        lambda r: {"name": r.name[:300], "owner_type": r.owner_type[:60], "first_name": r.first_name[:150],
+                   "last_name": r.last_name[:150], "location_id": loc_map.get(r.location_id) if r.location_id else None},
+        now,
+    )
     _upsert_simple(
         CallerId, account, inventory.caller_ids,
         lambda r: {"number_raw": r.number[:64], "e164": r.e164, "active": r.active, "verified_until": r.verified_until,
                    "code_entering_attempts_left": r.code_entering_attempts_left,
-                   "verification_call_attempts_left": r.verification_call_attempts_left},
+                   "verification_call_attempts_left": r.verification_call_attempts_left, "kind": r.kind,
+                   "location_id": loc_map.get(r.location_id) if r.location_id else None},
         now,
     )
-    refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map}
+    refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map, "owner": owner_map}
     locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
 
     existing = {

@@ -50,7 +50,7 @@ def account_add(request, provider: str):
         data = form.cleaned_data
         try:
             account = account_services.account_create(
-                provider=provider, name=data["name"], base_url=data["base_url"], secrets=form.secrets(),
+                provider=provider, name=data["name"], base_url=data["base_url"], secrets=form.secrets(), config=form.config(),
                 sync_interval_minutes=data["sync_interval_minutes"], enabled=data["enabled"], user=request.user,
             )
         except ValidationError as exc:
@@ -73,6 +73,7 @@ def account_edit(request, pk: int):
         try:
             account_services.account_update(
                 account, secrets=form.secrets(), user=request.user, name=data["name"], base_url=data["base_url"],
+                config=form.config(account.config),
                 sync_interval_minutes=data["sync_interval_minutes"], enabled=data["enabled"],
             )
         except ValidationError as exc:

@@ -30,7 +30,7 @@ def number_list(request):
     # Filters without a visible control (reached from drill-down links) are shown as removable chips.
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
     hidden = [(filterset.form.fields[name].label, data[name], _without(request.GET, name))
-              for name in ("number_group", "location") if data.get(name)]
+              for name in ("number_group", "owner") if data.get(name)]
     return render_page(request, "inventory/numbers/list.html", {
         "filterset": filterset, "table": table, "page": page, "sort": sort, "notices": notices,
         "per_page_choices": PER_PAGE_CHOICES, "per_page": per_page, "hidden_filters": hidden,

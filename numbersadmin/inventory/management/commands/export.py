@@ -9,6 +9,8 @@ from ...services import exports
 LISTS = {
     "numbers": (selectors.number_list, exports.NUMBER_COLUMNS, ("e164", "pk")),
     "caller_ids": (selectors.caller_id_list, exports.CALLER_ID_COLUMNS, None),
+    "owners": (selectors.owner_list, exports.OWNER_COLUMNS, ("name", "pk")),
+    "locations": (selectors.location_list, exports.LOCATION_COLUMNS, ("country_code", "name", "pk")),
     "trunks": (selectors.trunk_list, exports.TRUNK_COLUMNS, ("name", "pk")),
     "trunk_groups": (selectors.trunk_group_list, exports.TRUNK_GROUP_COLUMNS, ("name", "pk")),
 }
