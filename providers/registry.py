@@ -5,10 +5,12 @@ from __future__ import annotations
 from .base import ProviderSpec
 from .didww import SPEC as DIDWW
 from .voximplant import SPEC as VOXIMPLANT
+from .webex import SPEC as WEBEX
 
 PROVIDERS: dict[str, ProviderSpec] = {
     DIDWW.slug: DIDWW,
     VOXIMPLANT.slug: VOXIMPLANT,
+    WEBEX.slug: WEBEX,
 }
 
 

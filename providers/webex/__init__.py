@@ -1,0 +1,33 @@
+"""Webex Calling (webexapis.com/v1). Docs: developer.webex.com/docs/api/v1/numbers ; wire facts
+in shared/docs/providers.md section 3."""
+
+from __future__ import annotations
+
+from ..base import ProviderSpec
+
+
+def _client(**kw):
+    from .client import WebexClient
+
+    return WebexClient(**kw)
+
+
+def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
+    from .simulator import WebexSimulator
+
+    return WebexSimulator(access_token=secrets["access_token"], numbers=numbers, seed=seed, **kw)
+
+
+SPEC = ProviderSpec(
+    slug="webex",
+    name="Webex Calling",
+    default_base_url="https://webexapis.com/v1",
+    secret_fields=("access_token",),
+    config_fields=("org_id",),
+    client_factory=_client,
+    simulator_factory=_simulator,
+    demo_secrets={"access_token": "demo-webex-token"},
+    docs="Access token of a full or read-only administrator (or location administrator) with the "
+    "spark-admin:telephony_config_read scope; spark-admin:locations_read adds location addresses. "
+    "org_id is optional (partner administrators: the customer organization's id).",
+)

@@ -1,0 +1,244 @@
+"""Webex Calling client: org numbers + calling locations + caller-ID candidates -> ``Inventory``.
+
+Transport (shared/docs/providers.md section 3): ``GET`` with ``Authorization: Bearer <token>``;
+lists page with ``max``/``start`` and an RFC 8288 ``Link: <url>; rel="next"`` header, which is
+the only end-of-list signal (no totals without ``details=true``). Every next URL goes through
+``HttpClient.resolve`` (a foreign host is ``UnsafeURL``); a next URL seen before, or more than
+``max_pages`` pages, is ``BadResponse``. A 504 asks for a smaller ``max``: the page is retried with
+half of it (same ``start``) up to twice. 429 and 423 are ``RateLimited`` with ``Retry-After``.
+Error bodies ``{message, errors[{description}], trackingId}`` give the message and the
+``tracking_id`` (body, else the ``TrackingID`` header) of the raised ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..errors import AuthError, BadResponse, NotFound, ProviderError, RateLimited, Unavailable
+from ..http import HttpClient, Response, parse_retry_after
+from . import mapping
+
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 2000  # Webex's documented default (and practical cap) for these lists
+MAX_PAGES = 10_000  # per listing: a provider that never stops paging is a bad response
+RETRIES_504 = 2  # "if your query uses max, try to reduce it"
+
+NUMBERS = "/telephony/config/numbers"
+CALLING_LOCATIONS = "/telephony/config/locations"
+LOCATIONS = "/locations"
+CALLER_IDS = "/telephony/config/locations/{}/externalCallerId/availableNumbers"
+
+
+def parse_error(response: Response) -> str:
+    return mapping.error_summary(response.json())
+
+
+# -- RFC 8288 Link header ----------------------------------------------------------------------
+_LINK_VALUE = re.compile(r"\s*<([^>]*)>\s*((?:;\s*[^;,\s=]+\s*(?:=\s*(?:\"(?:[^\"\\]|\\.)*\"|[^;,\"\s]*))?\s*)*)")
+_LINK_PARAM = re.compile(r";\s*([^;,\s=]+)\s*(?:=\s*(\"(?:[^\"\\]|\\.)*\"|[^;,\"\s]*))?")
+
+
+def parse_link_header(value: str | None) -> list[tuple[str, dict[str, str]]]:
+    """``Link`` header -> [(target, {param: value})]; ``rel`` values are lower-cased and kept as
+    a space-separated list (RFC 8288 3.3). URLs may contain commas and semicolons."""
+    links: list[tuple[str, dict[str, str]]] = []
+    text, pos = value or "", 0
+    while pos < len(text):
+        match = _LINK_VALUE.match(text, pos)
+        if match is None:  # unparseable rest: skip to the next link-value
+            nxt = text.find(",", pos)
+            if nxt < 0:
+                break
+            pos = nxt + 1
+            continue
+        params: dict[str, str] = {}
+        for name, raw in _LINK_PARAM.findall(match.group(2)):
+            raw = raw or ""
+            if raw.startswith('"'):
+                raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            params.setdefault(name.lower(), raw)  # first occurrence wins (RFC 8288 3)
+        if "rel" in params:
+            params["rel"] = " ".join(params["rel"].lower().split())
+        links.append((match.group(1).strip(), params))
+        pos = match.end()
+        while pos < len(text) and text[pos] in " \t,":
+            pos += 1
+    return links
+
+
+def next_link(value: str | None) -> str | None:
+    for target, params in parse_link_header(value):
+        if "next" in params.get("rel", "").split() and target:
+            return target
+    return None
+
+
+def with_query(url: str, **changes: Any) -> str:
+    """``url`` with query parameters replaced/added (order kept, others untouched)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    out, done = [], set()
+    for key, value in query:
+        if key in changes:
+            if key not in done:
+                out.append((key, str(changes[key])))
+                done.add(key)
+        else:
+            out.append((key, value))
+    out += [(k, str(v)) for k, v in changes.items() if k not in done]
+    return urlunsplit(parts._replace(query=urlencode(out)))
+
+
+class WebexHttp(HttpClient):
+    """HttpClient + Webex error details: tracking id on every error, 423 is a rate limit."""
+
+    def _error_for(self, response: Response) -> ProviderError:
+        error = super()._error_for(response)
+        if response.status == 423:
+            detail = self._detail(response)
+            error = RateLimited(
+                f"resource locked, retry later (HTTP 423){': ' + detail if detail else ''}",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                status=423,
+                detail=detail,
+            )
+        try:
+            body = response.json() if response.body else None
+        except ProviderError:
+            body = None
+        error.tracking_id = self.redact(mapping.tracking_id(body, response.headers))
+        return error
+
+
+class WebexClient(Closeable):
+    def __init__(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
+        config = config or {}
+        token = str((secrets or {}).get("access_token") or "").strip()
+        if not token:
+            raise AuthError("authentication failed: no Webex access token configured")
+        try:
+            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or DEFAULT_PAGE_SIZE)))
+        except (TypeError, ValueError):
+            self.page_size = DEFAULT_PAGE_SIZE
+        self.org_id = str(config.get("org_id") or "").strip() or None
+        self.max_pages = MAX_PAGES
+        self._pages = 0  # pages fetched by the current fetch_inventory
+        self.http = WebexHttp(
+            base_url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            secrets=[token],
+            error_parser=parse_error,
+            **http_opts,
+        )
+
+    # -- ProviderClient ---------------------------------------------------------------------
+    def test_connection(self) -> str:
+        doc = self.http.get_json(CALLING_LOCATIONS, params=self._params(max=1, start=0))
+        self._items(doc, CALLING_LOCATIONS, "locations")
+        return "OK: token accepted"
+
+    def fetch_inventory(self, progress: ProgressCallback | None = None) -> Inventory:
+        self._pages = 0
+        numbers = self._list(NUMBERS, "phoneNumbers", "numbers", progress, unique="phoneNumber")
+        calling = self._list(CALLING_LOCATIONS, "locations", "locations", progress, unique="id")
+        try:  # addresses: needs spark-admin:locations_read as well; without it, no addresses
+            locations = self._list(LOCATIONS, "items", "locations", progress, unique="id")
+        except (AuthError, NotFound) as exc:
+            if exc.status not in (403, 404):
+                raise
+            locations = []
+        candidates: list[tuple[str, dict]] = []
+        for loc in calling:
+            loc_id = str(loc["id"])
+            path = CALLER_IDS.format(loc_id)
+            for item in self._list(path, "phoneNumbers", "caller_ids", progress, offset=len(candidates)):
+                candidates.append((loc_id, item))
+        inventory = mapping.build_inventory(numbers, calling, locations, candidates)
+        inventory.total_reported = None  # Webex reports no total without details=true
+        inventory.pages_fetched = self._pages
+        inventory.complete = True  # _list raised unless every listing reached its last page
+        return inventory
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- paging -----------------------------------------------------------------------------
+    def _params(self, **params: Any) -> dict[str, Any]:
+        return {**({"orgId": self.org_id} if self.org_id else {}), **params}
+
+    def _list(
+        self,
+        path: str,
+        key: str,
+        stage: str,
+        progress: ProgressCallback | None,
+        *,
+        unique: str | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Every item of one listing, following ``rel="next"`` links to the end."""
+        url = self.http.resolve(path) + "?" + urlencode(self._params(max=self.page_size, start=0))
+        seen_urls = {url}
+        seen_keys: set[str] = set()
+        items: list[dict] = []
+        pages = 0
+        while True:
+            response = self._get_page(url)
+            pages += 1
+            self._pages += 1
+            page_items = self._items(response.json(), path, key)
+            for item in page_items:
+                if unique and item.get(unique):
+                    value = str(item[unique])
+                    if value in seen_keys:
+                        raise BadResponse(f"{path}: {unique} {value} repeated on page {pages} (listing shifted)")
+                    seen_keys.add(value)
+            items.extend(page_items)
+            if progress is not None:
+                progress(Progress(self._pages, offset + len(items), None, stage=stage))
+            target = next_link(response.headers.get("link"))
+            if target is None or not page_items:
+                return items
+            url = self.http.resolve(target)  # UnsafeURL for any other host
+            if url in seen_urls:
+                raise BadResponse(f"{path}: next link repeats a page already fetched (page {pages + 1})")
+            seen_urls.add(url)
+            if pages >= self.max_pages:
+                raise BadResponse(f"{path}: more than {self.max_pages} pages; refusing to page on")
+
+    def _get_page(self, url: str) -> Response:
+        """GET one page; on 504 retry it with half the ``max`` (same ``start``), twice at most."""
+        attempt = 0
+        while True:
+            try:
+                return self.http.get(url)
+            except Unavailable as exc:
+                if exc.status != 504 or attempt >= RETRIES_504:
+                    raise
+                query = dict(parse_qsl(urlsplit(url).query))
+                try:
+                    current = int(query.get("max") or self.page_size)
+                except ValueError:
+                    current = self.page_size
+                if current <= 1:
+                    raise
+                url = with_query(url, max=max(1, current // 2))
+                attempt += 1
+
+    def _items(self, doc: Any, path: str, key: str) -> list[dict]:
+        if not isinstance(doc, dict):
+            raise BadResponse(f"{path}: response is not a JSON object")
+        items = doc.get(key)
+        if items is None and not doc:
+            items = []  # an empty listing may come back as {}
+        if not isinstance(items, list):
+            raise BadResponse(f"{path}: response has no '{key}' list")
+        if not all(isinstance(item, dict) for item in items):
+            raise BadResponse(f"{path}: '{key}' holds something other than objects")
+        if key == "locations" or key == "items":
+            if any(not item.get("id") for item in items):
+                raise BadResponse(f"{path}: a location has no id")
+        return items
