@@ -150,6 +150,7 @@ class NumberRecord:
     group_id: str | None = None
     application: str = ""  # the provider-side app/routing the number is bound to (name)
     owner_id: str | None = None
+    pool_ids: tuple[str, ...] = ()  # NumberGroupRecord ids of pools the number belongs to (Plivo)
     extension: str = ""
     is_main_number: bool | None = None
     is_service_number: bool | None = None

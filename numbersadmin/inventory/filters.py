@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import django_filters as df
+import phonenumbers
 from django import forms
 from django.db.models import Q
 
@@ -28,11 +29,18 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
             regions.add(region)
         if city:
             cities.add(city)
+    # Every region phonenumbers knows, so numbers without a location record (Plivo, Apifonica)
+    # are filterable too: a static list, never a DISTINCT over the numbers table.
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        countries.setdefault(code, code)
     return {
         "country": sorted(((c, f"{n} ({c})" if n != c else c) for c, n in countries.items()), key=lambda x: x[1]),
         "region": [(r, r) for r in sorted(regions)],
         "city": [(c, c) for c in sorted(cities)],
     }
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
 def search_q(text: str) -> Q:
@@ -73,6 +81,11 @@ class NumberFilterSet(df.FilterSet):
                                 label="Assigned")
     main_number = df.ChoiceFilter(choices=[("yes", "Main numbers"), ("no", "Not main")], method="filter_main",
                                   label="Main number")
+    voice = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="Voice")
+    sms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="SMS")
+    mms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="MMS")
+    pool = df.ModelChoiceFilter(queryset=NumberGroup.objects.filter(group_type="number_pool").only("id", "name"),
+                                field_name="pools", label="Number pool", distinct=False)
     removed = df.ChoiceFilter(
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
@@ -88,6 +101,10 @@ class NumberFilterSet(df.FilterSet):
             self.filters[name].extra["choices"] = choices
         types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
         self.filters["owner_type"].extra["choices"] = [(t, t.replace("_", " ").title()) for t in types]
+
+    def filter_capability(self, queryset, name, value):
+        # "no" also matches unknown (None): a provider that does not say is not SMS-capable.
+        return queryset.filter(**{name: True}) if value == "yes" else queryset.exclude(**{name: True})
 
     def filter_has_owner(self, queryset, name, value):
         return queryset.filter(owner__isnull=value != "yes")

@@ -179,6 +179,9 @@ class NumberGroup(ProviderObject):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})" if self.prefix else self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("group_detail", args=[self.pk])
+
 
 class PhoneNumber(ProviderObject):
     provider = models.CharField(max_length=32, db_index=False)  # denormalised for filters/indexes
@@ -207,6 +210,8 @@ class PhoneNumber(ProviderObject):
     number_group = models.ForeignKey(NumberGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     application = models.CharField(max_length=200, blank=True, help_text="Provider-side application/routing name")
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    # Plivo number pools (a number can sit in pools besides its own group).
+    pools = models.ManyToManyField(NumberGroup, blank=True, related_name="pool_numbers")
     extension = models.CharField(max_length=40, blank=True)
     is_main_number = models.BooleanField(null=True)
     is_service_number = models.BooleanField(null=True)

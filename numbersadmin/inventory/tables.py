@@ -50,6 +50,22 @@ def link(attr: str):
     return render
 
 
+def capabilities_cell(row):
+    parts = []
+    for flag, label in ((row.voice, "V"), (row.sms, "S"), (row.mms, "M")):
+        css = "cap-yes" if flag else ("cap-no" if flag is False else "cap-unknown")
+        parts.append(format_html('<span class="cap {}" title="{}">{}</span>', css,
+                                 {"V": "voice", "S": "SMS", "M": "MMS"}[label] + (": yes" if flag else ": no" if flag is False else ": unknown"),
+                                 label))
+    return mark_safe("".join(parts))
+
+
+def money(amount, currency: str):
+    if amount is None:
+        return DASH
+    return format_html("{} {}", f"{amount:.2f}", currency)
+
+
 def owner_link(owner):
     if owner is None:
         return DASH
@@ -88,6 +104,9 @@ NUMBER_COLUMNS = [
     Column("city", "City", text("city"), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
     Column("status", "Status", status_cell, sortable=True),
+    Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row)),
+    Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency)),
+    Column("renews", "Renews", lambda row, t: row.expires_at.date() if row.expires_at else DASH),
     Column("owner", "Owner", lambda row, t: owner_link(row.owner)),
     Column("trunk", "Trunk", link("trunk")),
     Column("trunk_group", "Trunk group", link("trunk_group")),

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import accounts, auth, caller_ids, directory, numbers, trunks
+from .views import accounts, auth, caller_ids, directory, groups, numbers, trunks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="numbers", permanent=False), name="home"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("numbers/", numbers.number_list, name="numbers"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
     path("caller-ids/", caller_ids.caller_id_list, name="caller_ids"),
+    path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("owners/", directory.owner_list, name="owners"),
     path("owners/<int:pk>/", directory.owner_detail, name="owner_detail"),
     path("locations/", directory.location_list, name="locations"),

@@ -24,6 +24,7 @@ from decimal import Decimal
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from providers.base import Inventory, NumberRecord
@@ -260,6 +261,8 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         )
     stats.changed = len(changed_ids)
 
+    _sync_pools(account, inventory, group_map)
+
     missing = [(ext, pk) for ext, (pk, _, removed_at) in existing.items() if ext not in seen and removed_at is None]
     live_before = sum(1 for _, _, removed_at in existing.values() if removed_at is None)
     guard = max(settings.SYNC_REMOVAL_GUARD_FRACTION * live_before, settings.SYNC_REMOVAL_GUARD_MIN)
@@ -276,6 +279,28 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
 
     NumberChange.objects.bulk_create(history, batch_size=BATCH)
     return stats
+
+
+def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> None:
+    """Pool memberships of the numbers in this listing: add and drop through-rows by diff."""
+    with_pools = [rec for rec in inventory.numbers if rec.pool_ids]
+    Through = PhoneNumber.pools.through
+    existing = set(Through.objects.filter(phonenumber__account=account).values_list("phonenumber_id", "numbergroup_id"))
+    if not with_pools and not existing:
+        return
+    ids = dict(PhoneNumber.objects.filter(account=account).values_list("external_id", "pk"))
+    seen_pks = {ids[rec.external_id] for rec in inventory.numbers if rec.external_id in ids}
+    wanted = {(ids[rec.external_id], group_map[pool]) for rec in with_pools for pool in rec.pool_ids
+              if rec.external_id in ids and pool in group_map}
+    stale = [pair for pair in existing - wanted if pair[0] in seen_pks]
+    Through.objects.bulk_create([Through(phonenumber_id=n, numbergroup_id=g) for n, g in wanted - existing],
+                                batch_size=BATCH)
+    for start in range(0, len(stale), BATCH):
+        chunk = stale[start:start + BATCH]
+        q = Q()
+        for n, g in chunk:
+            q |= Q(phonenumber_id=n, numbergroup_id=g)
+        Through.objects.filter(q).delete()
 
 
 def mark_removed(account, pks: list[int], run, now, history: list | None = None) -> int:
