@@ -18,7 +18,7 @@ from ...services.accounts import account_create, account_update
 from ...services.dispatch import Scheduler, recover_interrupted_runs
 from ...services.sync import run_sync
 
-DEMO_SIZES = {"didww": 600, "voximplant": 90, "webex": 160}
+DEMO_SIZES = {"didww": 600, "voximplant": 90, "webex": 160, "apifonica": 120, "plivo": 140}
 DEMO_PORT_BASE = 18600  # stable ports keep the demo data identical across restarts
 
 
