@@ -8,6 +8,7 @@ Two modes:
 
 from __future__ import annotations
 
+import os
 import secrets as _secrets
 from pathlib import Path
 
@@ -105,7 +106,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'n
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, for the test database: the in-process sync thread and the live
     # server must see the same data as the test.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Per process, so two test runs on one machine never share (and corrupt) one file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     # WAL lets the page read while the in-process sync thread writes; IMMEDIATE avoids
     # "database is locked" upgrades inside write transactions.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

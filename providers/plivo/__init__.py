@@ -1,0 +1,33 @@
+"""Plivo REST API v1 (numbers + Powerpack number pools). Docs: plivo.com/docs/numbers/api ;
+wire facts in shared/docs/providers.md section 5."""
+
+from __future__ import annotations
+
+from ..base import ProviderSpec
+
+
+def _client(**kw):
+    from .client import PlivoClient
+
+    return PlivoClient(**kw)
+
+
+def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
+    from .simulator import PlivoSimulator
+
+    return PlivoSimulator(auth_id=secrets["auth_id"], auth_token=secrets["auth_token"], numbers=numbers,
+                          seed=seed, **kw)
+
+
+SPEC = ProviderSpec(
+    slug="plivo",
+    name="Plivo",
+    default_base_url="https://api.plivo.com/v1",
+    secret_fields=("auth_id", "auth_token"),
+    config_fields=(),
+    client_factory=_client,
+    simulator_factory=_simulator,
+    demo_secrets={"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"},
+    docs="Auth ID and Auth Token from the Plivo console overview page (HTTP Basic auth). Reads "
+    "account numbers and the number pools of every Powerpack; monthly rates are in USD.",
+)

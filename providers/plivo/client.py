@@ -1,0 +1,149 @@
+"""Plivo REST API v1 client: powerpacks -> number pools -> pool numbers, plus account numbers,
+merged into one ``Inventory`` (one NumberRecord per number, ``pool_ids`` = pools holding it).
+
+Transport (shared/docs/providers.md section 5): HTTP Basic ``auth_id:auth_token``; every path is
+``/Account/{auth_id}/...`` with a trailing slash (as the official SDK sends it). Lists page with
+``limit`` (max 20) / ``offset`` and report ``meta.total_count``; ``meta.next`` is ``""`` or
+``null`` at the end and is never followed: the end is ``offset + len(objects) >= total_count``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+from urllib.parse import quote
+
+from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..errors import AuthError, BadResponse
+from ..http import HttpClient, Response
+from . import mapping
+
+MAX_PAGE_SIZE = 20  # Plivo's cap on every list endpoint (the SDK validates 0 < limit <= 20)
+_AUTH_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def parse_error(response: Response) -> str:
+    """``{"api_id", "error"}`` bodies for HttpClient's error messages."""
+    return mapping.error_summary(response.json())
+
+
+class PlivoClient(Closeable):
+    def __init__(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
+        config = config or {}
+        secrets = secrets or {}
+        auth_id = str(secrets.get("auth_id") or "").strip()
+        auth_token = str(secrets.get("auth_token") or "").strip()
+        if not auth_id or not auth_token:
+            raise AuthError("authentication failed: Plivo auth_id and auth_token are both required")
+        if not _AUTH_ID.match(auth_id):
+            raise AuthError("authentication failed: the Plivo auth_id has an invalid format")
+        try:
+            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or MAX_PAGE_SIZE)))
+        except (TypeError, ValueError):
+            self.page_size = MAX_PAGE_SIZE
+        self.account_path = f"/Account/{auth_id}"
+        self.http = HttpClient(
+            base_url,
+            headers={"Accept": "application/json"},
+            auth=(auth_id, auth_token),
+            secrets=[auth_id, auth_token],
+            error_parser=parse_error,
+            **http_opts,
+        )
+
+    # -- ProviderClient ---------------------------------------------------------------------
+    def test_connection(self) -> str:
+        doc = self.http.get_json(f"{self.account_path}/Number/", params={"limit": 1, "offset": 0})
+        _, total = self._list_page(doc, "numbers", lambda o: o.get("number"))
+        return f"OK: {total} numbers"
+
+    def fetch_inventory(self, progress: ProgressCallback | None = None) -> Inventory:
+        pages = 0
+        counter = {"items": 0}
+
+        def pool_progress(p: Progress) -> None:  # one "pools" stage across powerpacks + pools
+            if progress is not None:
+                progress(Progress(pages + p.pages_fetched, counter["items"] + p.items_fetched, None, stage="pools"))
+
+        powerpacks, _, fetched = self._fetch_all(
+            f"{self.account_path}/Powerpack/", "powerpacks", lambda o: o.get("uuid"), pool_progress)
+        pages += fetched
+        counter["items"] += len(powerpacks)
+        pool_numbers: dict[str, list[dict]] = {}
+        for pp in powerpacks:
+            uuid = mapping.pool_uuid_of(pp.get("number_pool"))
+            if not uuid or uuid in pool_numbers:
+                continue
+            items, _, fetched = self._fetch_all(
+                f"{self.account_path}/NumberPool/{quote(uuid, safe='')}/Number/", f"number pool {uuid}",
+                lambda o: (o.get("number"), o.get("service")) if o.get("number") else None, pool_progress)
+            pool_numbers[uuid] = items
+            pages += fetched
+            counter["items"] += len(items)
+        numbers, total, fetched = self._fetch_all(
+            f"{self.account_path}/Number/", "numbers", lambda o: o.get("number"), progress)
+        pages += fetched
+        inventory = mapping.build_inventory(numbers, powerpacks, pool_numbers)
+        inventory.total_reported = total
+        inventory.pages_fetched = pages
+        inventory.complete = True  # _fetch_all raised unless every listing matched its total
+        return inventory
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- paging -----------------------------------------------------------------------------
+    def _fetch_all(self, path: str, label: str, key: Callable[[dict], Any],
+                   progress: ProgressCallback | None, stage: str = "numbers") -> tuple[list[dict], int, int]:
+        """Every object of one listing: (objects, total_count, pages). Counts only if the unique
+        keys received equal ``total_count`` and the total held still; ``meta.next`` is ignored,
+        so a server that never says "end" (or ignores ``offset``) cannot loop us forever: every
+        page must bring new, unseen objects until ``total_count`` is reached."""
+        items: list[dict] = []
+        seen: set[Any] = set()
+        total: int | None = None
+        offset = pages = 0
+        while True:
+            doc = self.http.get_json(path, params={"limit": self.page_size, "offset": offset})
+            page, page_total = self._list_page(doc, label, key)
+            pages += 1
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise BadResponse(f"{label}: total_count changed from {total} to {page_total} during paging "
+                                  "(listing changed mid-sync; retry)")
+            if not page and offset < total:
+                raise BadResponse(f"{label}: empty page at offset {offset} after {len(seen)} of {total} records")
+            for obj in page:
+                k = key(obj)
+                if k in seen:
+                    raise BadResponse(self.http.redact(
+                        f"{label}: record {k if isinstance(k, str) else k[0]} repeated at offset {offset} "
+                        "(listing shifted or offset ignored)"))
+                seen.add(k)
+            items.extend(page)
+            if len(seen) > total:
+                raise BadResponse(f"{label}: received {len(seen)} records but total_count is {total}")
+            if progress is not None:
+                progress(Progress(pages, len(seen), total, stage=stage))
+            offset += len(page)
+            if offset >= total:
+                break
+        return items, total, pages
+
+    def _list_page(self, doc: Any, label: str, key: Callable[[dict], Any]) -> tuple[list[dict], int]:
+        if not isinstance(doc, dict):
+            raise BadResponse(f"{label}: response is not a JSON object")
+        objects = doc.get("objects")
+        if not isinstance(objects, list):
+            summary = self.http.redact(mapping.error_summary(doc))[:300]
+            raise BadResponse(f"{label}: provider returned an error: {summary}" if summary
+                              else f"{label}: response has no 'objects' list")
+        meta = doc.get("meta")
+        total = meta.get("total_count") if isinstance(meta, dict) else None
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise BadResponse(f"{label}: response has no usable meta.total_count")
+        for obj in objects:
+            if not isinstance(obj, dict) or key(obj) in (None, ""):
+                raise BadResponse(f"{label}: 'objects' holds an item without its id")
+        return objects, total

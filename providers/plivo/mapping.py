@@ -1,0 +1,277 @@
+"""Plivo REST API v1 items -> adapter records. Pure functions, no I/O.
+
+Wire facts (shared/docs/providers.md section 5, fixtures in shared/fixtures/plivo):
+
+* Account numbers (``GET /Account/{id}/Number/``): ``number`` (digits, no "+"), ``number_type``
+  (local / fixed / mobile / national / tollfree), ``monthly_rental_rate`` ("0.80000"),
+  ``voice_enabled`` / ``sms_enabled`` / ``mms_enabled``, ``active`` (may be absent),
+  ``added_on`` / ``renewal_date`` (``YYYY-MM-DD``), ``alias`` (null or text), ``application``
+  (a resource URI ``/v1/Account/{id}/Application/{app_id}/`` or null), ``region``
+  ("California, UNITED STATES"), ``city`` (sometimes just "USA"), ``country`` (a name).
+* Number-pool numbers (``GET /Account/{id}/NumberPool/{uuid}/Number/``): ``number``,
+  ``country_iso2``, ``type`` (fixed / mobile / toll-free), ``service`` (sms / mms), ``added_on``
+  (ISO 8601 with microseconds and "Z"), ``number_pool_uuid`` (``numberpool_uuid`` on single GETs).
+* Powerpacks: ``uuid``, ``name``, ``number_pool`` = ``/v1/Account/{id}/NumberPool/{pool_uuid}/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from ..base import (
+    KIND_LOCAL,
+    KIND_MOBILE,
+    KIND_NATIONAL,
+    KIND_TOLL_FREE,
+    KIND_UNKNOWN,
+    STATUS_ACTIVE,
+    STATUS_INACTIVE,
+    Inventory,
+    LocationRecord,
+    NumberGroupRecord,
+    NumberRecord,
+    country_of,
+    to_e164,
+)
+
+UTC = dt.timezone.utc
+# Plivo bills every account in US dollars: rental rates carry no currency field because there is
+# only one (plivo.com/pricing quotes USD; the account balance is USD).
+CURRENCY = "USD"
+POOL_GROUP_TYPE = "number_pool"
+
+KINDS = {
+    "fixed": KIND_LOCAL,
+    "local": KIND_LOCAL,
+    "mobile": KIND_MOBILE,
+    "tollfree": KIND_TOLL_FREE,
+    "national": KIND_NATIONAL,
+}
+# City values that name a country rather than a city ("city": "USA" in the SDK fixtures).
+COUNTRYISH_CITIES = {"USA", "US", "UK", "GB", "GBR", "CAN", "DEU", "FRA", "AUS"}
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def kind_for(value: Any) -> str:
+    """Plivo ``number_type`` / pool ``type`` -> canonical kind ("toll-free" == "tollfree")."""
+    if not isinstance(value, str):
+        return KIND_UNKNOWN
+    key = "".join(ch for ch in value.lower() if ch.isalnum())
+    return KINDS.get(key, KIND_UNKNOWN)
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "enabled")
+    return bool(value)
+
+
+def parse_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def parse_datetime(value: Any) -> dt.datetime | None:
+    """``YYYY-MM-DD`` or ISO 8601 (``2019-09-03T08:50:09.578928Z``) -> aware UTC datetime."""
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def last_segment(uri: Any) -> str:
+    """``/v1/Account/X/Application/123/`` -> ``123``."""
+    parts = [p for p in _text(uri).split("/") if p]
+    return parts[-1] if parts else ""
+
+
+def application_of(value: Any) -> str:
+    if isinstance(value, dict):  # defensive: an expanded application object
+        return _text(value.get("app_name")) or _text(value.get("name")) or last_segment(
+            value.get("resource_uri")) or _text(str(value.get("app_id") or ""))
+    return last_segment(value)
+
+
+def pool_uuid_of(number_pool: Any) -> str:
+    """Pool uuid = the path segment after ``NumberPool`` (the SDK takes ``split('/')[5]``)."""
+    parts = [p for p in _text(number_pool).split("/") if p]
+    for i, part in enumerate(parts[:-1]):
+        if part == "NumberPool":
+            return parts[i + 1]
+    return ""
+
+
+def _region_name(region: str, country_name: str) -> str:
+    """"California, UNITED STATES" -> "California" (the trailing country is redundant)."""
+    head, sep, tail = region.rpartition(",")
+    if sep and head.strip() and (not country_name or tail.strip().upper() == country_name.upper()):
+        return head.strip()
+    return region
+
+
+def location_for(item: dict, country: str) -> LocationRecord | None:
+    country_name = _text(item.get("country"))
+    region = _region_name(_text(item.get("region")), country_name)
+    city = _text(item.get("city"))
+    if city.upper() in COUNTRYISH_CITIES | {country_name.upper(), country.upper()}:
+        city = ""
+    if region.upper() in {country_name.upper(), country.upper()}:
+        region = ""
+    if city:
+        return LocationRecord(
+            external_id=f"city:{country}:{city}", name=city, kind="city", country_code=country,
+            country_name=country_name, region=region, city=city,
+            raw={k: item.get(k) for k in ("city", "region", "country")},
+        )
+    if region:
+        return LocationRecord(
+            external_id=f"region:{country}:{region}", name=region, kind="region", country_code=country,
+            country_name=country_name, region=region,
+            raw={k: item.get(k) for k in ("city", "region", "country")},
+        )
+    return None
+
+
+def _country(item: dict, e164: str) -> str:
+    iso2 = _text(item.get("country_iso2")).upper()
+    if len(iso2) == 2 and iso2.isalpha():
+        return iso2
+    return country_of(e164)  # account numbers carry a country *name* ("United States")
+
+
+def _pool_capabilities(pool_items: Iterable[dict]) -> tuple[bool | None, bool | None]:
+    services = {_text(p.get("service")).lower() for p in pool_items}
+    return (True if "sms" in services else None), (True if "mms" in services else None)
+
+
+def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRecord, LocationRecord | None]:
+    """One record per number: the account-number item when there is one, else what the pool(s)
+    say. ``pool_items`` are this number's entries in number pools."""
+    pool_items = list(pool_items)
+    source = item if item is not None else (pool_items[0] if pool_items else {})
+    number = source.get("number")
+    number = "" if number is None else str(number)
+    iso2_hint = next((_text(p.get("country_iso2")).upper() for p in pool_items if p.get("country_iso2")), "")
+    e164 = to_e164(number, _text(source.get("country_iso2")).upper() or iso2_hint or None)
+    country = _country(source, e164) or iso2_hint
+    pool_ids = tuple(dict.fromkeys(
+        str(p.get("number_pool_uuid") or p.get("numberpool_uuid")) for p in pool_items
+        if p.get("number_pool_uuid") or p.get("numberpool_uuid")))
+    if item is None:  # only in a pool: no rental, status or voice data
+        sms, mms = _pool_capabilities(pool_items)
+        record = NumberRecord(
+            external_id=number, number=number, e164=e164, country_code=country,
+            kind=kind_for(source.get("type")), status=STATUS_ACTIVE, raw_status="",
+            sms=sms, mms=mms, acquired_at=parse_datetime(source.get("added_on")),
+            pool_ids=pool_ids, raw={"pool_numbers": pool_items},
+        )
+        return record, None
+    active = _flag(item.get("active"))
+    location = location_for(item, country)
+    raw = dict(item)
+    if pool_items:
+        raw["pool_numbers"] = pool_items
+    record = NumberRecord(
+        external_id=number,
+        number=number,
+        e164=e164,
+        country_code=country,
+        kind=kind_for(item.get("number_type") or item.get("type")),
+        status=STATUS_INACTIVE if active is False else STATUS_ACTIVE,
+        raw_status="" if active is None else ("active" if active else "inactive"),
+        description=_text(item.get("alias")),
+        voice=_flag(item.get("voice_enabled")),
+        sms=_flag(item.get("sms_enabled")),
+        mms=_flag(item.get("mms_enabled")),
+        monthly_cost=parse_decimal(item.get("monthly_rental_rate")),
+        currency=CURRENCY,
+        acquired_at=parse_datetime(item.get("added_on")),
+        expires_at=parse_datetime(item.get("renewal_date")),
+        location_id=location.external_id if location else None,
+        application=application_of(item.get("application")),
+        pool_ids=pool_ids,
+        raw=raw,
+    )
+    return record, location
+
+
+def map_pool(powerpack: dict, pool_items: Iterable[dict] = ()) -> NumberGroupRecord | None:
+    uuid = pool_uuid_of(powerpack.get("number_pool"))
+    if not uuid:
+        return None
+    services = tuple(dict.fromkeys(
+        s for s in (_text(p.get("service")).lower() for p in pool_items) if s))
+    return NumberGroupRecord(
+        external_id=uuid,
+        name=_text(powerpack.get("name")) or uuid,
+        group_type=POOL_GROUP_TYPE,
+        features=tuple(sorted(services)),
+        raw=powerpack,
+    )
+
+
+def build_inventory(numbers: Iterable[dict], powerpacks: Iterable[dict],
+                    pool_numbers: dict[str, list[dict]]) -> Inventory:
+    """``pool_numbers`` maps pool uuid -> that pool's number items."""
+    inventory = Inventory()
+    by_number: dict[str, list[dict]] = {}
+    for uuid, items in pool_numbers.items():
+        for p in items:
+            by_number.setdefault(str(p.get("number")), []).append({**p, "number_pool_uuid": p.get(
+                "number_pool_uuid") or p.get("numberpool_uuid") or uuid})
+    locations: dict[str, LocationRecord] = {}
+    seen: set[str] = set()
+    for item in numbers:
+        key = str(item.get("number"))
+        seen.add(key)
+        record, location = map_number(item, by_number.get(key, []))
+        inventory.numbers.append(record)
+        if location is not None:
+            locations.setdefault(location.external_id, location)
+    for key, items in by_number.items():
+        if key not in seen:
+            inventory.numbers.append(map_number(None, items)[0])
+    inventory.locations = list(locations.values())
+    groups: dict[str, NumberGroupRecord] = {}
+    for pp in powerpacks:
+        group = map_pool(pp, pool_numbers.get(pool_uuid_of(pp.get("number_pool")), []))
+        if group is not None:
+            groups.setdefault(group.external_id, group)
+    inventory.groups = list(groups.values())
+    return inventory
+
+
+def error_summary(doc: Any) -> str:
+    """``{"api_id", "error": "<text>"}``, nested ``error: {error, message}``, or the lookup
+    service's ``{"error_code", "message"}`` -> one line."""
+    if not isinstance(doc, dict):
+        return ""
+    err = doc.get("error")
+    if isinstance(err, dict):
+        parts = [str(err[k]) for k in ("message", "error") if err.get(k)]
+        return ": ".join(dict.fromkeys(parts))
+    if err not in (None, ""):
+        return str(err)
+    if doc.get("message"):
+        code = doc.get("error_code")
+        return f"{code}: {doc['message']}" if code else str(doc["message"])
+    return ""
