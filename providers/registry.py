@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from .base import ProviderSpec
+from .apifonica import SPEC as APIFONICA
 from .didww import SPEC as DIDWW
+from .plivo import SPEC as PLIVO
 from .voximplant import SPEC as VOXIMPLANT
 from .webex import SPEC as WEBEX
 
 PROVIDERS: dict[str, ProviderSpec] = {
+    APIFONICA.slug: APIFONICA,
     DIDWW.slug: DIDWW,
+    PLIVO.slug: PLIVO,
     VOXIMPLANT.slug: VOXIMPLANT,
     WEBEX.slug: WEBEX,
 }
