@@ -153,6 +153,7 @@ DEFAULT_SYNC_INTERVAL_MINUTES = env.int("DEFAULT_SYNC_INTERVAL_MINUTES", default
 SYNC_REMOVAL_GUARD_FRACTION = env.float("SYNC_REMOVAL_GUARD_FRACTION", default=0.25)
 SYNC_REMOVAL_GUARD_MIN = env.int("SYNC_REMOVAL_GUARD_MIN", default=50)
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=30.0)
+SYNC_DEFAULT_RETRY_AFTER = env.float("SYNC_DEFAULT_RETRY_AFTER", default=30.0)  # 429 without Retry-After
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -59,6 +59,7 @@ def app_env(services, tmp_path_factory):
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PROVIDER_ALLOWED_HOSTS": "127.0.0.1",
         "STATIC_MANIFEST": "0",  # no collectstatic in tests
+        "SYNC_DEFAULT_RETRY_AFTER": "2",  # Plivo's 429 carries no Retry-After
         "NUMBERSADMIN_VAR_DIR": str(tmp_path_factory.mktemp("var")),
         "PYTHONUNBUFFERED": "1",
     }

@@ -28,7 +28,6 @@ from .accounts import build_client
 
 logger = logging.getLogger(__name__)
 MAX_RATE_LIMIT_RETRIES = 5
-DEFAULT_RETRY_AFTER = 30.0
 
 
 def acquire_lease(account_id: int) -> str | None:
@@ -144,7 +143,8 @@ def _handle_rate_limit(run: SyncRun, exc: RateLimited) -> None:
     """Honour Retry-After by scheduling a new run; the worker never sleeps."""
     from .dispatch import schedule_run  # late import: dispatch imports this module
 
-    delay = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+    # Providers without Retry-After (Plivo) get the configured back-off.
+    delay = exc.retry_after if exc.retry_after is not None else settings.SYNC_DEFAULT_RETRY_AFTER
     retries = SyncRun.objects.filter(
         account=run.account, trigger=SyncTrigger.RETRY, created_at__gte=timezone.now() - timedelta(hours=1)
     ).count()

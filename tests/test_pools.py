@@ -1,0 +1,52 @@
+"""Plivo number pools as a drill-down, and pool memberships kept in step with the provider."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from numbersadmin.inventory.models import NumberGroup, PhoneNumber
+from numbersadmin.inventory.services.accounts import account_create
+from providers.plivo import SPEC
+
+from .support.helpers import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def plivo():
+    sim = SPEC.simulator(numbers=60, seed=4)
+    sim.start()
+    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=dict(SPEC.demo_secrets))
+    assert sync(account).state == "succeeded"
+    yield sim, account
+    sim.stop()
+
+
+def pool_numbers(pool):
+    return set(PhoneNumber.objects.filter(pools=pool).values_list("e164", flat=True))
+
+
+def test_pool_page_lists_its_numbers_and_services(ops_client, plivo):
+    sim, account = plivo
+    pool = NumberGroup.objects.filter(account=account, group_type="number_pool").exclude(pool_numbers=None).first()
+    assert pool is not None
+    body = ops_client.get(f"/groups/{pool.pk}/").content.decode()
+    listed = set(re.findall(r'class="num">([^<]+)</a>', body))
+    assert listed and listed <= pool_numbers(pool)
+    assert "number pool" in body and 'id="group-services"' in body
+    filtered = ops_client.get(f"/numbers/?pool={pool.pk}&per_page=100").content.decode()
+    assert set(re.findall(r'class="num">([^<]+)</a>', filtered)) == pool_numbers(pool)
+
+
+def test_membership_changes_follow_the_provider(plivo):
+    sim, account = plivo
+    pool = NumberGroup.objects.filter(account=account, group_type="number_pool").exclude(pool_numbers=None).first()
+    member = sorted(pool_numbers(pool))[0]
+    uuid = pool.external_id
+    sim.remove_from_pool(uuid, member.lstrip("+"))
+    assert sync(account).state == "succeeded"
+    assert member not in pool_numbers(pool)
+    assert PhoneNumber.objects.filter(e164=member, removed_at=None).exists()  # still an account number
