@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Protocol
 
 import phonenumbers
@@ -31,6 +31,17 @@ KIND_SHARED_COST = "shared_cost"
 KIND_SIP = "sip"
 KIND_UNKNOWN = "unknown"
 KINDS = (KIND_LOCAL, KIND_NATIONAL, KIND_MOBILE, KIND_TOLL_FREE, KIND_SHARED_COST, KIND_SIP, KIND_UNKNOWN)
+
+
+def parse_decimal(value: Any) -> Decimal | None:
+    """Provider money values arrive as str, int or float; None when absent or unusable."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
 
 
 def to_e164(raw: str | None, region: str | None = None) -> str:

@@ -10,6 +10,8 @@ stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
 from __future__ import annotations
 
 import json
+import random
+import re
 import socket
 import threading
 import time
@@ -278,3 +280,15 @@ def _make_handler(sim: Simulator):
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     return Handler
+
+
+def expand_pattern(pattern: str, rng: random.Random) -> str:
+    """Seed helper for simulators: "415NXXXXXX" -> a number; X any digit, N 2-9, [2-5] a class."""
+    out = []
+    for cls, ch in re.findall(r"\[([^\]]+)\]|(.)", pattern):
+        if cls:
+            ranges = re.findall(r"(\d)(?:-(\d))?", cls)
+            out.append(rng.choice("".join(chr(c) for a, b in ranges for c in range(ord(a), ord(b or a) + 1))))
+        else:
+            out.append(rng.choice("0123456789") if ch == "X" else rng.choice("23456789") if ch == "N" else ch)
+    return "".join(out)

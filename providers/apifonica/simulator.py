@@ -48,6 +48,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType as PNT
 
 from ..simulator import SimRequest, SimResponse, Simulator
+from ..simulator import expand_pattern as _expand
 
 DEFAULT_LIMIT = MAX_LIMIT = 20
 FOREIGN_HOST = "api.apifonica.attacker.example"
@@ -98,15 +99,6 @@ def rfc2822(when: dt.datetime) -> str:
     return email.utils.format_datetime(when)
 
 
-def _expand(pattern: str, rng: random.Random) -> str:
-    out = []
-    for cls, ch in re.findall(r"\[([^\]]+)\]|(.)", pattern):
-        if cls:
-            ranges = re.findall(r"(\d)(?:-(\d))?", cls)
-            out.append(rng.choice("".join(chr(c) for a, b in ranges for c in range(ord(a), ord(b or a) + 1))))
-        else:
-            out.append(rng.choice("0123456789") if ch == "X" else rng.choice("23456789") if ch == "N" else ch)
-    return "".join(out)
 
 
 class ApifonicaSimulator(Simulator):

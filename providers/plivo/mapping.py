@@ -17,10 +17,11 @@ Wire facts (shared/docs/providers.md section 5, fixtures in shared/fixtures/pliv
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable
 
 from ..base import (
+    parse_decimal,
     KIND_LOCAL,
     KIND_MOBILE,
     KIND_NATIONAL,
@@ -73,14 +74,6 @@ def _flag(value: Any) -> bool | None:
     return bool(value)
 
 
-def parse_decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() else None
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:

@@ -12,10 +12,11 @@ as ``YYYY-MM-DD``); GetPhoneNumbers items are AttachedPhoneInfoType (``phone_id`
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable
 
 from ..base import (
+    parse_decimal,
     KIND_LOCAL,
     KIND_MOBILE,
     KIND_NATIONAL,
@@ -91,14 +92,6 @@ def date_to_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
-def parse_decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() else None
 
 
 def parse_int(value: Any) -> int | None:

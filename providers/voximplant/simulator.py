@@ -37,6 +37,7 @@ import jwt
 import phonenumbers
 
 from ..simulator import SimRequest, SimResponse, Simulator
+from ..simulator import expand_pattern as _expand
 from .credentials import MAX_TOKEN_LIFETIME, parse_credentials
 from .demo_key import DEMO_CREDENTIALS_JSON
 
@@ -82,15 +83,6 @@ def _invalid(name: str) -> VoxError:
     return VoxError(101, f"Invalid argument '{name}'.", name)
 
 
-def _expand(pattern: str, rng: random.Random) -> str:
-    out = []
-    for cls, ch in re.findall(r"\[([^\]]+)\]|(.)", pattern):
-        if cls:
-            ranges = re.findall(r"(\d)(?:-(\d))?", cls)
-            out.append(rng.choice("".join(chr(c) for a, b in ranges for c in range(ord(a), ord(b or a) + 1))))
-        else:
-            out.append(rng.choice("0123456789") if ch == "X" else rng.choice("23456789") if ch == "N" else ch)
-    return "".join(out)
 
 
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 import phonenumbers
 
 from ..simulator import Fault, SimRequest, SimResponse, Simulator
+from ..simulator import expand_pattern as _expand
 
 DEFAULT_MAX = 2000
 FOREIGN_HOST = "webexapis.attacker.example"
@@ -103,15 +104,6 @@ def webex_id(kind: str, raw: str) -> str:
     return base64.urlsafe_b64encode(f"ciscospark://us/{kind}/{raw}".encode()).decode().rstrip("=")
 
 
-def _expand(pattern: str, rng: random.Random) -> str:
-    out = []
-    for cls, ch in re.findall(r"\[([^\]]+)\]|(.)", pattern):
-        if cls:
-            ranges = re.findall(r"(\d)(?:-(\d))?", cls)
-            out.append(rng.choice("".join(chr(c) for a, b in ranges for c in range(ord(a), ord(b or a) + 1))))
-        else:
-            out.append(rng.choice("0123456789") if ch == "X" else rng.choice("23456789") if ch == "N" else ch)
-    return "".join(out)
 
 
 class WebexSimulator(Simulator):
