@@ -15,6 +15,7 @@ from django.db.models import Q
 from providers import registry
 
 from .choices import NumberKind, NumberStatus, VerificationState
+from .widgets import FastSelect
 from .models import CallerId, Location, Owner, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
 
 
@@ -43,6 +44,16 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
+class FastFilterSet(df.FilterSet):
+    """Select widgets rendered in Python (see widgets.FastSelect); explicit widgets are kept."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in self.filters.values():
+            if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)) and "widget" not in f.extra:
+                f.extra["widget"] = FastSelect
+
+
 def search_q(text: str) -> Q:
     """Formatting-insensitive number search: "+1 (415) 555", "1415555" and "415 555" all find
     +1415555...: digits match the start of the international digits or of the national number
@@ -59,7 +70,7 @@ def search_q(text: str) -> Q:
     return q if q else Q(pk__in=[])
 
 
-class NumberFilterSet(df.FilterSet):
+class NumberFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     provider = df.ChoiceFilter(choices=registry.choices, label="Provider")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
@@ -132,7 +143,7 @@ class NumberFilterSet(df.FilterSet):
         return qs
 
 
-class TrunkFilterSet(df.FilterSet):
+class TrunkFilterSet(FastFilterSet):
     q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
     trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.all(), label="Trunk group")
@@ -142,7 +153,7 @@ class TrunkFilterSet(df.FilterSet):
         fields: list[str] = []
 
 
-class TrunkGroupFilterSet(df.FilterSet):
+class TrunkGroupFilterSet(FastFilterSet):
     q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
 
@@ -151,7 +162,7 @@ class TrunkGroupFilterSet(df.FilterSet):
         fields: list[str] = []
 
 
-class CallerIdFilterSet(df.FilterSet):
+class CallerIdFilterSet(FastFilterSet):
     """Expects a queryset annotated with ``state`` and ``owned_number_id`` (selectors.caller_id_queryset)."""
 
     q = df.CharFilter(method="filter_q", label="Search")
@@ -186,7 +197,7 @@ class CallerIdFilterSet(df.FilterSet):
         return queryset.filter(owned_number_id__isnull=value != "yes")
 
 
-class OwnerFilterSet(df.FilterSet):
+class OwnerFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search name")
     owner_type = df.ChoiceFilter(choices=(), label="Type")
     location = df.ModelChoiceFilter(queryset=Location.objects.filter(kind="site").only("id", "name", "kind"),
@@ -209,7 +220,7 @@ class OwnerFilterSet(df.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value))
 
 
-class LocationFilterSet(df.FilterSet):
+class LocationFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
     country = df.ChoiceFilter(choices=(), field_name="country_code", label="Country")
