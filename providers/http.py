@@ -53,6 +53,13 @@ class Response:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadResponse(f"invalid or truncated JSON from provider (HTTP {self.status})") from exc
 
+    def json_or_none(self) -> Any:
+        """For error bodies, which may be anything: the parsed JSON, or None."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except (ValueError, UnicodeDecodeError):
+            return None
+
 
 ErrorParser = Callable[[Response], str]
 
@@ -100,6 +107,8 @@ class HttpClient(Closeable):
         secrets: Iterable[str] = (),
         timeout: httpx.Timeout | float | None = None,
         error_parser: ErrorParser | None = None,
+        tracking_id_parser: ErrorParser | None = None,
+        rate_limit_statuses: tuple[int, ...] = (429,),
         transport: httpx.BaseTransport | None = None,
     ):
         if urlsplit(base_url).scheme not in ("http", "https"):
@@ -108,6 +117,8 @@ class HttpClient(Closeable):
         self.origin = origin(self.base_url)
         self.redact = Redactor(list(secrets) + list(auth or ()))  # adapters name their secrets
         self.error_parser = error_parser
+        self.tracking_id_parser = tracking_id_parser  # provider request id kept on errors (support tickets)
+        self.rate_limit_statuses = rate_limit_statuses  # e.g. Webex also answers 423 + Retry-After
         self._client = httpx.Client(
             headers={"User-Agent": USER_AGENT, **(headers or {})},
             auth=httpx.BasicAuth(*auth) if auth else None,
@@ -182,6 +193,15 @@ class HttpClient(Closeable):
         return self.redact(detail)[:300]
 
     def _error_for(self, response: Response) -> ProviderError:
+        error = self._classify(response)
+        if self.tracking_id_parser is not None:
+            try:
+                error.tracking_id = self.redact(self.tracking_id_parser(response) or "")[:200]
+            except Exception:  # a missing/odd tracking id must not hide the error itself
+                pass
+        return error
+
+    def _classify(self, response: Response) -> ProviderError:
         status = response.status
         detail = self._detail(response)
         suffix = f": {detail}" if detail else ""
@@ -189,10 +209,10 @@ class HttpClient(Closeable):
             return BadResponse(f"HTTP {status} redirect not followed", status=status)
         if status in (401, 403):
             return AuthError(f"authentication failed (HTTP {status}){suffix}", status=status, detail=detail)
-        if status == 429:
+        if status in self.rate_limit_statuses:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             return RateLimited(
-                f"rate limited (HTTP 429){suffix}", retry_after=retry_after, status=status, detail=detail
+                f"rate limited (HTTP {status}){suffix}", retry_after=retry_after, status=status, detail=detail
             )
         if status == 404:
             return NotFound(f"not found (HTTP 404){suffix}", status=status, detail=detail)

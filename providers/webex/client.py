@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..base import Closeable, Inventory, Progress, ProgressCallback
-from ..errors import AuthError, BadResponse, NotFound, ProviderError, RateLimited, Unavailable
-from ..http import HttpClient, Response, parse_retry_after
+from ..errors import AuthError, BadResponse, NotFound, Unavailable
+from ..http import HttpClient, Response
 from . import mapping
 
 DEFAULT_PAGE_SIZE = 1000
@@ -92,27 +92,6 @@ def with_query(url: str, **changes: Any) -> str:
     return urlunsplit(parts._replace(query=urlencode(out)))
 
 
-class WebexHttp(HttpClient):
-    """HttpClient + Webex error details: tracking id on every error, 423 is a rate limit."""
-
-    def _error_for(self, response: Response) -> ProviderError:
-        error = super()._error_for(response)
-        if response.status == 423:
-            detail = self._detail(response)
-            error = RateLimited(
-                f"resource locked, retry later (HTTP 423){': ' + detail if detail else ''}",
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                status=423,
-                detail=detail,
-            )
-        try:
-            body = response.json() if response.body else None
-        except ProviderError:
-            body = None
-        error.tracking_id = self.redact(mapping.tracking_id(body, response.headers))
-        return error
-
-
 class WebexClient(Closeable):
     def __init__(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
         config = config or {}
@@ -126,11 +105,14 @@ class WebexClient(Closeable):
         self.org_id = str(config.get("org_id") or "").strip() or None
         self.max_pages = MAX_PAGES
         self._pages = 0  # pages fetched by the current fetch_inventory
-        self.http = WebexHttp(
+        self.http = HttpClient(
             base_url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             secrets=[token],
             error_parser=parse_error,
+            # Webex: every error carries a trackingId; 423 (resource locked) is retried like a 429.
+            tracking_id_parser=lambda r: mapping.tracking_id(r.json_or_none(), r.headers),
+            rate_limit_statuses=(429, 423),
             **http_opts,
         )
 
