@@ -44,6 +44,11 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
+def _owner_type_choices() -> list[tuple[str, str]]:
+    types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
+    return [(t, t.replace("_", " ").title()) for t in types]
+
+
 class FastFilterSet(df.FilterSet):
     """Select widgets rendered in Python (see widgets.FastSelect); explicit widgets are kept."""
 
@@ -110,8 +115,7 @@ class NumberFilterSet(FastFilterSet):
         super().__init__(*args, **kwargs)
         for name, choices in _location_choices().items():
             self.filters[name].extra["choices"] = choices
-        types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
-        self.filters["owner_type"].extra["choices"] = [(t, t.replace("_", " ").title()) for t in types]
+        self.filters["owner_type"].extra["choices"] = _owner_type_choices()
 
     def filter_capability(self, queryset, name, value):
         # "no" also matches unknown (None): a provider that does not say is not SMS-capable.
@@ -210,8 +214,7 @@ class OwnerFilterSet(FastFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
-        self.filters["owner_type"].extra["choices"] = [(t, t.replace("_", " ").title()) for t in types]
+        self.filters["owner_type"].extra["choices"] = _owner_type_choices()
 
     def filter_q(self, queryset, name, value):
         value = (value or "").strip()[:100]

@@ -92,12 +92,11 @@ def account_list() -> QuerySet:
 
 
 def latest_runs(accounts) -> dict[int, SyncRun]:
-    latest: dict[int, SyncRun] = {}
-    for account in accounts:
-        run = SyncRun.objects.filter(account=account).order_by("-created_at", "-id").first()
-        if run is not None:
-            latest[account.pk] = run
-    return latest
+    """Latest run per account in two queries (the accounts page polls this every 2 s)."""
+    newest = SyncRun.objects.filter(account=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    ids = ProviderAccount.objects.filter(pk__in=[a.pk for a in accounts]).annotate(run_id=Subquery(newest))
+    runs = SyncRun.objects.in_bulk([r for r in ids.values_list("run_id", flat=True) if r])
+    return {run.account_id: run for run in runs.values()}
 
 
 def sync_run_list(account_id: int | None = None) -> QuerySet:

@@ -116,6 +116,10 @@ NUMBER_COLUMNS = [
 assert {c.name for c in NUMBER_COLUMNS if c.sortable} <= set(NUMBER_SORTS)
 
 
+def account_cell(row, table):
+    return format_html('{} <span class="muted">{}</span>', row.account.name, row.account.provider_name)
+
+
 def self_link(row, table):
     return format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)
 
@@ -125,8 +129,7 @@ NAMED_OBJECT_COLUMNS = [Column("name", "Name", self_link), Column("account", "Ac
 OWNER_COLUMNS = [
     Column("name", "Owner", self_link),
     Column("type", "Type", lambda row, t: row.type_label),
-    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
-                                                             row.account.provider_name)),
+    Column("account", "Account", account_cell),
     Column("location", "Location", link("location")),
     Column("numbers", "Numbers", text("number_count")),
 ]
@@ -134,8 +137,7 @@ OWNER_COLUMNS = [
 LOCATION_COLUMNS = [
     Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row)),
     Column("kind", "Kind", text("kind")),
-    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
-                                                             row.account.provider_name)),
+    Column("account", "Account", account_cell),
     Column("country", "Country", text("country_code")),
     Column("region", "Region", text("region")),
     Column("city", "City", text("city")),
@@ -207,8 +209,7 @@ def owner_cell(row, table):
 CALLER_ID_COLUMNS = [
     Column("e164", "Caller ID", lambda row, t: format_html('<span class="num">{}</span>', row.e164 or row.number_raw),
            sortable=True),
-    Column("account", "Account", lambda row, t: format_html("{} <span class=\"muted\">{}</span>", row.account.name,
-                                                             row.account.provider_name), sortable=True),
+    Column("account", "Account", account_cell, sortable=True),
     Column("state", "Verification", verification_cell),
     Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, sortable=True),
     Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no")),

@@ -150,12 +150,6 @@ def shared_sim():
         yield running
 
 
-@pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
 def client_for(sim, sid: str = SID, token: str = TOKEN, **config) -> ApifonicaClient:
     return ApifonicaClient(base_url=sim.base_url, secrets={"account_sid": sid, "auth_token": token},
                            config=config, timeout=5.0)

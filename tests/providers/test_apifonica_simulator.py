@@ -31,12 +31,6 @@ def shared_sim():
 
 
 @pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
-@pytest.fixture
 def api(sim):
     with httpx.Client(base_url=sim.root_url, auth=(SID, TOKEN), timeout=10) as client:
         yield client

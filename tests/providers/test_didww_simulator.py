@@ -27,12 +27,6 @@ def shared_sim():
 
 
 @pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
-@pytest.fixture
 def fresh_sim():
     """A private simulator for tests that mutate its data."""
     with DidwwSimulator(dids=205, seed=7) as running:

@@ -178,12 +178,6 @@ def shared_sim():
         yield running
 
 
-@pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
 def client_for(sim, auth_id: str = AUTH_ID, token: str = TOKEN, **config) -> PlivoClient:
     return PlivoClient(base_url=sim.base_url, secrets={"auth_id": auth_id, "auth_token": token}, config=config)
 

@@ -31,12 +31,6 @@ def shared_sim():
 
 
 @pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
-@pytest.fixture
 def api(sim):
     with httpx.Client(base_url=f"{sim.base_url}/Account/{AUTH_ID}", auth=(AUTH_ID, TOKEN), trust_env=False) as c:
         yield c

@@ -472,12 +472,6 @@ def shared_sim():
         yield sim
 
 
-@pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
 def sim_client(sim, secrets=None) -> VoximplantClient:
     return SPEC.client(base_url=sim.base_url, secrets=secrets or SPEC.demo_secrets)
 

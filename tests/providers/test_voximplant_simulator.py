@@ -54,12 +54,6 @@ def shared_sim():
 
 
 @pytest.fixture
-def sim(shared_sim):
-    yield shared_sim
-    shared_sim.faults.clear()
-
-
-@pytest.fixture
 def fresh_sim():
     with VoximplantSimulator(caller_ids=20, numbers=30, seed=8, today=TODAY) as running:
         yield running

@@ -105,9 +105,7 @@ def run_sync(run_id: int) -> SyncRun:
     except RateLimited as exc:
         _handle_rate_limit(run, exc)
     except ProviderError as exc:
-        if exc.tracking_id:
-            run.tracking_id = exc.tracking_id[:200]
-            run.save(update_fields=["tracking_id"])
+        run.tracking_id = exc.tracking_id[:200]
         _finish(run, SyncState.FAILED, exc.error_class, str(exc))
     except SecretsUnavailable as exc:
         _finish(run, SyncState.FAILED, "secrets", str(exc))
@@ -123,7 +121,7 @@ def run_sync(run_id: int) -> SyncRun:
     return SyncRun.objects.get(pk=run.pk)
 
 
-FINISH_FIELDS = ["state", "finished_at", "error_class", "error_message", "stage", "retry_at"]
+FINISH_FIELDS = ["state", "finished_at", "error_class", "error_message", "stage", "retry_at", "tracking_id"]
 COUNT_FIELDS = ["pages_fetched", "added", "changed", "unchanged", "removed", "restored", "held_removals", "items_fetched",
                 "items_total", "held_external_ids"]
 
@@ -152,9 +150,7 @@ def _handle_rate_limit(run: SyncRun, exc: RateLimited) -> None:
         _finish(run, SyncState.FAILED, exc.error_class, f"{exc} (gave up after {retries} retries)")
         return
     run.retry_at = timezone.now() + timedelta(seconds=delay)
-    if exc.tracking_id:
-        run.tracking_id = exc.tracking_id[:200]
-        run.save(update_fields=["tracking_id"])
+    run.tracking_id = exc.tracking_id[:200]
     _finish(run, SyncState.RETRY_SCHEDULED, exc.error_class, f"{exc}; retrying in {delay:.0f} s")
     with transaction.atomic():
         retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by)

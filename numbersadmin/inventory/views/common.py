@@ -73,8 +73,7 @@ def csv_response(request: HttpRequest, qs, columns, list_name: str, filters: dic
 
 
 def active_filters(filterset) -> dict:
-    if not filterset.is_bound or not filterset.is_valid():
-        data = filterset.form.cleaned_data if hasattr(filterset.form, "cleaned_data") else {}
-    else:
-        data = filterset.form.cleaned_data
+    """The valid filters in use (invalid ones were ignored, so they are not reported either)."""
+    filterset.is_valid()  # runs cleaning when bound
+    data = getattr(filterset.form, "cleaned_data", {})
     return {k: str(v) for k, v in data.items() if v not in (None, "", [])}
