@@ -268,6 +268,52 @@ class ProviderSpec:
         return self.client_factory(base_url=base_url, secrets=secrets, config=config or {}, **http_opts)
 
 
+class CountedListing:
+    """Guards one listing whose provider states its size (DIDWW ``meta.total_records``,
+    Voximplant ``total_count``, Plivo ``meta.total_count``): it is complete only if the unique
+    records received equal that total and the total held still. Records shifting between
+    pages would otherwise be silently lost or doubled, so shifts, repeats, empty pages before
+    the end and surplus records raise ``BadResponse``."""
+
+    def __init__(self, label: str, total_name: str = "total_count", redact: Callable[[str], str] = str):
+        self.label, self.total_name, self.redact = label, total_name, redact
+        self.seen: set = set()
+        self.total: int | None = None
+
+    @property
+    def received(self) -> int:
+        return len(self.seen)
+
+    def add_page(self, keys: list, page_total: int, where: str, empty: str = "") -> None:
+        """``where`` names the page in messages ("on page 3", "at offset 40"); ``empty`` words
+        the empty-page failure (default "empty page <where>")."""
+        from .errors import BadResponse
+
+        if self.total is None:
+            self.total = page_total
+        elif page_total != self.total:
+            raise BadResponse(f"{self.label}: {self.total_name} changed from {self.total} to {page_total} "
+                              "during paging (listing changed mid-sync; retry)")
+        if not keys and len(self.seen) < self.total:
+            raise BadResponse(f"{self.label}: {empty or 'empty page ' + where} after {len(self.seen)} of "
+                              f"{self.total} records")
+        for key in keys:
+            if key in self.seen:
+                shown = key[0] if isinstance(key, tuple) else key
+                raise BadResponse(self.redact(f"{self.label}: record {shown} repeated {where} (listing shifted)"))
+            self.seen.add(key)
+        if len(self.seen) > self.total:
+            raise BadResponse(f"{self.label}: received {len(self.seen)} records but {self.total_name} is {self.total}")
+
+    def finish(self) -> int:
+        from .errors import BadResponse
+
+        if len(self.seen) != self.total:
+            raise BadResponse(f"{self.label}: received {len(self.seen)} unique records but "
+                              f"{self.total_name} is {self.total}")
+        return self.total
+
+
 def chunks(items: Iterable, size: int):
     batch = []
     for item in items:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -99,8 +99,7 @@ class DidwwClient(Closeable):
         A listing counts only if the unique ids received equal ``total_records`` and the total
         held still: records shifting between pages would otherwise be silently lost or doubled.
         """
-        seen: set[str] = set()
-        total: int | None = None
+        listing = CountedListing(path, "total_records")
         page = 0
         while True:
             page += 1
@@ -109,31 +108,16 @@ class DidwwClient(Closeable):
                 params["include"] = include
             doc = self.http.get_json(path, params=params)
             items, page_total = self._list_page(doc, path, type_)
-            if total is None:
-                total = page_total
-            elif page_total != total:
-                raise BadResponse(
-                    f"{path}: total_records changed from {total} to {page_total} during paging "
-                    "(listing changed mid-sync; retry)"
-                )
-            if not items and len(seen) < total:
-                raise BadResponse(f"{path}: page {page} is empty after {len(seen)} of {total} records")
-            for item in items:
-                item_id = str(item["id"])
-                if item_id in seen:
-                    raise BadResponse(f"{path}: record {item_id} repeated on page {page} (listing shifted)")
-                seen.add(item_id)
-            if len(seen) > total:
-                raise BadResponse(f"{path}: received {len(seen)} records but total_records is {total}")
+            listing.add_page([str(item["id"]) for item in items], page_total, f"on page {page}",
+                             empty=f"page {page} is empty")
             store.add_document(doc)
             if progress is not None:
-                progress(Progress(page, len(seen), total, stage=stage))
+                progress(Progress(page, listing.received, listing.total, stage=stage))
             # Page math decides the end; having every unique record already also ends it
             # (a server that ignores page[size] must not be asked for phantom pages).
-            if page * self.page_size >= total or len(seen) == total:
+            if page * self.page_size >= listing.total or listing.received == listing.total:
                 break
-        if len(seen) != total:
-            raise BadResponse(f"{path}: received {len(seen)} unique records but total_records is {total}")
+        total = listing.finish()
         return total, page
 
     def _list_page(self, doc: Any, path: str, type_: str) -> tuple[list[dict], int]:

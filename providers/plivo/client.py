@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable
 from urllib.parse import quote
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -100,35 +100,20 @@ class PlivoClient(Closeable):
         so a server that never says "end" (or ignores ``offset``) cannot loop us forever: every
         page must bring new, unseen objects until ``total_count`` is reached."""
         items: list[dict] = []
-        seen: set[Any] = set()
-        total: int | None = None
+        listing = CountedListing(label, redact=self.http.redact)
         offset = pages = 0
         while True:
             doc = self.http.get_json(path, params={"limit": self.page_size, "offset": offset})
             page, page_total = self._list_page(doc, label, key)
             pages += 1
-            if total is None:
-                total = page_total
-            elif page_total != total:
-                raise BadResponse(f"{label}: total_count changed from {total} to {page_total} during paging "
-                                  "(listing changed mid-sync; retry)")
-            if not page and offset < total:
-                raise BadResponse(f"{label}: empty page at offset {offset} after {len(seen)} of {total} records")
-            for obj in page:
-                k = key(obj)
-                if k in seen:
-                    raise BadResponse(self.http.redact(
-                        f"{label}: record {k if isinstance(k, str) else k[0]} repeated at offset {offset} "
-                        "(listing shifted or offset ignored)"))
-                seen.add(k)
+            listing.add_page([key(obj) for obj in page], page_total, f"at offset {offset}")
             items.extend(page)
-            if len(seen) > total:
-                raise BadResponse(f"{label}: received {len(seen)} records but total_count is {total}")
             if progress is not None:
-                progress(Progress(pages, len(seen), total, stage=stage))
+                progress(Progress(pages, listing.received, listing.total, stage=stage))
             offset += len(page)
-            if offset >= total:
+            if offset >= listing.total:
                 break
+        total = listing.finish()
         return items, total, pages
 
     def _list_page(self, doc: Any, label: str, key: Callable[[dict], Any]) -> tuple[list[dict], int]:

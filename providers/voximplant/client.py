@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
 from ..errors import AuthError, BadResponse, InvalidRequest, ProviderError, RateLimited
 from ..http import HttpClient, Redactor, Response, parse_retry_after
 from . import mapping
@@ -121,35 +121,20 @@ class VoximplantClient(Closeable):
         """Every item of one listing; (items, total_count, pages). The listing counts only if
         the unique ids received equal ``total_count`` and the total held still."""
         items: list[dict] = []
-        seen: set[str] = set()
-        total: int | None = None
+        listing = CountedListing(method)
         offset = pages = 0
         while True:
             doc = self.call(method, {"count": self.page_size, "offset": offset})
             page, page_total = self._list_page(doc, method, id_field)
             pages += 1
-            if total is None:
-                total = page_total
-            elif page_total != total:
-                raise BadResponse(f"{method}: total_count changed from {total} to {page_total} during paging "
-                                  "(listing changed mid-sync; retry)")
-            if not page and len(seen) < total:
-                raise BadResponse(f"{method}: empty page at offset {offset} after {len(seen)} of {total} records")
-            for item in page:
-                item_id = str(item[id_field])
-                if item_id in seen:
-                    raise BadResponse(f"{method}: record {item_id} repeated at offset {offset} (listing shifted)")
-                seen.add(item_id)
+            listing.add_page([str(item[id_field]) for item in page], page_total, f"at offset {offset}")
             items.extend(page)
-            if len(seen) > total:
-                raise BadResponse(f"{method}: received {len(seen)} records but total_count is {total}")
             if progress is not None:
-                progress(Progress(pages, len(seen), total, stage=stage))
+                progress(Progress(pages, listing.received, listing.total, stage=stage))
             offset += len(page)
-            if offset >= total:
+            if offset >= listing.total:
                 break
-        if len(seen) != total:  # pragma: no cover - guarded above; kept as the contract
-            raise BadResponse(f"{method}: received {len(seen)} unique records but total_count is {total}")
+        total = listing.finish()
         return items, total, pages
 
     def _list_page(self, doc: Any, method: str, id_field: str) -> tuple[list[dict], int]:
