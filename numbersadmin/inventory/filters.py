@@ -16,7 +16,7 @@ from providers import registry
 
 from .choices import NumberKind, NumberStatus, VerificationState
 from .widgets import FastSelect
-from .models import CallerId, Location, Owner, NumberGroup, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
+from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
@@ -106,6 +106,13 @@ class NumberFilterSet(FastFilterSet):
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
     )
+    expires_within = df.NumberFilter(method="filter_expires_within", label="Renews within (days)",
+                                     min_value=0, max_value=3650)
+    # Local data (notes/tags): never written by a sync.
+    tag = df.ModelChoiceFilter(queryset=Tag.objects.only("id", "name"), to_field_name="name", field_name="tags",
+                               label="Tag", distinct=False)
+    has_note = df.ChoiceFilter(choices=[("yes", "Has a note"), ("no", "No note")], method="filter_has_note",
+                               label="Note")
 
     class Meta:
         model = PhoneNumber
@@ -123,6 +130,15 @@ class NumberFilterSet(FastFilterSet):
 
     def filter_has_owner(self, queryset, name, value):
         return queryset.filter(owner__isnull=value != "yes")
+
+    def filter_has_note(self, queryset, name, value):
+        return queryset.filter(note__isnull=value != "yes")
+
+    def filter_expires_within(self, queryset, name, value):
+        from django.utils import timezone
+
+        now = timezone.now()
+        return queryset.filter(expires_at__gte=now, expires_at__lte=now + dt.timedelta(days=int(value)))
 
     def filter_main(self, queryset, name, value):
         return queryset.filter(is_main_number=True) if value == "yes" else queryset.exclude(is_main_number=True)

@@ -371,3 +371,104 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+# --- Local data beside provider data (issue 7). A sync never writes these tables. ---------------
+
+
+class Tag(models.Model):
+    """A local label on numbers. Names are stored lower-case so "Porting" and "porting" are one tag."""
+
+    name = models.CharField(max_length=50, unique=True)
+    numbers = models.ManyToManyField(PhoneNumber, blank=True, related_name="tags")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NumberNote(models.Model):
+    number = models.OneToOneField(PhoneNumber, on_delete=models.CASCADE, related_name="note")
+    text = models.TextField(max_length=4000)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+# --- Per-user list state ------------------------------------------------------------------------
+
+
+class SavedView(models.Model):
+    """Filters + search + sort + columns + page size of one list, as a normalised query string.
+    Private to its owner unless shared; only the owner may change or delete it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(max_length=30)
+    name = models.CharField(max_length=100)
+    params = models.CharField(max_length=4000, blank=True)
+    shared = models.BooleanField(default=False, help_text="Visible to every user (only you can change it).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["list_name", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "list_name", "name"], name="uniq_view_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("saved_view", args=[self.pk])
+
+
+class ListPreference(models.Model):
+    """A user's visible columns (in order) and default view for one list."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_preferences")
+    list_name = models.CharField(max_length=30)
+    columns = models.JSONField(default=list, blank=True)
+    default_view = models.ForeignKey(SavedView, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "list_name"], name="uniq_pref_user_list")]
+
+
+class ExportJob(models.Model):
+    """An export too big to build inside a web request (XLSX above EXPORT_XLSX_SYNC_ROWS)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    list_name = models.CharField(max_length=30)
+    params = models.CharField(max_length=4000, blank=True)
+    selected = models.JSONField(default=list, blank=True)  # ticked row ids, when the export is a selection
+    columns = models.JSONField(default=list, blank=True)
+    file_format = models.CharField(max_length=10, default="xlsx")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self) -> int | None:
+        if self.rows_total:
+            return min(100, int(100 * self.rows_written / self.rows_total))
+        return None
+
+    def get_absolute_url(self) -> str:
+        return reverse("export_job", args=[self.pk])

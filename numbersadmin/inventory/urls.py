@@ -1,15 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
 
-from .views import accounts, auth, caller_ids, directory, groups, numbers, trunks
+from .views import accounts, audit, auth, caller_ids, dashboard, directory, groups, notes, numbers, search, trunks
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="numbers", permanent=False), name="home"),
+    path("", dashboard.dashboard, name="home"),
+    path("search/", search.global_search, name="search"),
+    path("audit/", audit.audit_list, name="audit_log"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", numbers.number_list, name="numbers"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
+    path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),
+    path("numbers/bulk-edit/", notes.bulk_edit, name="number_bulk_edit"),
     path("caller-ids/", caller_ids.caller_id_list, name="caller_ids"),
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("owners/", directory.owner_list, name="owners"),
