@@ -155,6 +155,11 @@ SYNC_REMOVAL_GUARD_MIN = env.int("SYNC_REMOVAL_GUARD_MIN", default=50)
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=30.0)
 SYNC_DEFAULT_RETRY_AFTER = env.float("SYNC_DEFAULT_RETRY_AFTER", default=30.0)  # 429 without Retry-After
 
+# Exports. CSV always streams; XLSX above this many rows is built by a background job (worker in
+# production) with progress and a download link. Job files live here (shared by web and worker).
+EXPORT_XLSX_SYNC_ROWS = env.int("EXPORT_XLSX_SYNC_ROWS", default=5000)
+EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

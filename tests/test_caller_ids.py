@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
@@ -15,6 +14,7 @@ from numbersadmin.inventory.services import ingest
 from providers.base import CallerIdRecord, Inventory
 
 from .support.helpers import sync
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,7 +85,7 @@ def test_number_page_shows_caller_id_status(setup, ops_client):
 def test_export_caller_ids(setup, tmp_path):
     out = tmp_path / "cids.csv"
     call_command("export", "caller_ids", "-o", str(out), stderr=io.StringIO())
-    rows = {r["e164"]: r for r in csv.DictReader(out.open())}
+    rows = {r["e164"]: r for r in export_rows(out)}
     assert rows[setup.e164]["verification_state"] == "expiring"
     assert rows[setup.e164]["owned_by_account"] == "DIDWW main"
     assert rows["+14155550100"]["verification_state"] == "unverified" and rows["+14155550100"]["owned_by_account"] == ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 import pytest
@@ -13,6 +12,7 @@ from openpyxl import load_workbook
 from numbersadmin.inventory.models import AuditLog, PhoneNumber
 
 from .support.helpers import sync
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,12 +26,12 @@ def synced(didww_account):
 def test_export_csv_with_filter_search_and_sort(synced, tmp_path):
     out = tmp_path / "gb.csv"
     call_command("export", "numbers", "--filter", "country=GB", "--sort=-e164", "-o", str(out), stderr=io.StringIO())
-    rows = list(csv.DictReader(out.open()))
+    rows = list(export_rows(out))
     expected = list(PhoneNumber.objects.filter(country="GB").order_by("-e164", "-pk").values_list("e164", flat=True))
     assert [r["e164"] for r in rows] == expected
     first = expected[0]
     call_command("export", "numbers", "--search", f"{first[:3]} {first[3:7]}", "-o", str(out), stderr=io.StringIO())
-    assert first in [r["e164"] for r in csv.DictReader(out.open())]
+    assert first in [r["e164"] for r in export_rows(out)]
     assert AuditLog.objects.filter(action="export", username="cli").count() == 2
 
 
@@ -65,7 +65,7 @@ def test_trunk_exports(synced, didww_sim, tmp_path):
     for name, count in (("trunks", len(didww_sim.voice_in_trunks)), ("trunk_groups", len(didww_sim.voice_in_trunk_groups))):
         out = tmp_path / f"{name}.csv"
         call_command("export", name, "-o", str(out), stderr=io.StringIO())
-        assert len(list(csv.DictReader(out.open()))) == count
+        assert len(list(export_rows(out))) == count
 
 
 def test_sync_command_exit_code(synced, didww_sim, capsys):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import csv
 import io
 
 import pytest
@@ -15,6 +14,7 @@ from django.core.management import call_command
 from providers.simulator import SimResponse, Simulator
 
 from .providers.test_apifonica_adapter import DOC_EXAMPLE
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SID, TOKEN = "ACrecorded0001", "recorded-apifonica-token"
@@ -53,7 +53,7 @@ def test_documented_example_syncs_and_exports(tmp_path):
         assert all(r.path == f"/v2/accounts/{SID}/numbers" for r in server.requests)
     path = tmp_path / "numbers.csv"
     call_command("export", "numbers", "-o", str(path), stderr=io.StringIO())
-    rows = {r["e164"]: r for r in csv.DictReader(path.open())}
+    rows = {r["e164"]: r for r in export_rows(path)}
     assert set(rows) == {"+447480600503", "+447700900777"}
     doc = rows["+447480600503"]
     assert (doc["kind"], doc["voice"], doc["sms"], doc["country"]) == ("local", "no", "yes", "GB")

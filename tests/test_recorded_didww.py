@@ -7,7 +7,6 @@ adapter's mapping code.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -18,6 +17,7 @@ import pytest
 from django.core.management import call_command
 
 from .support.recorded_didww import FIXTURE_DIR, RecordedDidwwServer
+from .support.helpers import export_rows
 
 if not (FIXTURE_DIR / "SOURCE.txt").is_file():
     pytest.skip(f"recorded DIDWW fixtures not found at {FIXTURE_DIR}", allow_module_level=True)
@@ -162,8 +162,7 @@ def cli(*args) -> tuple[str, str]:
 def export(what: str, tmp_path) -> list[dict]:
     path = tmp_path / f"{what}.csv"
     cli("export", what, "-o", str(path))
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    return export_rows(path)
 
 
 NUMBER_KEYS = ("e164", "number_raw", "valid", "provider", "account", "country", "region", "city",

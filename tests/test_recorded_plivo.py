@@ -6,7 +6,6 @@ through the real CLI, then exported."""
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import json
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from providers.simulator import SimResponse, Simulator
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "plivo"
@@ -89,7 +89,7 @@ def test_recorded_plivo_syncs_with_capabilities_type_cost_and_pools(tmp_path):
         assert "Succeeded" in out.getvalue(), out.getvalue()
     path = tmp_path / "numbers.csv"
     call_command("export", "numbers", "-o", str(path), stderr=io.StringIO())
-    rows = {r["e164"]: r for r in csv.DictReader(path.open())}
+    rows = {r["e164"]: r for r in export_rows(path)}
     assert set(rows) == {"+18135401302", "+14153661106", "+14152753408", "+447700900123"}
     first = rows["+18135401302"]
     assert (first["voice"], first["sms"], first["mms"]) == ("yes", "yes", "no")

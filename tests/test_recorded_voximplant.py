@@ -4,7 +4,6 @@ the real CLI, then exported."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from providers.simulator import SimResponse, Simulator
 from providers.voximplant import SPEC
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate()
@@ -87,13 +87,13 @@ def test_recorded_voximplant_sync_exports_caller_ids_and_numbers(tmp_path):
 
     cids = tmp_path / "cids.csv"
     call_command("export", "caller_ids", "-o", str(cids), stderr=io.StringIO())
-    states = {r["e164"]: r["verification_state"] for r in csv.DictReader(cids.open())}
+    states = {r["e164"]: r["verification_state"] for r in export_rows(cids)}
     assert states == {"+14155550101": "verified", "+442079460958": "expiring", "+4930120333": "expired",
                       "+79261234567": "unverified"}
 
     nums = tmp_path / "numbers.csv"
     call_command("export", "numbers", "--filter", "removed=all", "-o", str(nums), stderr=io.StringIO())
-    rows = {r["e164"]: r for r in csv.DictReader(nums.open())}
+    rows = {r["e164"]: r for r in export_rows(nums)}
     assert set(rows) == {"+14155550199", "+442079460100", "+18005550123"}
     assert rows["+14155550199"]["provider"] == "voximplant" and rows["+14155550199"]["application"] == "ivr.demo"
     assert rows["+14155550199"]["status"] == "active" and rows["+14155550199"]["sms"] == "yes"

@@ -3,7 +3,6 @@ plain loopback server that paginates with Link headers, synced through the real 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from providers.simulator import SimResponse, Simulator
+from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "webex"
@@ -63,7 +63,7 @@ class RecordedWebex(Simulator):
 def export(name: str, tmp_path) -> list[dict]:
     out = tmp_path / f"{name}.csv"
     call_command("export", name, "-o", str(out), stderr=io.StringIO())
-    return list(csv.DictReader(out.open()))
+    return list(export_rows(out))
 
 
 def test_documented_examples_sync_into_owners_and_locations(tmp_path):

@@ -4,6 +4,7 @@ locations), never from ``SELECT DISTINCT`` over the numbers table."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 
@@ -49,14 +50,48 @@ def _owner_type_choices() -> list[tuple[str, str]]:
     return [(t, t.replace("_", " ").title()) for t in types]
 
 
+NULL = "null"  # the "is empty" choice value (django-filter's null_value)
+EMPTY_LABEL = "(empty)"
+
+
+class BlankChoiceFilter(df.ChoiceFilter):
+    """A choice filter on a text column where "empty" means '' or NULL (django-filter's null
+    choice only tests IS NULL)."""
+
+    def filter(self, qs, value):
+        if value == self.null_value:
+            empty = Q(**{self.field_name: ""}) | Q(**{f"{self.field_name}__isnull": True})
+            return qs.exclude(empty) if self.exclude else qs.filter(empty)
+        return super().filter(qs, value)
+
+
 class FastFilterSet(df.FilterSet):
-    """Select widgets rendered in Python (see widgets.FastSelect); explicit widgets are kept."""
+    """Select widgets rendered in Python (see widgets.FastSelect); explicit widgets are kept.
+
+    ``negatable`` filters also get a hidden ``<name>__n`` twin that excludes instead of filters
+    ("is not", NetBox's ``__n``); filters declared with ``null_label`` offer "(empty)". The twins
+    are hidden inputs of the same form, so changing another filter keeps them."""
+
+    negatable: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for f in self.filters.values():
             if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)) and "widget" not in f.extra:
                 f.extra["widget"] = FastSelect
+
+    def get_form_class(self):
+        # Built here, not in __init__: subclasses fill choice lists after super().__init__().
+        for name in self.negatable:
+            if f"{name}__n" in self.filters:
+                continue
+            twin = copy.deepcopy(self.filters[name])
+            twin.exclude = True
+            twin.label = f"{self.filters[name].label} is not"
+            twin.extra["widget"] = forms.HiddenInput
+            twin.parent = self
+            self.filters[f"{name}__n"] = twin
+        return super().get_form_class()
 
 
 def search_q(text: str) -> Q:
@@ -71,7 +106,11 @@ def search_q(text: str) -> Q:
         if digits.startswith("0") and digits.lstrip("0"):
             q |= Q(national_digits__startswith=digits.lstrip("0"))
     if re.search(r"[^\d\s()+\-.]", text):
-        q |= Q(description__icontains=text) | Q(number_raw__icontains=text)
+        # Words also match what a number hangs off (owner, location, trunk) and local notes, so
+        # Enter in the global search lands on the numbers those results stand for.
+        q |= (Q(description__icontains=text) | Q(number_raw__icontains=text) | Q(owner__name__icontains=text)
+              | Q(location__name__icontains=text) | Q(city__icontains=text) | Q(trunk__name__icontains=text)
+              | Q(note__text__icontains=text) | Q(application__icontains=text))
     return q if q else Q(pk__in=[])
 
 
@@ -79,20 +118,22 @@ class NumberFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     provider = df.ChoiceFilter(choices=registry.choices, label="Provider")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
-    country = df.ChoiceFilter(choices=(), label="Country")
-    region = df.ChoiceFilter(choices=(), label="Region")
-    city = df.ChoiceFilter(choices=(), label="City")
+    country = BlankChoiceFilter(choices=(), label="Country", null_label=EMPTY_LABEL)
+    region = BlankChoiceFilter(choices=(), label="Region", null_label=EMPTY_LABEL)
+    city = BlankChoiceFilter(choices=(), label="City", null_label=EMPTY_LABEL)
     status = df.ChoiceFilter(choices=NumberStatus.choices, label="Status")
     kind = df.ChoiceFilter(choices=NumberKind.choices, label="Kind")
     # only(): choice lists render names; never load provider payloads for a dropdown.
-    trunk = df.ModelChoiceFilter(queryset=Trunk.objects.only("id", "name"), label="Trunk")
-    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group")
+    trunk = df.ModelChoiceFilter(queryset=Trunk.objects.only("id", "name"), label="Trunk", null_label=EMPTY_LABEL)
+    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group",
+                                       null_label=EMPTY_LABEL)
     number_group = df.ModelChoiceFilter(queryset=NumberGroup.objects.only("id", "name"), label="DID group", widget=forms.HiddenInput)
     location = df.ModelChoiceFilter(
         queryset=Location.objects.filter(removed_at__isnull=True).only("id", "name", "kind", "city", "region", "country_code"),
-        label="Location")
-    owner = df.ModelChoiceFilter(queryset=Owner.objects.only("id", "name"), label="Owner", widget=forms.HiddenInput)
-    owner_type = df.ChoiceFilter(choices=(), field_name="owner__owner_type", label="Owner type")
+        label="Location", null_label=EMPTY_LABEL)
+    owner = df.ModelChoiceFilter(queryset=Owner.objects.only("id", "name"), label="Owner", widget=forms.HiddenInput,
+                                 null_label=EMPTY_LABEL)
+    owner_type = BlankChoiceFilter(choices=(), field_name="owner__owner_type", label="Owner type")
     has_owner = df.ChoiceFilter(choices=[("yes", "Has an owner"), ("no", "No owner")], method="filter_has_owner",
                                 label="Assigned")
     main_number = df.ChoiceFilter(choices=[("yes", "Main numbers"), ("no", "Not main")], method="filter_main",
@@ -101,7 +142,7 @@ class NumberFilterSet(FastFilterSet):
     sms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="SMS")
     mms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="MMS")
     pool = df.ModelChoiceFilter(queryset=NumberGroup.objects.filter(group_type="number_pool").only("id", "name"),
-                                field_name="pools", label="Number pool", distinct=False)
+                                field_name="pools", label="Number pool", distinct=False, null_label=EMPTY_LABEL)
     removed = df.ChoiceFilter(
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
@@ -110,9 +151,12 @@ class NumberFilterSet(FastFilterSet):
                                      min_value=0, max_value=3650)
     # Local data (notes/tags): never written by a sync.
     tag = df.ModelChoiceFilter(queryset=Tag.objects.only("id", "name"), to_field_name="name", field_name="tags",
-                               label="Tag", distinct=False)
+                               label="Tag", distinct=False, null_label=EMPTY_LABEL)
     has_note = df.ChoiceFilter(choices=[("yes", "Has a note"), ("no", "No note")], method="filter_has_note",
                                label="Note")
+
+    negatable = ("provider", "account", "country", "region", "city", "status", "kind", "trunk", "trunk_group",
+                 "location", "owner", "owner_type", "pool", "tag")
 
     class Meta:
         model = PhoneNumber
@@ -166,7 +210,9 @@ class NumberFilterSet(FastFilterSet):
 class TrunkFilterSet(FastFilterSet):
     q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
-    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.all(), label="Trunk group")
+    trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group",
+                                       null_label=EMPTY_LABEL)
+    negatable = ("account", "trunk_group")
 
     class Meta:
         model = Trunk
@@ -175,7 +221,8 @@ class TrunkFilterSet(FastFilterSet):
 
 class TrunkGroupFilterSet(FastFilterSet):
     q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
-    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    negatable = ("account",)
 
     class Meta:
         model = TrunkGroup
@@ -193,6 +240,7 @@ class CallerIdFilterSet(FastFilterSet):
     owned = df.ChoiceFilter(choices=[("yes", "Owned in a connected account"), ("no", "Not owned anywhere")],
                             method="filter_owned", label="Ownership")
     active = df.ChoiceFilter(choices=[("yes", "Active"), ("no", "Inactive")], method="filter_active", label="Active")
+    negatable = ("account", "state")
 
     class Meta:
         model = CallerId
@@ -221,8 +269,9 @@ class OwnerFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search name")
     owner_type = df.ChoiceFilter(choices=(), label="Type")
     location = df.ModelChoiceFilter(queryset=Location.objects.filter(kind="site").only("id", "name", "kind"),
-                                    label="Location")
+                                    label="Location", null_label=EMPTY_LABEL)
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    negatable = ("owner_type", "location", "account")
 
     class Meta:
         model = Owner
@@ -242,9 +291,10 @@ class OwnerFilterSet(FastFilterSet):
 class LocationFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
-    country = df.ChoiceFilter(choices=(), field_name="country_code", label="Country")
+    country = BlankChoiceFilter(choices=(), field_name="country_code", label="Country", null_label=EMPTY_LABEL)
     kind = df.ChoiceFilter(choices=[("site", "Site (Webex)"), ("city", "City"), ("region", "Region"), ("country", "Country")],
                            label="Kind")
+    negatable = ("account", "country", "kind")
 
     class Meta:
         model = Location

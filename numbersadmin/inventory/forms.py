@@ -112,3 +112,132 @@ class SiteSettingsForm(forms.ModelForm):
         model = SiteSettings
         fields = ["caller_id_expiry_window_days"]
         labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}
+
+
+# --- Local notes and tags (issue 7). Validation is the service's, so forms and writes agree. ---
+
+from .services import annotations as _annotations  # noqa: E402  (kept with the forms that use it)
+from django.core.exceptions import TooManyFieldsSent  # noqa: E402
+from django.http import QueryDict  # noqa: E402
+
+
+def _service_clean(fn, value):
+    try:
+        return fn(value)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.messages) from None
+
+
+class NumberAnnotateForm(forms.Form):
+    note = forms.CharField(required=False, strip=False, label="Note",
+                           widget=forms.Textarea(attrs={"rows": 4, "maxlength": _annotations.NOTE_MAX_LENGTH}),
+                           help_text="Up to 4,000 characters. Empty removes the note.")
+    tags = forms.CharField(required=False, max_length=2000, label="Tags",
+                           help_text="Comma-separated, e.g. porting, vip. Letters, digits, spaces and - _ . : /")
+
+    def clean_note(self):
+        return _service_clean(_annotations.normalise_note, self.cleaned_data.get("note"))
+
+    def clean_tags(self):
+        return _service_clean(_annotations.parse_tags, self.cleaned_data.get("tags"))
+
+
+class IdListInput(forms.HiddenInput):
+    """Reads repeated values (``pk=1&pk=2``); renders one comma-separated input so a big selection
+    is one POST field (Django refuses requests with more than DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def format_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ",".join(str(v) for v in value)
+        return super().format_value(value)
+
+
+class IdListField(forms.Field):
+    """Number ids, repeated and/or comma-separated."""
+
+    widget = IdListInput
+
+    def __init__(self, *, max_ids: int, **kwargs):
+        self.max_ids = max_ids
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        values = value if isinstance(value, (list, tuple)) else ([value] if value else [])
+        ids: set[int] = set()
+        for part in (p.strip() for v in values for p in str(v).split(",")):
+            if not part:
+                continue
+            if not (part.isascii() and part.isdigit() and len(part) <= 18):
+                raise forms.ValidationError(f"“{part[:30]}” is not a number id.")
+            ids.add(int(part))
+        if len(ids) > self.max_ids:
+            raise forms.ValidationError(f"{len(ids):,} rows are ticked; at most {self.max_ids:,} can be edited "
+                                        "by ticking. Select all matching numbers instead.")
+        return sorted(ids)
+
+
+class BulkSelectionForm(forms.Form):
+    """Which numbers: the list's query string, plus ticked ids or ``scope=matching``
+    (which wins when both are sent)."""
+
+    MAX_PKS = 10_000
+
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+    pk = IdListField(required=False, max_ids=MAX_PKS)
+    scope = forms.ChoiceField(required=False, choices=[("", "Ticked rows"), ("matching", "All matching")],
+                              widget=forms.HiddenInput)
+
+    def clean_query(self):
+        query = (self.cleaned_data.get("query") or "").strip().lstrip("?")
+        try:
+            QueryDict(query)
+        except TooManyFieldsSent:
+            raise forms.ValidationError("The list's query has too many parameters.") from None
+        return query
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("scope") != "matching" and not data.get("pk"):
+            raise forms.ValidationError("No numbers selected: tick rows in the list or select all matching numbers.")
+        return data
+
+
+class BulkEditForm(forms.Form):
+    """What to change on the selection (BulkSelectionForm says which numbers)."""
+
+    NOTE_MODES = [("keep", "Keep notes as they are"), ("set", "Replace notes with this text"),
+                  ("append", "Append this text to notes"), ("clear", "Delete notes")]
+
+    add_tags = forms.CharField(required=False, max_length=2000, label="Tags to add",
+                               help_text="Comma-separated. New tags are created.")
+    remove_tags = forms.CharField(required=False, max_length=2000, label="Tags to remove",
+                                  help_text="Comma-separated.")
+    note_mode = forms.ChoiceField(choices=NOTE_MODES, initial="keep", widget=forms.RadioSelect, label="Notes")
+    note_text = forms.CharField(required=False, strip=False, label="Note text",
+                                widget=forms.Textarea(attrs={"rows": 3, "maxlength": _annotations.NOTE_MAX_LENGTH}),
+                                help_text="Used when replacing or appending; up to 4,000 characters.")
+
+    def clean_add_tags(self):
+        return _service_clean(_annotations.parse_tags, self.cleaned_data.get("add_tags"))
+
+    def clean_remove_tags(self):
+        return _service_clean(_annotations.parse_tags, self.cleaned_data.get("remove_tags"))
+
+    def clean_note_text(self):
+        return _service_clean(_annotations.normalise_note, self.cleaned_data.get("note_text"))
+
+    def clean(self):
+        data = super().clean()
+        add, remove = data.get("add_tags") or [], data.get("remove_tags") or []
+        mode = data.get("note_mode")
+        both = sorted(set(add) & set(remove))
+        if both:
+            self.add_error("remove_tags", f"Cannot add and remove the same tag: {', '.join(both)}.")
+        if mode in ("set", "append") and "note_text" in data and not data["note_text"]:
+            self.add_error("note_text", "Write the text to set or append (choose “Delete notes” to remove them).")
+        if mode == "keep" and not add and not remove and not self.errors:
+            raise forms.ValidationError("Nothing to change: add or remove a tag, or choose a note action.")
+        return data

@@ -451,7 +451,8 @@ class ExportJob(models.Model):
     list_name = models.CharField(max_length=30)
     params = models.CharField(max_length=4000, blank=True)
     selected = models.JSONField(default=list, blank=True)  # ticked row ids, when the export is a selection
-    columns = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)  # export column headers, in order
+    columns_mode = models.CharField(max_length=10, default="view")
     file_format = models.CharField(max_length=10, default="xlsx")
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     rows_total = models.PositiveIntegerField(null=True, blank=True)

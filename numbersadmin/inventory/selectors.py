@@ -186,3 +186,150 @@ def location_neighbours(location: Location) -> list[dict]:
     rows = qs.values("account_id", "account__name", "account__provider").annotate(n=Count("id")).order_by("-n")
     return [{"account_id": r["account_id"], "account": r["account__name"], "provider": r["account__provider"],
              "count": r["n"], "city": location.city} for r in rows[:20]]
+
+
+# --- Global search ---------------------------------------------------------------------------
+# Every group runs through the FilterSet of the list page it links to, and is counted the way that
+# page counts, so "Owners 3" lands on exactly 3 rows at /owners/?q=...
+import re as _re  # noqa: E402
+
+from django.urls import reverse  # noqa: E402
+from django.utils.http import urlencode  # noqa: E402
+
+from .models import AuditLog  # noqa: E402
+from .pagination import count_rows  # noqa: E402
+
+SEARCH_MAX_CHARS = 100  # the list filters cap search text at 100 characters as well
+_CONTROL_CHARS = _re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class SearchGroup:
+    key: str
+    label: str
+    url: str  # the list page filtered by the same q
+    count: int
+    estimated: bool  # PostgreSQL planner estimate on very large results (as the list page shows "≈")
+    items: list
+
+
+def clean_search_text(text) -> str:
+    """Control characters become spaces: a NUL would make the list's form invalid, and an ignored
+    filter means an unfiltered list, so the count would no longer match the link."""
+    text = _CONTROL_CHARS.sub(" ", str(text or "")).strip()
+    return text[:SEARCH_MAX_CHARS].strip()
+
+
+def global_search(text: str, *, limit: int = 5) -> list[SearchGroup]:
+    """Grouped matches for the header search; [] for blank text (no queries at all).
+    Constant query count: per group one count (plus EXPLAIN on PostgreSQL) and one top-N read."""
+    text = clean_search_text(text)
+    if not text:
+        return []
+    params = {"q": text}
+    query = urlencode(params)
+
+    def group(key, label, url_name, qs, order, exact=False):
+        count, estimated = (qs.count(), False) if exact else count_rows(qs)
+        # Provider payloads and account credentials are never needed for a result line.
+        lean = qs.order_by(*order).defer("raw", "account__config", "account__secrets_encrypted")
+        items = list(lean[:limit]) if count else []
+        return SearchGroup(key, label, f"{reverse(url_name)}?{query}", count, estimated, items)
+
+    return [
+        group("numbers", "Numbers", "numbers", number_list(params).qs, ("e164", "pk")),
+        group("owners", "Owners", "owners", owner_list(params).qs, ("name", "pk")),
+        group("locations", "Locations", "locations", location_list(params).qs, ("name", "pk")),
+        group("trunks", "Trunks", "trunks", trunk_list(params).qs, ("name", "pk")),
+        # The caller-ID page pages with a plain Paginator: an exact count.
+        group("caller_ids", "Caller IDs", "caller_ids", caller_id_list(params).qs, ("e164", "pk"), exact=True),
+    ]
+
+
+# --- Audit log -------------------------------------------------------------------------------
+def audit_log_queryset() -> QuerySet:
+    return AuditLog.objects.order_by("-at", "-id")
+
+
+def audit_actions() -> list[str]:
+    """Distinct actions for the filter (the audit table is small; exports and admin actions only)."""
+    return list(AuditLog.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+# --- Dashboard ---
+# Each figure is counted under the same conditions as the list it links to, so "DIDWW 600" lands
+# on "of 600": numbers hide soft-removed rows unless status=removed (NumberFilterSet.qs), caller IDs
+# hide removed ones (caller_id_list), and expires_within matches the FilterSets' date ranges.
+from .choices import NumberStatus  # noqa: E402
+
+DASHBOARD_EXPIRY_DAYS = 30
+
+
+def stale_accounts(accounts=None, now=None) -> list[ProviderAccount]:
+    """Enabled accounts without a good sync within twice their own interval (ProviderAccount.is_stale).
+    The interval differs per row and accounts are few, so the rule runs in Python rather than as
+    interval arithmetic that SQLite and PostgreSQL spell differently."""
+    now = now or timezone.now()
+    if accounts is None:
+        accounts = account_list()
+    return [a for a in accounts if a.enabled and a.is_stale(now)]
+
+
+def live_number_totals(field: str) -> dict[str, int]:
+    """Live (not removed) numbers per value of ``field``: one GROUP BY."""
+    rows = PhoneNumber.objects.filter(removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
+    return {r[field]: r["n"] for r in rows}
+
+
+def number_totals_by_status() -> dict[str, int]:
+    """Per status as the list counts it: live rows, except "removed", which the list shows with the
+    soft-removed rows included."""
+    rows = PhoneNumber.objects.order_by().values("status").annotate(
+        live=Count("pk", filter=Q(removed_at__isnull=True)), every=Count("pk"))
+    return {r["status"]: r["every"] if r["status"] == NumberStatus.REMOVED else r["live"] for r in rows}
+
+
+def numbers_expiring_count(days: int, now=None) -> int:
+    now = now or timezone.now()
+    return PhoneNumber.objects.filter(removed_at__isnull=True, expires_at__gte=now,
+                                      expires_at__lte=now + dt.timedelta(days=days)).count()
+
+
+def caller_ids_expiring_count(days: int, today=None) -> int:
+    today = today or timezone.localdate()
+    return CallerId.objects.filter(removed_at__isnull=True, verified_until__gte=today,
+                                   verified_until__lte=today + dt.timedelta(days=days)).count()
+
+
+@dataclass
+class DashboardFigures:
+    accounts: list  # ProviderAccount with number_count (live numbers), by name
+    latest_runs: dict  # account id -> latest SyncRun
+    stale: list
+    by_provider: dict
+    by_status: dict
+    by_country: dict  # "" = numbers without a country
+    numbers_expiring: int
+    caller_ids_expiring: int
+    expiry_days: int
+
+    @property
+    def live_numbers(self) -> int:
+        return sum(self.by_provider.values())
+
+
+def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigures:
+    """Everything the home page shows in a fixed number of queries (one GROUP BY per chart)."""
+    now = timezone.now()
+    accounts = list(account_list())
+    return DashboardFigures(
+        accounts=accounts,
+        latest_runs=latest_runs(accounts),
+        stale=stale_accounts(accounts, now),
+        by_provider=live_number_totals("provider"),
+        by_status=number_totals_by_status(),
+        by_country=live_number_totals("country"),
+        numbers_expiring=numbers_expiring_count(expiry_days, now),
+        caller_ids_expiring=caller_ids_expiring_count(expiry_days, timezone.localdate(now)),
+        expiry_days=expiry_days,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from .choices import VerificationState
@@ -30,6 +30,17 @@ class Column:
     render: Callable[[object, "Table"], SafeString | str]
     sortable: bool = False
     wrap: bool = False
+    # Export columns (services.exports *_COLUMNS headers) this on-screen column stands for, so
+    # "export current view" gives the same columns in the same order. Empty: its own name.
+    export: tuple[str, ...] = ()
+    default: bool = True  # shown until the user picks columns
+    # Related data the renderer needs, loaded only while the column is visible.
+    select: tuple[str, ...] = ()
+    prefetch: tuple[str, ...] = ()
+
+    @property
+    def export_names(self) -> tuple[str, ...]:
+        return self.export or (self.name,)
 
 
 def text(attr: str):
@@ -95,23 +106,51 @@ def freshness_cell(row, table):
     return cache[row.account_id]
 
 
+def tags_cell(row, table):
+    tags = list(row.tags.all())
+    if not tags:
+        return DASH
+    return format_html_join(" ", '<a class="tag" href="?tag={}">{}</a>', ((t.name, t.name) for t in tags))
+
+
+def note_cell(row, table):
+    note = getattr(row, "note", None)  # reverse one-to-one: absent raises, getattr default covers it
+    return DASH if note is None else note.text
+
+
+def _date(attr: str):
+    def render(row, table):
+        value = getattr(row, attr)
+        return value.date() if value else DASH
+
+    return render
+
+
 NUMBER_COLUMNS = [
-    Column("e164", "Number", number_cell, sortable=True),
+    Column("e164", "Number", number_cell, sortable=True, export=("e164",)),
     Column("provider", "Provider", text("account.provider_name"), sortable=True),
     Column("account", "Account", text("account.name")),
     Column("country", "Country", text("country"), sortable=True),
     Column("region", "Region", text("region")),
     Column("city", "City", text("city"), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
-    Column("status", "Status", status_cell, sortable=True),
-    Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row)),
-    Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency)),
-    Column("renews", "Renews", lambda row, t: row.expires_at.date() if row.expires_at else DASH),
-    Column("owner", "Owner", lambda row, t: owner_link(row.owner)),
+    Column("status", "Status", status_cell, sortable=True, export=("status", "provider_status")),
+    Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row), export=("voice", "sms", "mms")),
+    Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency), export=("monthly_cost", "currency")),
+    Column("renews", "Renews", _date("expires_at"), export=("expires_at",)),
+    Column("owner", "Owner", lambda row, t: owner_link(row.owner), export=("owner", "owner_type")),
     Column("trunk", "Trunk", link("trunk")),
     Column("trunk_group", "Trunk group", link("trunk_group")),
     Column("description", "Description", text("description"), wrap=True),
-    Column("freshness", "Data", freshness_cell),
+    Column("freshness", "Data", freshness_cell, export=("account_last_sync",)),
+    Column("location", "Location", link("location"), default=False),
+    Column("did_group", "DID group", link("number_group"), default=False),
+    Column("application", "Application", text("application"), default=False),
+    Column("extension", "Extension", text("extension"), default=False),
+    Column("acquired", "Acquired", _date("acquired_at"), default=False, export=("acquired_at",)),
+    Column("first_seen", "First seen", _date("first_seen"), sortable=True, default=False),
+    Column("tags", "Tags", tags_cell, default=False, prefetch=("tags",)),
+    Column("note", "Note", note_cell, wrap=True, default=False, select=("note",)),
 ]
 assert {c.name for c in NUMBER_COLUMNS if c.sortable} <= set(NUMBER_SORTS)
 
@@ -162,19 +201,28 @@ TRUNK_GROUP_COLUMNS = [
 
 
 class Table:
-    def __init__(self, rows, columns: list[Column], *, table_id: str = "", empty_text: str = "Nothing here."):
+    def __init__(self, rows, columns: list[Column], *, table_id: str = "", empty_text: str = "Nothing here.",
+                 selectable: bool = False):
         self.columns = columns
         self.table_id = table_id
         self.empty_text = empty_text
+        self.selectable = selectable
         self.now = timezone.now()
         self.cache: dict = {}
         # Whole rows are built here: a template loop over every cell costs more than the SQL.
         cells = [(format_html('<td data-col="{}"{}>', c.name, mark_safe(' class="wrap"') if c.wrap else ""), c)
                  for c in columns]
+        # Row checkboxes belong to the export/selection form outside the swapped table (form=).
+        tick = '<td class="select"><input type="checkbox" name="pk" value="{}" form="select-form" aria-label="Select row {}"></td>'
         self.rows = [
-            mark_safe("<tr>" + "".join(f"{td}{conditional_escape(c.render(row, self))}</td>" for td, c in cells) + "</tr>")
+            mark_safe(f'<tr data-pk="{row.pk}">' + (tick.format(row.pk, conditional_escape(str(row))) if selectable else "")
+                      + "".join(f"{td}{conditional_escape(c.render(row, self))}</td>" for td, c in cells) + "</tr>")
             for row in rows
         ]
+
+    @property
+    def width(self) -> int:
+        return len(self.columns) + (1 if self.selectable else 0)
 
     @property
     def sortable(self) -> set[str]:
@@ -182,7 +230,8 @@ class Table:
 
 
 def number_table(rows) -> Table:
-    return Table(rows, NUMBER_COLUMNS, table_id="numbers-table", empty_text="No numbers match these filters.")
+    """Drill-down pages (trunk, owner, location, group): the default columns."""
+    return Table(rows, [c for c in NUMBER_COLUMNS if c.default], table_id="numbers-table", empty_text="No numbers match these filters.")
 
 
 def trunk_table(rows) -> Table:

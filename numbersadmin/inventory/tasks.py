@@ -15,3 +15,10 @@ def dispatch_due_syncs() -> None:
     from .services.dispatch import dispatch_due_syncs as dispatch
 
     dispatch()
+
+
+@shared_task(name="inventory.run_export", acks_late=True)
+def run_export(job_id: int) -> None:
+    from .services.exports import run_export_job
+
+    run_export_job(job_id)

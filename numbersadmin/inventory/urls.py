@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, auth, caller_ids, dashboard, directory, groups, notes, numbers, search, trunks
+from .views import accounts, audit, auth, dashboard, directory, groups, lists, notes, numbers, search, trunks
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -9,21 +9,30 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit_log"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("numbers/", numbers.number_list, name="numbers"),
+    path("numbers/", lists.list_page, {"list_name": "numbers"}, name="numbers"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
     path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),
     path("numbers/bulk-edit/", notes.bulk_edit, name="number_bulk_edit"),
-    path("caller-ids/", caller_ids.caller_id_list, name="caller_ids"),
+    path("caller-ids/", lists.list_page, {"list_name": "caller_ids"}, name="caller_ids"),
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
-    path("owners/", directory.owner_list, name="owners"),
+    path("owners/", lists.list_page, {"list_name": "owners"}, name="owners"),
     path("owners/<int:pk>/", directory.owner_detail, name="owner_detail"),
-    path("locations/", directory.location_list, name="locations"),
+    path("locations/", lists.list_page, {"list_name": "locations"}, name="locations"),
     path("locations/<int:pk>/", directory.location_detail, name="location_detail"),
     path("settings/", accounts.site_settings, name="site_settings"),
-    path("trunks/", trunks.trunk_list, name="trunks"),
+    path("trunks/", lists.list_page, {"list_name": "trunks"}, name="trunks"),
     path("trunks/<int:pk>/", trunks.trunk_detail, name="trunk_detail"),
-    path("trunk-groups/", trunks.trunk_group_list, name="trunk_groups"),
+    path("trunk-groups/", lists.list_page, {"list_name": "trunk_groups"}, name="trunk_groups"),
     path("trunk-groups/<int:pk>/", trunks.trunk_group_detail, name="trunk_group_detail"),
+    path("lists/<slug:list_name>/columns/", lists.choose_columns, name="choose_columns"),
+    path("lists/<slug:list_name>/views/", lists.save_view, name="save_view"),
+    path("views/", lists.view_index, name="saved_views"),
+    path("views/<int:pk>/", lists.open_view, name="saved_view"),
+    path("views/<int:pk>/update/", lists.change_view, {"action": "update"}, name="saved_view_update"),
+    path("views/<int:pk>/delete/", lists.change_view, {"action": "delete"}, name="saved_view_delete"),
+    path("views/<int:pk>/default/", lists.change_view, {"action": "default"}, name="saved_view_default"),
+    path("exports/<int:pk>/", lists.export_job, name="export_job"),
+    path("exports/<int:pk>/download/", lists.export_download, name="export_download"),
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/add/<slug:provider>/", accounts.account_add, name="account_add"),
     path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),

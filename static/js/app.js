@@ -30,3 +30,26 @@ document.addEventListener("htmx:configRequest", function (event) {
     }
   });
 });
+
+// --- Global search (header) ------------------------------------------------------------------
+// Results come from HTMX (base.html); this only closes the dropdown: Escape, or a click outside.
+(function () {
+  var form = document.getElementById("global-search");
+  var results = document.getElementById("global-search-results");
+  if (!form || !results) return;
+  var input = form.querySelector("input[name=q]");
+  function close() {
+    if (window.htmx) window.htmx.trigger(input, "htmx:abort");  // a late response must not reopen it
+    results.replaceChildren();
+  }
+  form.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && results.childElementCount) { event.preventDefault(); close(); input.focus(); }
+  });
+  document.addEventListener("click", function (event) { if (!form.contains(event.target)) close(); });
+  // A cleared box closes the dropdown rather than asking the server for the "type something" hint.
+  input.addEventListener("htmx:beforeRequest", function (event) {
+    if (!input.value.trim()) { event.preventDefault(); results.replaceChildren(); }
+  });
+  // Enter with an empty box would only open an unfiltered table: stay put instead.
+  form.addEventListener("submit", function (event) { if (!input.value.trim()) event.preventDefault(); });
+})();

@@ -3,7 +3,6 @@ simulator account of 2,000 DIDs over sockets; everything is driven through ``man
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import time
@@ -12,6 +11,7 @@ import pytest
 
 from providers.didww.simulator import DidwwSimulator
 
+from ..support.helpers import export_rows
 from .conftest import Proc, manage
 
 KEY = "it-didww-key-42"
@@ -27,7 +27,7 @@ def sim():
 
 def export_numbers(env, *filters) -> list[dict]:
     out = manage(env, "export", "numbers", *[f"--filter={f}" for f in filters], "-o", "-").stdout
-    return list(csv.DictReader(io.StringIO(out)))
+    return list(export_rows(out))
 
 
 def test_worker_syncs_2000_dids_then_a_resync_changes_nothing(app_env, worker, sim, tmp_path):
@@ -156,13 +156,13 @@ def test_worker_reschedules_after_rate_limit(app_env, worker, tmp_path, slug):
         assert len(numbers) > 0
         if slug == "voximplant":
             assert len(numbers) == len(sim.phone_numbers)
-            rows = list(csv.DictReader(io.StringIO(manage(app_env, "export", "caller_ids", "-o", "-").stdout)))
+            rows = list(export_rows(manage(app_env, "export", "caller_ids", "-o", "-").stdout))
             assert {r["verification_state"] for r in rows} >= {"verified", "expired", "unverified"}
             key_line = json.loads(spec.demo_secrets["credentials_json"])["private_key"].splitlines()[1]
             assert key_line not in worker.log.read_text()  # the private key never reaches worker logs
         elif slug == "webex":
             assert len(numbers) == sum(1 for n in sim.numbers if n.get("phoneNumber"))
-            owners = list(csv.DictReader(io.StringIO(manage(app_env, "export", "owners", "-o", "-").stdout)))
+            owners = list(export_rows(manage(app_env, "export", "owners", "-o", "-").stdout))
             assert owners and all(o["type"] for o in owners)
         else:
             assert all(r["provider"] == slug for r in numbers)

@@ -66,7 +66,7 @@ def drop_database(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_django(db_url: str, var_dir: str) -> None:
+def setup_django(db_url: str, var_dir: str, migrate: bool = True) -> None:
     from cryptography.fernet import Fernet
 
     for key in [k for k in os.environ if k.startswith("DJANGO_")] + ["REDIS_URL", "TASK_RUNNER"]:
@@ -87,6 +87,8 @@ def setup_django(db_url: str, var_dir: str) -> None:
     import django
 
     django.setup()
+    if not migrate:  # e.g. a measuring subprocess on a database another process migrated
+        return
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

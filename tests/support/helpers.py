@@ -15,3 +15,27 @@ def snapshot(account) -> list[tuple]:
         "pk", "external_id", "e164", "status", "trunk_id", "trunk_group_id", "removed_at", "content_hash",
         "last_changed_at", "description",
     ))
+
+
+def export_rows(source) -> list[dict]:
+    """Rows of an exported CSV (a path, or the text): the manifest lines ("# ...") are skipped,
+    as the README tells users to."""
+    import csv
+    import io
+    from pathlib import Path
+
+    text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and Path(source).exists()) else source
+    lines = io.StringIO(text)
+    body = [line for line in lines if not line.startswith("#")]
+    return list(csv.DictReader(io.StringIO("".join(body))))
+
+
+def export_manifest(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("# "):
+            break
+        key, _, value = line[2:].partition(": ")
+        out[key] = value
+    return out

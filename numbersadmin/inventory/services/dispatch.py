@@ -63,6 +63,27 @@ def schedule_run(run: SyncRun, countdown: float = 0) -> None:
         transaction.on_commit(submit)
 
 
+def schedule_export(job_id: int) -> None:
+    """Same runners as syncs: Celery, inline (tests/CLI) or the in-process pool."""
+    from .exports import run_export_job
+
+    if settings.TASK_RUNNER == "celery":
+        from ..tasks import run_export
+
+        transaction.on_commit(lambda: run_export.delay(job_id))
+    elif settings.TASK_RUNNER == "inline":
+        transaction.on_commit(lambda: run_export_job(job_id))
+    else:
+        def work() -> None:
+            close_old_connections()
+            try:
+                run_export_job(job_id)
+            finally:
+                close_old_connections()
+
+        transaction.on_commit(lambda: _pool().submit(work))
+
+
 def _inline(run_id: int) -> None:
     from .sync import run_sync
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import re
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 E164_RE = re.compile(r"^\+[1-9]\d{0,14}$")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -69,6 +75,8 @@ NUMBER_COLUMNS = [
     ("first_seen", "first_seen"),
     ("removed_at", "removed_at"),
     ("account_last_sync", "account__last_success_at"),
+    ("tags", "tag_names"),
+    ("note", "note_text"),
 ]
 CALLER_ID_COLUMNS = [
     ("e164", "e164"), ("number_raw", "number_raw"), ("provider", "account__provider"), ("account", "account__name"),
@@ -99,13 +107,93 @@ TRUNK_GROUP_COLUMNS = [
 ]
 
 
-def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], chunk_size: int = 2000) -> Iterator[str]:
-    """Yields CSV text in chunks; memory stays flat whatever the row count."""
+
+
+def _tag_names():
+    from django.db import connection
+
+    from ..models import Tag
+
+    through = Tag.numbers.through
+    # Ordered where the database can (PostgreSQL); SQLite keeps the subquery's order in practice.
+    ordered = {"order_by": "tag__name"} if connection.features.supports_aggregate_order_by_clause else {}
+    return Subquery(
+        through.objects.filter(phonenumber_id=OuterRef("pk")).order_by("tag__name").values("phonenumber_id")
+        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), **ordered)).values("names")[:1]
+    )
+
+
+# Export paths that are not plain columns: added to the query only when exported.
+NUMBER_ANNOTATIONS = {"tag_names": _tag_names, "note_text": lambda: F("note__text")}
+
+
+def with_annotations(qs: QuerySet, columns: list[tuple[str, str]], annotations: dict) -> QuerySet:
+    needed = {path: annotations[path]() for _, path in columns if path in annotations}
+    return qs.annotate(**needed) if needed else qs
+
+
+@dataclass
+class Manifest:
+    """What a file holds and where it came from; written into every export file."""
+
+    list_title: str
+    generated_by: str
+    query: str
+    filters: list[str]
+    columns: str
+    selection: str
+    rows: int
+    accounts: list[tuple[str, str, dt.datetime | None]]
+    generated_at: dt.datetime = field(default_factory=timezone.now)
+
+    def items(self) -> list[tuple[str, str]]:
+        items = [
+            ("export", f"numbersadmin {self.list_title}"),
+            ("generated_at", self.generated_at.isoformat(timespec="seconds")),
+            ("generated_by", self.generated_by),
+            ("rows", str(self.rows)),
+            ("selection", self.selection),
+            ("columns", self.columns),
+            ("filters", "; ".join(self.filters) or "none"),
+            ("query", self.query or "(none)"),
+        ]
+        for name, provider, last in self.accounts:
+            items.append((f"account {name} ({provider})",
+                          f"last successful sync {last.isoformat(timespec='seconds') if last else 'never'}"))
+        return items
+
+
+def accounts_in(qs: QuerySet) -> list[tuple[str, str, dt.datetime | None]]:
+    """Accounts whose rows are in the export, with their last good sync (a semi-join, not a row scan
+    in Python). The pk subquery also works for aggregated list querysets (owners, trunks)."""
+    from ..models import ProviderAccount
+
+    model = qs.model
+    ids = model._base_manager.filter(pk__in=qs.order_by().values("pk")).values("account_id")
+    return list(ProviderAccount.objects.filter(pk__in=ids).order_by("name")
+                .values_list("name", "provider", "last_success_at"))
+
+
+def _one_line(value: str) -> str:
+    return " ".join(str(value).split())
+
+
+def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | None = None,
+             chunk_size: int = 2000) -> Iterator[str]:
+    """Yields CSV text in chunks; memory stays flat whatever the row count.
+
+    The manifest comes first, as lines starting with "# " (pandas: ``read_csv(f, comment="#")``;
+    Python: skip lines starting with "#"). So that no data line can be mistaken for one, a row
+    whose first cell starts with "#" is written with that row quoted."""
     writer = csv.writer(_Echo())
+    quoted = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    if manifest is not None:
+        yield "".join(f"# {key}: {_one_line(value)}\r\n" for key, value in manifest.items())
     yield writer.writerow([header for header, _ in columns])
     buffer: list[str] = []
     for row in qs.values_list(*[path for _, path in columns]).iterator(chunk_size=chunk_size):
-        buffer.append(writer.writerow([neutralise(v) for v in row]))
+        cells = [neutralise(v) for v in row]
+        buffer.append((quoted if cells and cells[0].startswith("#") else writer).writerow(cells))
         if len(buffer) >= 500:
             yield "".join(buffer)
             buffer.clear()
@@ -118,23 +206,66 @@ def write_csv(fh, chunks: Iterable[str]) -> None:
         fh.write(chunk)
 
 
-def write_xlsx(path, qs: QuerySet, columns: list[tuple[str, str]]) -> int:
-    """openpyxl write-only mode (constant memory); every cell is text, so nothing is a formula
-    and numbers keep their "+" and leading zeros."""
-    from openpyxl import Workbook
+def _text_cell(ws, value):
     from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=neutralise(value))
+    cell.data_type = "s"
+    return cell
+
+
+def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | None = None,
+               progress: Callable[[int], None] | None = None) -> int:
+    """openpyxl write-only mode (constant memory); every cell is text, so nothing is a formula
+    and numbers keep their "+" and leading zeros. The manifest is a second sheet. ``target`` is
+    a path or a binary file object."""
+    from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
-    ws.append([header for header, _ in columns])
+    ws.append([_text_cell(ws, header) for header, _ in columns])
     rows = 0
     for row in qs.values_list(*[p for _, p in columns]).iterator(chunk_size=2000):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(ws, value=neutralise(value))
-            cell.data_type = "s"
-            cells.append(cell)
-        ws.append(cells)
+        ws.append([_text_cell(ws, value) for value in row])
         rows += 1
-    wb.save(path)
+        if progress and rows % 1000 == 0:
+            progress(rows)
+    if manifest is not None:
+        meta = wb.create_sheet("manifest")
+        for key, value in manifest.items():
+            meta.append([_text_cell(meta, key), _text_cell(meta, value)])
+    wb.save(target)
     return rows
+
+
+def run_export_job(job_id) -> None:
+    """Builds a queued XLSX export (Celery task or the in-process runner). The file is written
+    under a temporary name and renamed, so a half-written file is never offered for download."""
+    from django.conf import settings
+
+    from .. import lists
+    from ..models import ExportJob
+
+    job = ExportJob.objects.filter(pk=job_id).select_related("requested_by").first()
+    if job is None or job.state != ExportJob.State.QUEUED:
+        return
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
+    try:
+        plan = lists.job_plan(job)
+        folder = Path(settings.EXPORT_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"{job.pk}.xlsx"
+        partial = folder / f"{job.pk}.xlsx.part"
+
+        def progress(done: int) -> None:
+            ExportJob.objects.filter(pk=job.pk).update(rows_written=done)
+
+        with partial.open("wb") as fh:
+            rows = write_xlsx(fh, plan.qs, plan.columns, plan.manifest(job.requested_by, job.rows_total), progress)
+        partial.replace(final)
+        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.SUCCEEDED, rows_written=rows,
+                                                   file_name=final.name, finished_at=timezone.now())
+    except Exception as exc:  # recorded on the job; the message names the class only (no data, no secrets)
+        logger.exception("export job %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
+                                                   error_message=f"Export failed ({type(exc).__name__}).")

@@ -23,12 +23,16 @@ MANAGE = "inventory.manage_accounts"
 
 def account_list(request):
     accounts = list(selectors.account_list())
+    # ?stale=yes is where the dashboard's "stale accounts" figure lands (same selector, same count).
+    stale_only = request.GET.get("stale") == "yes"
+    if stale_only:
+        accounts = selectors.stale_accounts(accounts)
     latest = selectors.latest_runs(accounts)
     rows = [(a, latest.get(a.pk)) for a in accounts]
     any_active = any(run is not None and run.is_active for _, run in rows)
     return render_page(request, "inventory/accounts/list.html", {
         "rows": rows, "any_active": any_active, "providers": registry.PROVIDERS.values(),
-        "can_manage": request.user.has_perm(MANAGE),
+        "can_manage": request.user.has_perm(MANAGE), "stale_only": stale_only,
     }, partial="accounts")
 
 

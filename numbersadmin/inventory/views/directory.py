@@ -7,19 +7,7 @@ from django.utils.http import urlencode
 
 from .. import selectors
 from ..models import CallerId, Location, Owner
-from ..services import exports
-from ..tables import location_table, owner_table
-from .trunks import RELATED_LIMIT, _related_numbers, _simple_list
-
-
-def owner_list(request):
-    return _simple_list(request, selectors.owner_list(request.GET), owner_table, exports.OWNER_COLUMNS, "owners",
-                        "inventory/directory/owner_list.html")
-
-
-def location_list(request):
-    return _simple_list(request, selectors.location_list(request.GET), location_table, exports.LOCATION_COLUMNS,
-                        "locations", "inventory/directory/location_list.html")
+from .trunks import RELATED_LIMIT, _related_numbers
 
 
 def owner_detail(request, pk: int):

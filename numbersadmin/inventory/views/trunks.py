@@ -4,36 +4,9 @@ from django.shortcuts import get_object_or_404, render
 
 from .. import selectors
 from ..models import Trunk, TrunkGroup
-from ..pagination import count_rows
-from ..services import exports
-from ..tables import number_table, trunk_group_table, trunk_table
-from .common import active_filters, csv_response, form_notices, paged, parse_per_page, render_page
+from ..tables import number_table
 
 RELATED_LIMIT = 50  # drill-down pages cap related rows and link to the filtered list
-
-
-def _simple_list(request, filterset, table_class, columns, list_name, template):
-    notices = form_notices(filterset)
-    qs = filterset.qs
-    if request.GET.get("export") == "csv":
-        return csv_response(request, qs.order_by("name", "pk"), columns, list_name, active_filters(filterset),
-                            count_rows(qs)[0])
-    per_page = parse_per_page(request.GET.get("per_page"), notices)
-    page = paged(request, qs, field="name", descending=False, per_page=per_page, notices=notices)
-    return render_page(request, template, {
-        "filterset": filterset, "table": table_class(page.rows), "page": page, "notices": notices,
-        "per_page": per_page,
-    })
-
-
-def trunk_list(request):
-    return _simple_list(request, selectors.trunk_list(request.GET), trunk_table, exports.TRUNK_COLUMNS, "trunks",
-                        "inventory/trunks/list.html")
-
-
-def trunk_group_list(request):
-    return _simple_list(request, selectors.trunk_group_list(request.GET), trunk_group_table,
-                        exports.TRUNK_GROUP_COLUMNS, "trunk-groups", "inventory/trunks/group_list.html")
 
 
 def _related_numbers(**lookup):

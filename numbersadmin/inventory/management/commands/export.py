@@ -3,33 +3,41 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from ... import selectors
+from ... import lists
 from ...services import exports
+from ...services.accounts import audit
 
-LISTS = {
-    "numbers": (selectors.number_list, exports.NUMBER_COLUMNS, ("e164", "pk")),
-    "caller_ids": (selectors.caller_id_list, exports.CALLER_ID_COLUMNS, None),
-    "owners": (selectors.owner_list, exports.OWNER_COLUMNS, ("name", "pk")),
-    "locations": (selectors.location_list, exports.LOCATION_COLUMNS, ("country_code", "name", "pk")),
-    "trunks": (selectors.trunk_list, exports.TRUNK_COLUMNS, ("name", "pk")),
-    "trunk_groups": (selectors.trunk_group_list, exports.TRUNK_GROUP_COLUMNS, ("name", "pk")),
-}
+# CLI names are the UI's list names (lists.LISTS).
+CHOICES = sorted(lists.LISTS)
 
 
 class Command(BaseCommand):
-    help = "Export a list with the UI's filters, columns and CSV-injection rules."
+    help = ("Export a list with the UI's filters, sort, columns and CSV-injection rules. "
+            "Files start with a manifest (CSV: lines beginning with '# '; XLSX: a 'manifest' sheet).")
 
     def add_arguments(self, parser):
-        parser.add_argument("list", choices=sorted(LISTS))
+        parser.add_argument("list", choices=CHOICES)
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-        parser.add_argument("--filter", action="append", metavar="KEY=VALUE", default=[])
+        parser.add_argument("--filter", action="append", metavar="KEY=VALUE", default=[],
+                            help="a list filter, as in the page's URL (e.g. country=GB, trunk__n=3, trunk=null)")
         parser.add_argument("--search", default="")
         parser.add_argument("--sort", default="")
+        parser.add_argument("--columns", default="",
+                            help="comma-separated on-screen column names (the page's cols=); default: all columns")
+        parser.add_argument("--view", type=int, default=None, help="a saved view's id (its filters, sort, columns)")
+        parser.add_argument("--no-manifest", action="store_true", help="data rows only")
         parser.add_argument("-o", "--output", default="-", help="file path, or - for stdout (csv only)")
 
     def handle(self, *args, **opts):
-        selector, columns, default_order = LISTS[opts["list"]]
+        spec = lists.LISTS[opts["list"]]
         params = QueryDict(mutable=True)
+        if opts["view"] is not None:
+            from ...models import SavedView
+
+            view = SavedView.objects.filter(pk=opts["view"], list_name=spec.name).first()
+            if view is None:
+                raise CommandError(f"No saved {spec.name} view with id {opts['view']}.")
+            params = QueryDict(view.params, mutable=True)
         for item in opts["filter"]:
             key, sep, value = item.partition("=")
             if not sep:
@@ -37,40 +45,37 @@ class Command(BaseCommand):
             params.appendlist(key, value)
         if opts["search"]:
             params["q"] = opts["search"]
-        filterset = selector(params)
-        known = set(filterset.form.fields)
+        if opts["sort"]:
+            params["sort"] = opts["sort"]
+        if opts["columns"]:
+            params["cols"] = opts["columns"]
+        known = lists.filter_keys(spec.filterset(QueryDict())) | set(lists.STATE_KEYS)
         unknown = sorted(set(params) - known)
         if unknown:
             raise CommandError(f"Unknown filter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        filterset = spec.filterset(params)
         if not filterset.is_valid():
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.form.errors.items()))
-        if opts["list"] == "caller_ids":
-            sort, error = selectors.parse_sort(opts["sort"], selectors.CALLER_ID_SORTS, "verified_until")
-            if error:
-                raise CommandError(error)
-            qs = selectors.caller_id_order(filterset.qs, sort)
-        else:
-            order = default_order
-            if opts["list"] == "numbers" and opts["sort"]:
-                sort, error = selectors.parse_sort(opts["sort"], selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT)
-                if error:
-                    raise CommandError(error)
-                order = (f"-{sort.field}", "-pk") if sort.descending else (sort.field, "pk")
-            qs = filterset.qs.order_by(*order)
+        notices: list[str] = []
+        visible = lists.parse_columns(spec, params.getlist("cols"), notices)
+        plan = lists.export_plan(spec, params, visible=visible, columns_mode="view" if visible else "all",
+                                 selected=None, notices=notices)
+        if notices:
+            raise CommandError(" ".join(notices))
+        rows = plan.qs.count()
+        manifest = None if opts["no_manifest"] else plan.manifest("cli", rows)
         if opts["format"] == "xlsx":
             if opts["output"] == "-":
                 raise CommandError("XLSX needs -o FILE.")
-            rows = exports.write_xlsx(opts["output"], qs, columns)
+            rows = exports.write_xlsx(opts["output"], plan.qs, plan.columns, manifest)
         else:
             fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
             try:
-                exports.write_csv(fh, exports.csv_rows(qs, columns))
+                exports.write_csv(fh, exports.csv_rows(plan.qs, plan.columns, manifest))
             finally:
                 if fh is not sys.stdout:
                     fh.close()
-            rows = qs.count()
-        from ...services.accounts import audit
-
-        audit("cli", "export", opts["list"], {"format": opts["format"], "filters": dict(params.lists())}, rows=rows)
+        audit("cli", "export", spec.name, {"format": opts["format"], "columns": plan.columns_mode,
+                                           "query": plan.query, "filters": plan.filters}, rows=rows)
         if opts["output"] != "-":
             self.stderr.write(f"Wrote {rows} rows to {opts['output']}")

@@ -1,0 +1,309 @@
+"""The list pages as data: one ``ListSpec`` per list (numbers, caller IDs, owners, locations,
+trunks, trunk groups), shared by the list view, its exports, saved views and the CLI, so what
+is exported is what is on screen.
+
+A list's state is its query string, and only that: filters (the FilterSet's fields, including
+the hidden ``<name>__n`` negations), ``q``, ``sort``, ``per_page`` and ``cols`` (visible columns
+in order). ``normalise_params`` keeps those keys and nothing else, which is what a saved view
+stores and what every link, chip and export carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.http import QueryDict
+from django.urls import reverse
+
+from . import selectors
+from .services import exports
+from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
+                     TRUNK_GROUP_COLUMNS, Column)
+
+STATE_KEYS = ("q", "sort", "per_page", "cols")
+# Keys that are about one request, never part of a view.
+TRANSIENT_KEYS = ("cursor", "page", "export", "columns", "scope", "pk", "view", "query", "reset")
+PER_PAGE_CHOICES = (25, 50, 100)
+DEFAULT_PER_PAGE = 50
+MAX_SELECTED = 10_000
+
+
+def _name_order(qs, sort):
+    return qs.order_by(f"-{sort.field}" if sort.descending else sort.field, "-pk" if sort.descending else "pk")
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    name: str  # stable key: CLI argument, saved views, preferences, audit target
+    title: str
+    url_name: str
+    filterset: Callable  # params -> bound FilterSet (a selector)
+    columns: list[Column]
+    export_columns: list[tuple[str, str]]  # "all columns", in export order
+    sorts: dict[str, str]
+    default_sort: str
+    order: Callable = _name_order  # (qs, Sort) -> ordered qs
+    keyset: bool = True  # keyset cursors; False: page numbers (small lists with nullable sorts)
+    table_id: str = ""
+    empty_text: str = "Nothing here."
+    search_placeholder: str = "Search…"
+    intro_template: str = ""  # page-specific lines under the heading
+    after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
+    annotations: dict = field(default_factory=dict)  # export path -> expression, added only when exported
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+    @property
+    def column_map(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+    @property
+    def default_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.default]
+
+    def export_columns_for(self, visible: list[Column] | None) -> list[tuple[str, str]]:
+        """``None``: all columns. Otherwise the export columns behind the visible ones, in screen order."""
+        if visible is None:
+            return list(self.export_columns)
+        by_header = dict(self.export_columns)
+        chosen: list[tuple[str, str]] = []
+        for column in visible:
+            for header in column.export_names:
+                if header in by_header and (header, by_header[header]) not in chosen:
+                    chosen.append((header, by_header[header]))
+        return chosen
+
+
+LISTS: dict[str, ListSpec] = {
+    spec.name: spec
+    for spec in (
+        ListSpec("numbers", "Numbers", "numbers", selectors.number_list, NUMBER_COLUMNS, exports.NUMBER_COLUMNS,
+                 selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT, table_id="numbers-table",
+                 empty_text="No numbers match these filters.",
+                 search_placeholder="+1 (415) 555, 415 555, owner, location, note…",
+                 annotations=exports.NUMBER_ANNOTATIONS),
+        ListSpec("caller_ids", "Caller IDs", "caller_ids", selectors.caller_id_list, CALLER_ID_COLUMNS,
+                 exports.CALLER_ID_COLUMNS, selectors.CALLER_ID_SORTS, "verified_until",
+                 order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",
+                 empty_text="No caller IDs match these filters.", search_placeholder="Caller ID digits…",
+                 intro_template="inventory/caller_ids/intro.html", after_page=selectors.attach_owners),
+        ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, exports.OWNER_COLUMNS,
+                 {"name": "name"}, "name", table_id="owners-table", empty_text="No owners match these filters.",
+                 search_placeholder="Name…"),
+        ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS,
+                 exports.LOCATION_COLUMNS, {"name": "name"}, "name", table_id="locations-table",
+                 empty_text="No locations match these filters.", search_placeholder="Name, city, region…"),
+        ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, exports.TRUNK_COLUMNS,
+                 {"name": "name"}, "name", table_id="trunks-table", empty_text="No trunks.",
+                 search_placeholder="Trunk name…"),
+        ListSpec("trunk_groups", "Trunk groups", "trunk_groups", selectors.trunk_group_list, TRUNK_GROUP_COLUMNS,
+                 exports.TRUNK_GROUP_COLUMNS, {"name": "name"}, "name", table_id="trunk-groups-table",
+                 empty_text="No trunk groups.", search_placeholder="Trunk group name…"),
+    )
+}
+
+
+def get_spec(name: str) -> ListSpec | None:
+    return LISTS.get(name)
+
+
+def parse_columns(spec: ListSpec, raw: list[str] | None, notices: list[str]) -> list[Column] | None:
+    """``cols`` values (comma-separated and/or repeated) -> columns in that order; unknown names
+    are reported and skipped. ``None`` when no column was asked for."""
+    if not raw:
+        return None
+    names = [n.strip() for value in raw for n in value.split(",") if n.strip()]
+    known = spec.column_map
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        shown = ", ".join(repr(n[:30]) for n in unknown[:5])
+        notices.append(f"Unknown column{'s' if len(unknown) > 1 else ''} {shown} ignored.")
+    picked: list[Column] = []
+    for n in names:
+        if n in known and known[n] not in picked:
+            picked.append(known[n])
+    if not picked:
+        notices.append("No known columns chosen; showing the default columns.")
+        return None
+    return picked
+
+
+def parse_per_page(value: str | None, notices: list[str]) -> int:
+    if not value:
+        return DEFAULT_PER_PAGE
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number not in PER_PAGE_CHOICES:
+        notices.append(f"Page size must be one of {', '.join(map(str, PER_PAGE_CHOICES))}; showing {DEFAULT_PER_PAGE}.")
+        return DEFAULT_PER_PAGE
+    return number
+
+
+def filter_keys(filterset) -> set[str]:
+    return set(filterset.form.fields)
+
+
+def normalise_params(spec: ListSpec, params: QueryDict, filterset=None) -> QueryDict:
+    """Only the keys that make up a view, without empty values, in a stable order."""
+    filterset = filterset if filterset is not None else spec.filterset(QueryDict())
+    allowed = filter_keys(filterset) | set(STATE_KEYS)
+    out = QueryDict(mutable=True)
+    for key in sorted(params):
+        if key in allowed:
+            values = [v for v in params.getlist(key) if v not in ("", None)]
+            if values:
+                out.setlist(key, values)
+    return out
+
+
+def without(params: QueryDict, *names: str, **replace: str) -> str:
+    """A query string (with leading "?") minus ``names`` and paging, plus ``replace``."""
+    query = params.copy()
+    for name in (*names, "cursor", "page", "export", "columns", "scope", "pk"):
+        query.pop(name, None)
+    for key, value in replace.items():
+        query[key] = value
+    encoded = query.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+@dataclass
+class Chip:
+    label: str
+    value: str
+    remove_url: str
+    invert_url: str = ""
+    negated: bool = False
+    empty: bool = False
+
+
+def chips(filterset, params: QueryDict) -> list[Chip]:
+    """One removable chip per filter in use (valid ones; invalid ones are reported as notices).
+    Negations (``x__n``) read "is not", the ``null`` choice reads "is empty"."""
+    if not filterset.is_valid():
+        data = {k: v for k, v in filterset.form.cleaned_data.items() if k not in filterset.form.errors}
+    else:
+        data = filterset.form.cleaned_data
+    out: list[Chip] = []
+    fields = filterset.form.fields
+    for name, field_obj in fields.items():
+        value = data.get(name)
+        if value in (None, "", []) or name not in params:
+            continue
+        if name == "removed" and value == "live":
+            continue  # the default, not a filter worth a chip
+        negated = name.endswith("__n")
+        base = name[:-3] if negated else name
+        label = fields[base].label if base in fields else field_obj.label
+        empty = params.get(name) == "null"
+        if empty:
+            shown = "empty"
+        else:
+            shown = _display(field_obj, value)
+        invert = ""
+        if f"{base}__n" in fields:
+            target = base if negated else f"{base}__n"
+            invert = without(params, name, **{target: params.get(name)})
+        out.append(Chip(label=str(label), value=shown, remove_url=without(params, name), invert_url=invert,
+                        negated=negated, empty=empty))
+    return out
+
+
+def _display(field_obj, value) -> str:
+    choices = getattr(field_obj, "choices", None)
+    if choices is not None and not hasattr(value, "pk"):
+        for key, label in choices:
+            if str(key) == str(value):
+                return str(label)
+    return str(value)
+
+
+def clear_all_url(params: QueryDict) -> str:
+    """Drops every filter and the search, keeps sort, columns and page size. ``view=none`` stops
+    the user's default view from coming back."""
+    kept = QueryDict(mutable=True)
+    for key in ("sort", "per_page", "cols"):
+        if key in params:
+            kept.setlist(key, params.getlist(key))
+    kept["view"] = "none"
+    return "?" + kept.urlencode()
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportPlan:
+    spec: ListSpec
+    qs: object
+    columns: list[tuple[str, str]]
+    columns_mode: str  # "view" | "all"
+    query: str
+    filters: list[str]
+    selection: str
+
+    def manifest(self, user, rows: int) -> exports.Manifest:
+        return exports.Manifest(
+            list_title=self.spec.title, generated_by=getattr(user, "username", None) or str(user or "unknown"),
+            query=self.query, filters=self.filters,
+            columns=("all columns" if self.columns_mode == "all" else "current view") + ": "
+            + ", ".join(h for h, _ in self.columns),
+            selection=self.selection, rows=rows, accounts=exports.accounts_in(self.qs))
+
+
+def parse_selected(values: list[str], notices: list[str]) -> list[int] | None:
+    if not values:
+        return None
+    if len(values) > MAX_SELECTED:
+        notices.append(f"At most {MAX_SELECTED:,} rows can be ticked; use “all matching” for more.")
+        return None
+    try:
+        ids = sorted({int(v) for v in values})
+    except ValueError:
+        notices.append("The ticked rows were not valid row ids.")
+        return None
+    return ids
+
+
+def export_plan(spec: ListSpec, params: QueryDict, *, visible: list[Column] | None, columns_mode: str,
+                selected: list[int] | None, notices: list[str], headers: list[str] | None = None) -> ExportPlan:
+    """The rows and columns of an export, from the same filterset, sort and columns as the screen.
+    Problems are appended to ``notices``; callers refuse to export when there are any."""
+    from .views.common import form_notices
+
+    filterset = spec.filterset(params)
+    notices.extend(form_notices(filterset))
+    sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
+    if error:
+        notices.append(error)
+    if columns_mode not in ("view", "all"):
+        notices.append(f"Unknown export columns {columns_mode[:20]!r}: choose the current view or all columns.")
+        columns_mode = "view"
+    qs = spec.order(filterset.qs, sort)
+    if selected is not None:
+        qs = qs.filter(pk__in=selected)
+    if headers is not None:  # a queued job: the columns were resolved when it was requested
+        by_header = dict(spec.export_columns)
+        columns = [(h, by_header[h]) for h in headers if h in by_header]
+    else:
+        columns = spec.export_columns_for(None if columns_mode == "all" else (visible or
+                                          [spec.column_map[n] for n in spec.default_columns]))
+    qs = exports.with_annotations(qs, columns, spec.annotations)
+    filters = [f"{c.label}{' is not' if c.negated else ''}: {c.value}" for c in chips(filterset, params)]
+    if params.get("q"):
+        filters = [f for f in filters if not f.startswith("Search")] + [f"Search: {params.get('q')[:100]}"]
+    selection = f"{len(selected)} ticked rows (those still matching the filters)" if selected is not None else "all matching rows"
+    return ExportPlan(spec, qs, columns, columns_mode, normalise_params(spec, params, filterset).urlencode(),
+                      filters, selection)
+
+
+def job_plan(job) -> ExportPlan:
+    """Rebuilds a queued export's plan from what the job stored (ids and names only)."""
+    spec = LISTS[job.list_name]
+    return export_plan(spec, QueryDict(job.params), visible=None, columns_mode=job.columns_mode,
+                       selected=job.selected or None, notices=[], headers=job.columns)
