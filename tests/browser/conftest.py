@@ -53,5 +53,6 @@ def page(browser):
 def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # caret="initial": hiding the caret makes Playwright inject a <style>, which our CSP (rightly) blocks.
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

@@ -12,10 +12,11 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from django.db.models import F, OuterRef, QuerySet, StringAgg, Subquery, Value
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -109,27 +110,47 @@ TRUNK_GROUP_COLUMNS = [
 
 
 
-def _tag_names():
-    from django.db import connection
-
+def _tag_names(pks: list[int]) -> dict[int, str]:
     from ..models import Tag
 
-    through = Tag.numbers.through
-    # Ordered where the database can (PostgreSQL); SQLite keeps the subquery's order in practice.
-    ordered = {"order_by": "tag__name"} if connection.features.supports_aggregate_order_by_clause else {}
-    return Subquery(
-        through.objects.filter(phonenumber_id=OuterRef("pk")).order_by("tag__name").values("phonenumber_id")
-        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), **ordered)).values("names")[:1]
-    )
+    names: dict[int, list[str]] = {}
+    for pk, name in (Tag.numbers.through.objects.filter(phonenumber_id__in=pks)
+                     .order_by("tag__name").values_list("phonenumber_id", "tag__name")):
+        names.setdefault(pk, []).append(name)
+    return {pk: ", ".join(v) for pk, v in names.items()}
 
 
-# Export paths that are not plain columns: added to the query only when exported.
-NUMBER_ANNOTATIONS = {"tag_names": _tag_names, "note_text": lambda: F("note__text")}
+# Export paths that are not plain columns. Expressions are added to the query only when exported;
+# loaders fill a column for a chunk of rows with one query (a many-to-many list per row, the
+# same on SQLite and PostgreSQL, and never a query per row).
+NUMBER_ANNOTATIONS = {"note_text": lambda: F("note__text"), "tag_names": _tag_names}
 
 
 def with_annotations(qs: QuerySet, columns: list[tuple[str, str]], annotations: dict) -> QuerySet:
-    needed = {path: annotations[path]() for _, path in columns if path in annotations}
+    needed = {path: annotations[path]() for _, path in columns
+              if path in annotations and path not in CHUNK_LOADERS}
     return qs.annotate(**needed) if needed else qs
+
+
+CHUNK_LOADERS = {"tag_names": _tag_names}
+
+
+def iter_rows(qs: QuerySet, columns: list[tuple[str, str]], chunk_size: int = 2000) -> Iterator[tuple]:
+    """Values in column order, fetched ``chunk_size`` rows at a time (server-side cursor on
+    PostgreSQL): memory stays flat whatever the row count."""
+    paths = [path for _, path in columns]
+    loaded = [i for i, path in enumerate(paths) if path in CHUNK_LOADERS]
+    if not loaded:
+        yield from qs.values_list(*paths).iterator(chunk_size=chunk_size)
+        return
+    db_paths = ["pk"] + [p for p in paths if p not in CHUNK_LOADERS]
+    source = qs.values_list(*db_paths).iterator(chunk_size=chunk_size)
+    while chunk := list(islice(source, chunk_size)):
+        pks = [row[0] for row in chunk]
+        extra = {i: CHUNK_LOADERS[paths[i]](pks) for i in loaded}
+        for row in chunk:
+            values = iter(row[1:])
+            yield tuple(extra[i].get(row[0]) if i in extra else next(values) for i in range(len(paths)))
 
 
 @dataclass
@@ -191,7 +212,7 @@ def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | 
         yield "".join(f"# {key}: {_one_line(value)}\r\n" for key, value in manifest.items())
     yield writer.writerow([header for header, _ in columns])
     buffer: list[str] = []
-    for row in qs.values_list(*[path for _, path in columns]).iterator(chunk_size=chunk_size):
+    for row in iter_rows(qs, columns, chunk_size):
         cells = [neutralise(v) for v in row]
         buffer.append((quoted if cells and cells[0].startswith("#") else writer).writerow(cells))
         if len(buffer) >= 500:
@@ -225,7 +246,7 @@ def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: M
     ws = wb.create_sheet("export")
     ws.append([_text_cell(ws, header) for header, _ in columns])
     rows = 0
-    for row in qs.values_list(*[p for _, p in columns]).iterator(chunk_size=2000):
+    for row in iter_rows(qs, columns):
         ws.append([_text_cell(ws, value) for value in row])
         rows += 1
         if progress and rows % 1000 == 0:

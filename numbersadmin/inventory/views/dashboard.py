@@ -74,7 +74,7 @@ def _country_chart(figures) -> Chart:
             for code, n in known[:TOP_COUNTRIES]]
     rest = known[TOP_COUNTRIES:]
     if rest:
-        bars.append(Bar(f"{len(rest)} other countries", sum(n for _, n in rest), None))
+        bars.append(Bar(f"{len(rest)} other countr{'y' if len(rest) == 1 else 'ies'}", sum(n for _, n in rest), None))
     if figures.by_country.get(""):
         bars.append(Bar("Unknown", figures.by_country[""], None))
     note = f"Top {TOP_COUNTRIES} countries." if rest else ""

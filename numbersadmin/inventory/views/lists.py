@@ -61,14 +61,16 @@ def list_page(request, list_name: str):
         if saved is None:
             notices.append("That saved view does not exist or is not shared with you.")
 
-    visible = lists.parse_columns(spec, params.getlist("cols"), notices)
+    column_notices: list[str] = []
+    visible = lists.parse_columns(spec, params.getlist("cols"), column_notices)
+    notices.extend(column_notices)
     cols_from_url = visible is not None
     if visible is None and pref and pref.columns:
         visible = lists.parse_columns(spec, pref.columns, [])  # stale names in a preference are dropped quietly
     visible = visible or [spec.column_map[n] for n in spec.default_columns]
 
     if params.get("export"):
-        response, refused = _export(request, spec, params, visible, saved)
+        response, refused = _export(request, spec, params, visible, saved, column_notices)
         if response is not None:
             return response
         notices.extend(refused)
@@ -135,9 +137,9 @@ def list_page(request, list_name: str):
 # --- export -----------------------------------------------------------------------------------
 
 
-def _export(request, spec: ListSpec, params: QueryDict, visible, saved):
+def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_notices: list[str]):
     """(file response, []) or (None, reasons): a refused export renders the page with the reasons."""
-    notices: list[str] = []
+    notices: list[str] = list(column_notices)
     fmt = params.get("export")
     if fmt not in ("csv", "xlsx"):
         notices.append(f"Unknown export format {fmt[:10]!r}; choose CSV or XLSX. Nothing was exported.")
@@ -146,8 +148,7 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved):
     plan = lists.export_plan(spec, params, visible=visible, columns_mode=params.get("columns") or "view",
                              selected=selected, notices=notices)
     if notices:
-        notices.append("Nothing was exported: fix the view first.")
-        return None, notices
+        return None, ["Nothing was exported: fix the view first."]
     rows = plan.qs.count()
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     # Only slug characters reach the Content-Disposition header (no header injection).
