@@ -310,3 +310,12 @@ def test_every_list_supports_views_columns_and_export(ops_client, synced):
         assert SavedView.objects.filter(list_name=name).exists(), name
     trunks = export_rows(body(ops_client.get("/trunks/?export=csv&cols=name,numbers")))
     assert list(trunks[0]) == ["name", "numbers"]
+
+
+def test_every_on_screen_column_has_export_columns():
+    from numbersadmin.inventory.lists import LISTS
+
+    for spec in LISTS.values():
+        headers = {h for h, _ in spec.export_columns}
+        for column in spec.columns:
+            assert set(column.export_names) <= headers and column.export_names, (spec.name, column.name)

@@ -168,7 +168,7 @@ NAMED_OBJECT_COLUMNS = [Column("name", "Name", self_link), Column("account", "Ac
 OWNER_COLUMNS = [
     Column("name", "Owner", self_link),
     Column("type", "Type", lambda row, t: row.type_label),
-    Column("account", "Account", account_cell),
+    Column("account", "Account", account_cell, export=("account", "provider")),
     Column("location", "Location", link("location")),
     Column("numbers", "Numbers", text("number_count")),
 ]
@@ -176,7 +176,7 @@ OWNER_COLUMNS = [
 LOCATION_COLUMNS = [
     Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row)),
     Column("kind", "Kind", text("kind")),
-    Column("account", "Account", account_cell),
+    Column("account", "Account", account_cell, export=("account", "provider")),
     Column("country", "Country", text("country_code")),
     Column("region", "Region", text("region")),
     Column("city", "City", text("city")),
@@ -189,12 +189,12 @@ TRUNK_COLUMNS = [
     Column("kind", "Type", text("kind")),
     Column("trunk_group", "Trunk group", link("trunk_group")),
     Column("numbers", "Numbers", text("number_count")),
-    Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH),
+    Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH, export=("removed_at",)),
 ]
 
 TRUNK_GROUP_COLUMNS = [
     *NAMED_OBJECT_COLUMNS,
-    Column("capacity", "Capacity", text("capacity_limit")),
+    Column("capacity", "Capacity", text("capacity_limit"), export=("capacity_limit",)),
     Column("trunks", "Trunks", text("trunk_count")),
     Column("numbers", "Numbers", text("number_count")),
 ]
@@ -234,14 +234,6 @@ def number_table(rows) -> Table:
     return Table(rows, [c for c in NUMBER_COLUMNS if c.default], table_id="numbers-table", empty_text="No numbers match these filters.")
 
 
-def trunk_table(rows) -> Table:
-    return Table(rows, TRUNK_COLUMNS, empty_text="No trunks.")
-
-
-def trunk_group_table(rows) -> Table:
-    return Table(rows, TRUNK_GROUP_COLUMNS, empty_text="No trunk groups.")
-
-
 def verification_cell(row, table):
     return format_html('<span class="badge badge-verif-{}">{}</span>', row.state,
                        VerificationState(row.state).label if row.state in VerificationState.values else row.state)
@@ -258,26 +250,15 @@ def owner_cell(row, table):
 CALLER_ID_COLUMNS = [
     Column("e164", "Caller ID", lambda row, t: format_html('<span class="num">{}</span>', row.e164 or row.number_raw),
            sortable=True),
-    Column("account", "Account", account_cell, sortable=True),
-    Column("state", "Verification", verification_cell),
+    Column("account", "Account", account_cell, sortable=True, export=("account", "provider")),
+    Column("state", "Verification", verification_cell, export=("verification_state",)),
     Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, sortable=True),
     Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no")),
     Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
         "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
-        "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left)),
-    Column("owner", "Owned by", owner_cell),
-    Column("freshness", "Data", freshness_cell),
+        "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left),
+        export=("code_entering_attempts_left", "verification_call_attempts_left")),
+    Column("owner", "Owned by", owner_cell, export=("owned_by_account",)),
+    Column("freshness", "Data", freshness_cell, export=("account_last_sync",)),
 ]
 assert {c.name for c in CALLER_ID_COLUMNS if c.sortable} <= set(CALLER_ID_SORTS)
-
-
-def caller_id_table(rows) -> Table:
-    return Table(rows, CALLER_ID_COLUMNS, table_id="caller-ids-table", empty_text="No caller IDs match these filters.")
-
-
-def owner_table(rows) -> Table:
-    return Table(rows, OWNER_COLUMNS, table_id="owners-table", empty_text="No owners match these filters.")
-
-
-def location_table(rows) -> Table:
-    return Table(rows, LOCATION_COLUMNS, table_id="locations-table", empty_text="No locations match these filters.")
