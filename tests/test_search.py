@@ -100,6 +100,11 @@ def test_national_trunk_zero(ops_client, inventory):
     assert found["numbers"]["items"] == ["+442071234567"]
 
 
+def test_international_prefix_00(ops_client, inventory):
+    found = groups(search(ops_client, "0044 20 7123"))
+    assert found["numbers"]["items"] == ["+442071234567"]
+
+
 def test_owner_by_part_of_name(ops_client, inventory):
     found = groups(search(ops_client, "quimb"))
     assert found["owners"]["items"] == ["Margarethe Quimby"] and found["owners"]["count"] == 1

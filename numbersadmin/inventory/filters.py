@@ -103,6 +103,8 @@ def search_q(text: str) -> Q:
     q = Q()
     if digits:
         q |= Q(digits__startswith=digits) | Q(national_digits__startswith=digits)
+        if digits.startswith("00") and digits[2:]:  # international prefix: "0044 20..." is +44 20...
+            q |= Q(digits__startswith=digits[2:])
         if digits.startswith("0") and digits.lstrip("0"):
             q |= Q(national_digits__startswith=digits.lstrip("0"))
     if re.search(r"[^\d\s()+\-.]", text):

@@ -59,6 +59,13 @@
     refresh();
   });
 
+  // "Tags / notes…" with nothing ticked means every matching row (the next page confirms the count).
+  document.addEventListener("submit", function (event) {
+    if (event.target.id !== "select-form" || !event.submitter || event.submitter.id !== "bulk-edit") return;
+    var scope = document.getElementById("select-scope");
+    if (scope && !ticks().some(function (b) { return b.checked; })) scope.value = "matching";
+  });
+
   document.addEventListener("htmx:afterSwap", refresh);
   document.addEventListener("DOMContentLoaded", refresh);
 })();
