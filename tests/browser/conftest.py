@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -56,3 +57,17 @@ def shot(page, name: str) -> Path:
     # caret="initial": hiding the caret makes Playwright inject a <style>, which our CSP (rightly) blocks.
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
+
+
+def login(page, live_server, username: str, password: str, next_path: str = "/numbers/") -> None:
+    """Open ``next_path``, get sent to the login form, sign in and land back on ``next_path``."""
+    page.goto(f"{live_server.url}{next_path}")
+    assert "/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf".*{re.escape(next_path.split('?')[0])}.*"))
+
+
+def numbers_in_table(page) -> list[str]:
+    return page.locator("#numbers-table td[data-col=e164] a.num").all_inner_texts()

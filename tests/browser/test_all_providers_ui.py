@@ -11,8 +11,7 @@ from numbersadmin.inventory.services.accounts import account_create
 from providers import registry
 
 from ..support.helpers import sync
-from .conftest import shot
-from .test_numbers_ui import login
+from .conftest import login, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

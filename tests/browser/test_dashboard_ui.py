@@ -10,23 +10,14 @@ import pytest
 from numbersadmin.inventory.models import PhoneNumber
 
 from ..support.helpers import sync
-from .conftest import shot
+from .conftest import login, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def login_at_home(page, live_server, username, password):
-    page.goto(f"{live_server.url}/")
-    assert "/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
 def test_provider_bar_opens_the_numbers_it_counts(page, live_server, didww_account, ops_user):
     assert sync(didww_account).state == "succeeded"
-    login_at_home(page, live_server, "bob", "pw-bob-123")
+    login(page, live_server, "bob", "pw-bob-123", "/")
     bar = page.locator("#chart-provider a.bar-row", has_text="DIDWW")
     count = int(bar.get_attribute("data-count"))
     assert count == PhoneNumber.objects.filter(provider="didww", removed_at=None).count() > 0

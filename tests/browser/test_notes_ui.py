@@ -9,18 +9,9 @@ import pytest
 from numbersadmin.inventory.models import NumberNote, PhoneNumber
 
 from ..support.helpers import sync
-from .conftest import shot
+from .conftest import login, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def login(page, live_server, username, password, next_path="/numbers/"):
-    page.goto(f"{live_server.url}{next_path}")
-    assert "/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(rf".*{re.escape(next_path.split('?')[0])}.*"))
 
 
 def test_ops_adds_note_and_tags_then_follows_a_tag(page, live_server, didww_account, ops_user):

@@ -9,22 +9,9 @@ import pytest
 from numbersadmin.inventory.models import PhoneNumber
 
 from ..support.helpers import sync
-from .conftest import shot
+from .conftest import login, numbers_in_table, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def login(page, live_server, username, password):
-    page.goto(f"{live_server.url}/numbers/")
-    assert "/login/" in page.url
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/numbers/.*"))
-
-
-def numbers_in_table(page) -> list[str]:
-    return page.locator("#numbers-table td[data-col=e164] a.num").all_inner_texts()
 
 
 def test_filter_sort_open_number_and_see_trunk(page, live_server, didww_account, ops_user):

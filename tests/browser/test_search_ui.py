@@ -8,8 +8,7 @@ import re
 import pytest
 
 from ..test_search import SF_NUMBERS, seed_inventory
-from .conftest import shot
-from .test_numbers_ui import login, numbers_in_table
+from .conftest import login, numbers_in_table, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

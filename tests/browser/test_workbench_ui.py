@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 from numbersadmin.inventory.models import PhoneNumber, SavedView
 
 from ..support.helpers import export_manifest, export_rows, sync
-from .conftest import shot
-from .test_numbers_ui import login, numbers_in_table
+from .conftest import login, numbers_in_table, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
