@@ -140,6 +140,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Per-account intervals live in the database; beat only wakes the dispatcher.
     "dispatch-due-syncs": {"task": "inventory.dispatch_due_syncs", "schedule": env.float("SYNC_DISPATCH_EVERY", default=60.0)},
+    "cleanup-exports": {"task": "inventory.cleanup_exports", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -159,6 +160,8 @@ SYNC_DEFAULT_RETRY_AFTER = env.float("SYNC_DEFAULT_RETRY_AFTER", default=30.0)  
 # production) with progress and a download link. Job files live here (shared by web and worker).
 EXPORT_XLSX_SYNC_ROWS = env.int("EXPORT_XLSX_SYNC_ROWS", default=5000)
 EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+EXPORT_RETENTION_HOURS = env.float("EXPORT_RETENTION_HOURS", default=24.0)  # then the file is deleted
+EXPORT_JOBS_PER_USER = env.int("EXPORT_JOBS_PER_USER", default=2)  # queued or running at once
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -319,3 +319,29 @@ def test_every_on_screen_column_has_export_columns():
         headers = {h for h, _ in spec.export_columns}
         for column in spec.columns:
             assert set(column.export_names) <= headers and column.export_names, (spec.name, column.name)
+
+
+@override_settings(EXPORT_XLSX_SYNC_ROWS=10, EXPORT_JOBS_PER_USER=1)
+def test_export_jobs_are_limited_per_user_and_files_expire(ops_client, synced, tmp_path, settings, ops_user):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from numbersadmin.inventory.services.exports import cleanup_export_jobs
+
+    settings.EXPORT_DIR = tmp_path
+    busy = ExportJob.objects.create(requested_by=ops_user, list_name="numbers", state="running")
+    html = body(ops_client.get("/numbers/?export=xlsx"))
+    assert "already have 1 Excel exports being prepared" in html and ExportJob.objects.count() == 1
+    # a worker that died long ago: the job fails instead of blocking the user forever
+    ExportJob.objects.filter(pk=busy.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    old = ExportJob.objects.create(requested_by=ops_user, list_name="numbers", state="succeeded",
+                                   file_name="numbers-x.xlsx", finished_at=timezone.now() - dt.timedelta(hours=30))
+    (tmp_path / f"{old.pk}.xlsx").write_bytes(b"x")
+    assert cleanup_export_jobs() == 1
+    busy.refresh_from_db()
+    old.refresh_from_db()
+    assert busy.state == "failed" and old.file_name == "" and not (tmp_path / f"{old.pk}.xlsx").exists()
+    page = ops_client.get(f"/exports/{old.pk}/download/")
+    assert page.status_code == 302  # back to the job page, which says the file is gone
+    assert "The file was deleted after" in body(ops_client.get(f"/exports/{old.pk}/"))

@@ -22,3 +22,10 @@ def run_export(job_id: int) -> None:
     from .services.exports import run_export_job
 
     run_export_job(job_id)
+
+
+@shared_task(name="inventory.cleanup_exports")
+def cleanup_exports() -> None:
+    from .services.exports import cleanup_export_jobs
+
+    cleanup_export_jobs()

@@ -285,8 +285,33 @@ def run_export_job(job_id) -> None:
             rows = write_xlsx(fh, plan.qs, plan.columns, plan.manifest(job.requested_by, job.rows_total), progress)
         partial.replace(final)
         ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.SUCCEEDED, rows_written=rows,
-                                                   file_name=final.name, finished_at=timezone.now())
+                                                   finished_at=timezone.now())
     except Exception as exc:  # recorded on the job; the message names the class only (no data, no secrets)
         logger.exception("export job %s failed", job.pk)
         ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
                                                    error_message=f"Export failed ({type(exc).__name__}).")
+
+
+def cleanup_export_jobs(now: dt.datetime | None = None) -> int:
+    """Deletes job files older than EXPORT_RETENTION_HOURS (the job row stays, for the audit
+    trail) and fails jobs whose worker died mid-run. Returns the number of files deleted."""
+    from django.conf import settings
+
+    from ..models import ExportJob
+
+    now = now or timezone.now()
+    deleted = 0
+    expired = ExportJob.objects.filter(state=ExportJob.State.SUCCEEDED, finished_at__lt=now - dt.timedelta(
+        hours=settings.EXPORT_RETENTION_HOURS)).exclude(file_name="")
+    for job in expired:
+        for suffix in (".xlsx", ".xlsx.part"):
+            path = Path(settings.EXPORT_DIR) / f"{job.pk}{suffix}"
+            if path.exists():
+                path.unlink()
+                deleted += 1
+        ExportJob.objects.filter(pk=job.pk).update(file_name="")
+    limit = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    ExportJob.objects.filter(state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
+                             created_at__lt=now - limit).update(
+        state=ExportJob.State.FAILED, finished_at=now, error_message="Export interrupted (worker stopped); start it again.")
+    return deleted

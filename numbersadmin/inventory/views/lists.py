@@ -157,6 +157,12 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
               "query": plan.query, "filters": plan.filters, "selection": plan.selection,
               "view": saved.name if saved else ""}
     if fmt == "xlsx" and rows > settings.EXPORT_XLSX_SYNC_ROWS:
+        exports.cleanup_export_jobs()  # cheap; keeps the embedded mode (no beat) tidy too
+        busy = ExportJob.objects.filter(requested_by=request.user,
+                                        state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING]).count()
+        if busy >= settings.EXPORT_JOBS_PER_USER:
+            return None, [f"You already have {busy} Excel exports being prepared; wait for one to finish "
+                          "(or export CSV, which streams right away)."]
         job = ExportJob.objects.create(
             requested_by=request.user, list_name=spec.name, params=plan.query, selected=selected or [],
             columns=[h for h, _ in plan.columns], columns_mode=plan.columns_mode, file_format="xlsx",
@@ -189,13 +195,13 @@ def export_job(request, pk: int):
     job = _job_for(request, pk)
     template = "inventory/export_job.html"
     return render(request, f"{template}#status" if htmx_partial(request) else template, {
-        "job": job, "spec": lists.get_spec(job.list_name)})
+        "job": job, "spec": lists.get_spec(job.list_name), "retention_hours": settings.EXPORT_RETENTION_HOURS})
 
 
 def export_download(request, pk: int):
     job = _job_for(request, pk)
     path = settings.EXPORT_DIR / f"{job.pk}.xlsx"
-    if job.state != ExportJob.State.SUCCEEDED or not path.exists():
+    if job.state != ExportJob.State.SUCCEEDED or not job.file_name or not path.exists():
         messages.error(request, "That export file is not available (not finished, failed or cleaned up).")
         return redirect(job.get_absolute_url())
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name or f"export-{job.pk}.xlsx",
