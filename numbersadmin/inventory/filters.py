@@ -73,6 +73,10 @@ class FastFilterSet(df.FilterSet):
     are hidden inputs of the same form, so changing another filter keeps them."""
 
     negatable: tuple[str, ...] = ()
+    # Shown first; the rest sit under "More filters" (open when one of them is in use).
+    primary: tuple[str, ...] | None = None
+    # Values that mean "no filter" (no chip, not counted as in use).
+    defaults: dict[str, str] = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,6 +163,8 @@ class NumberFilterSet(FastFilterSet):
 
     negatable = ("provider", "account", "country", "region", "city", "status", "kind", "trunk", "trunk_group",
                  "location", "owner", "owner_type", "pool", "tag")
+    primary = ("q", "provider", "account", "country", "status", "kind", "trunk", "location", "tag")
+    defaults = {"removed": "live"}
 
     class Meta:
         model = PhoneNumber

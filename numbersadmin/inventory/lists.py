@@ -195,7 +195,7 @@ def chips(filterset, params: QueryDict) -> list[Chip]:
         value = data.get(name)
         if value in (None, "", []) or name not in params:
             continue
-        if name == "removed" and value == "live":
+        if filterset.defaults.get(name) == value:
             continue  # the default, not a filter worth a chip
         negated = name.endswith("__n")
         base = name[:-3] if negated else name

@@ -40,6 +40,7 @@ def test_sms_capable_mobile_numbers_in_gb_across_providers(page, live_server, fi
     page.wait_for_url(re.compile(r".*country=GB.*"))
     page.select_option("#id_kind", "mobile")
     page.wait_for_url(re.compile(r".*kind=mobile.*"))
+    page.click("details.more-filters summary")  # capability filters sit under "More filters"
     page.select_option("#id_sms", "yes")
     page.wait_for_url(re.compile(r".*sms=yes.*"))
     page.select_option("#id_per_page", "100")

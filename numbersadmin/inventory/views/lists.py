@@ -105,6 +105,7 @@ def list_page(request, list_name: str):
         spec.after_page(rows)
 
     table = Table(rows, visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True)
+    primary_fields, more_fields, hidden_fields = _split_fields(filterset)
     current = lists.normalise_params(spec, params, filterset)
     visible_names = [c.name for c in visible]
     hidden = [c for c in spec.columns if c.name not in visible_names]
@@ -112,6 +113,8 @@ def list_page(request, list_name: str):
         "spec": spec, "filterset": filterset, "table": table, "page": page, "page_obj": page_obj, "sort": sort,
         "notices": notices, "per_page": per_page, "per_page_choices": lists.PER_PAGE_CHOICES,
         "chips": lists.chips(filterset, params), "clear_all_url": lists.clear_all_url(params),
+        "primary_fields": primary_fields, "more_fields": more_fields, "hidden_fields": hidden_fields,
+        "more_active": sum(1 for f in more_fields if params.get(f.name) not in (None, "", filterset.defaults.get(f.name))),
         "chooser": [(c, True) for c in visible] + [(c, False) for c in hidden],
         "cols_param": ",".join(visible_names) if cols_from_url else "",
         "saved_views": list(preferences.visible_views(request.user, spec.name)),
@@ -132,6 +135,22 @@ def list_page(request, list_name: str):
 
         context["window"] = SiteSettings.load().caller_id_expiry_window_days
     return render_page(request, "inventory/list.html", context)
+
+
+def _split_fields(filterset):
+    """(shown, under "More filters", hidden inputs); the search box is rendered on its own."""
+    primary = getattr(filterset, "primary", None)
+    shown, more, hidden = [], [], []
+    for field in filterset.form:
+        if field.name == "q":
+            continue
+        if field.is_hidden:
+            hidden.append(field)
+        elif primary is None or field.name in primary:
+            shown.append(field)
+        else:
+            more.append(field)
+    return shown, more, hidden
 
 
 # --- export -----------------------------------------------------------------------------------
