@@ -160,6 +160,7 @@ SYNC_DEFAULT_RETRY_AFTER = env.float("SYNC_DEFAULT_RETRY_AFTER", default=30.0)  
 # production) with progress and a download link. Job files live here (shared by web and worker).
 EXPORT_XLSX_SYNC_ROWS = env.int("EXPORT_XLSX_SYNC_ROWS", default=5000)
 EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+EXPORT_CSV_COPY = env.bool("EXPORT_CSV_COPY", default=True)  # PostgreSQL: CSV via COPY (same cells)
 EXPORT_RETENTION_HOURS = env.float("EXPORT_RETENTION_HOURS", default=24.0)  # then the file is deleted
 EXPORT_JOBS_PER_USER = env.int("EXPORT_JOBS_PER_USER", default=2)  # queued or running at once
 

@@ -509,8 +509,8 @@ def consume(response, t0: float) -> dict:
     head = b""  # bytes up to the end of the header line (manifest lines, then the header)
     manifest: list[str] = []
     header_line: bytes | None = None
-    crc = 0
-    data_bytes = 0
+    crc = crc_unquoted = 0  # the second ignores CSV quoting and CR (COPY writes LF rows, csv.writer CRLF)
+    data_bytes = crlf = 0
     for chunk in chunks:
         if not chunk:
             continue
@@ -533,6 +533,8 @@ def consume(response, t0: float) -> dict:
             if first_row is None:
                 first_row = time.perf_counter() - t0
             crc = zlib.crc32(chunk, crc)
+            crc_unquoted = zlib.crc32(chunk.replace(b'"', b"").replace(b"\r", b""), crc_unquoted)
+            crlf += chunk.count(b"\r\n")
             data_bytes += len(chunk)
     response.close()
     total = time.perf_counter() - t0
@@ -540,17 +542,21 @@ def consume(response, t0: float) -> dict:
     return {"total_s": round(total, 3), "ttfb_s": round(ttfb or total, 3), "first_row_s": round(first_row or total, 3),
             "bytes": size, "lines": lines, "manifest_lines": len(manifest), "manifest": manifest[:40],
             "header": header, "data_lines": lines - len(manifest) - (1 if header_line is not None else 0),
-            "data_bytes": data_bytes, "data_crc32": f"{crc:08x}"}
+            "data_bytes": data_bytes, "data_crc32": f"{crc:08x}", "data_crc32_unquoted": f"{crc_unquoted:08x}",
+            "data_crlf_lines": crlf}
 
 
 def worker(cfg: dict) -> dict:
     """One mode, one measured request; runs in its own process."""
     with tempfile.TemporaryDirectory(prefix="na-perf-export-") as var_dir:
         setup_django(cfg["db_url"], var_dir, migrate=False)
+        from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.db import connection
         from django.test import Client
 
+        for name, value in (cfg.get("settings") or {}).items():
+            setattr(settings, name, value)  # read by the view at request time
         columns, columns_match = peer_columns(cfg.get("header"))
         install_peer_views(columns, cfg["peer_chunk_size"])
         client = Client()
@@ -593,6 +599,8 @@ def worker(cfg: dict) -> dict:
             "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "peer_columns_from_ours_header": columns_match if cfg["side"] != "ours" else None,
             "peer_chunk_size": cfg["peer_chunk_size"] if cfg["side"] == "peer" else None,
+            "export_csv_copy": getattr(settings, "EXPORT_CSV_COPY", None) if cfg["side"] == "ours" else None,
+            "settings": cfg.get("settings") or {},
         })
         connection.close()
         return result
@@ -637,13 +645,15 @@ def markdown(report: dict) -> str:
         "| Time peer/ours | Peak RSS peer/ours | RSS growth peer/ours |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    copy = runs["ours"].get("export_csv_copy")
     labels = {
-        "ours": f"ours: `{OURS_URL}`",
+        "ours": f"ours: `{OURS_URL}`" + (" (EXPORT_CSV_COPY on: PostgreSQL COPY)" if copy else ""),
+        "ours_python": "ours, Python path (EXPORT_CSV_COPY=False: values_list + neutralise)",
         "peer": f"peer: model-instance streaming (select_related, iterator({m['peer_chunk_size']}))",
         "ours_subset": "ours: same, `&account=<~10 % account>`",
         "naive_subset": "naive: `list(qs)` → HttpResponse, same account",
     }
-    for key, pair in (("ours", None), ("peer", "peer_vs_ours"), ("ours_subset", None),
+    for key, pair in (("ours", None), ("ours_python", None), ("peer", "peer_vs_ours"), ("ours_subset", None),
                       ("naive_subset", "naive_vs_ours_subset")):
         if key not in runs:
             continue
@@ -664,10 +674,16 @@ def markdown(report: dict) -> str:
         growth_text = f"{growth / 1024:,.1f} GB" if growth >= 1024 else f"{growth:,.0f} MB"
         out += ["", f"Naive at {ours['data_lines']:,} rows, linear estimate: ~{growth_text} growth, "
                 f"~{naive['total_s'] * scale:,.0f} s with nothing sent until the end."]
+    if "peer_vs_ours_python" in report["ratios"]:
+        rp = report["ratios"]["peer_vs_ours_python"]
+        out += ["", f"Peer vs ours' Python path: time {rp['time']}×, peak RSS {rp['peak_rss']}×, RSS growth "
+                + (f"{rp['rss_growth']}×." if rp["rss_growth"] is not None else f"+{rp['rss_growth_delta_mb']} MB.")]
     out += [
         "",
         f"- Same data lines: {'yes' if checks['same_data_lines'] else 'NO'}; identical data bytes (CRC-32 after "
-        f"the header): {'yes' if checks['identical_data'] else 'no'}; columns ours {len(ours['header'])}, "
+        f"the header): {'yes' if checks['identical_data'] else 'no'}, identical ignoring CSV quoting and CR: "
+        f"{'yes' if checks['identical_data_ignoring_quotes_and_cr'] else 'NO'}; data lines ending CRLF: ours "
+        f"{ours['data_crlf_lines']:,}, peer {runs['peer']['data_crlf_lines']:,}; columns ours {len(ours['header'])}, "
         f"peer {len(runs['peer']['header'])} (peer columns taken from ours' header: "
         f"{'yes' if runs['peer']['peer_columns_from_ours_header'] else 'no, NUMBER_COLUMNS'}); "
         f"manifest lines before ours' header: {ours['manifest_lines']}.",
@@ -738,19 +754,25 @@ def main(argv=None) -> int:
             log(f"seeded in {seeded['load_s']} s ({seeded['rows_per_s']:,} rows/s), VACUUM ANALYZE {seeded['analyze_s']} s")
             username = "bench-export"
             get_user_model().objects.create_superuser(username, "bench@example.com", "x" * 24)
+            from django.conf import settings
+
+            has_copy = hasattr(settings, "EXPORT_CSV_COPY")
             log(f"warming PostgreSQL caches ({warm_postgres()} s)")
             connection.close()
 
             cfg = {"db_url": db_url, "username": username, "warm_account": seeded["warm_account"],
                    "peer_chunk_size": args.peer_chunk_size}
             runs: dict[str, dict] = {}
-            plan = [("ours", "ours", None), ("peer", "peer", None)]
+            plan = [("ours", "ours", None, {})]
+            if has_copy:  # ours has a PostgreSQL COPY path: measure its Python path too
+                plan.append(("ours_python", "ours", None, {"EXPORT_CSV_COPY": False}))
+            plan.append(("peer", "peer", None, {}))
             if naive:
-                plan += [("ours_subset", "ours", seeded["subset_account"]),
-                         ("naive_subset", "naive", seeded["subset_account"])]
-            for key, side, account in plan:
+                plan += [("ours_subset", "ours", seeded["subset_account"], {}),
+                         ("naive_subset", "naive", seeded["subset_account"], {})]
+            for key, side, account, overrides in plan:
                 log(f"{key}: exporting")
-                run_cfg = {**cfg, "side": side, "account": account,
+                run_cfg = {**cfg, "side": side, "account": account, "settings": overrides,
                            "header": runs["ours"]["header"] if side != "ours" else None}
                 runs[key] = run_worker(run_cfg)
                 r = runs[key]
@@ -760,20 +782,25 @@ def main(argv=None) -> int:
             if not runs["peer"]["peer_columns_from_ours_header"]:
                 log("WARNING: ours' header could not be mapped to export paths; the peer exported NUMBER_COLUMNS")
         ratios = {"peer_vs_ours": _ratios(runs["peer"], runs["ours"])}
+        if "ours_python" in runs:
+            ratios["peer_vs_ours_python"] = _ratios(runs["peer"], runs["ours_python"])
         if "naive_subset" in runs:
             ratios["naive_vs_ours_subset"] = _ratios(runs["naive_subset"], runs["ours_subset"])
         checks = {
             "same_data_lines": runs["ours"]["data_lines"] == runs["peer"]["data_lines"] == args.rows
+            and runs.get("ours_python", runs["ours"])["data_lines"] == args.rows
             and ("naive_subset" not in runs or runs["naive_subset"]["data_lines"] == runs["ours_subset"]["data_lines"]),
             "identical_data": runs["ours"]["data_crc32"] == runs["peer"]["data_crc32"]
             and runs["ours"]["data_bytes"] == runs["peer"]["data_bytes"],
+            "identical_data_ignoring_quotes_and_cr": all(runs[k]["data_crc32_unquoted"] == runs["peer"]["data_crc32_unquoted"]
+                                                  for k in ("ours", "ours_python") if k in runs),
             "ours_growth_within_100mb": runs["ours"]["rss_growth_mb"] <= 100,
             "product_code_unchanged_during_run": product_mtimes() == mtimes_start,
         }
         if not checks["product_code_unchanged_during_run"]:
             log("WARNING: the export's code changed while the benchmark ran; modes may have run different code")
-        if not checks["identical_data"]:
-            log("note: ours and peer data bytes differ (columns or formatting differ); line counts still compared")
+        if not checks["identical_data_ignoring_quotes_and_cr"]:
+            log("WARNING: ours and peer data differ beyond CSV quoting (columns or cell formatting differ)")
         report = {
             "meta": {"started_at": started_at, "postgres": pg_version, "shared_buffers": shared_buffers,
                      "work_mem": work_mem, "python": platform.python_version(), "django": django.get_version(),

@@ -35,13 +35,16 @@ def test_bench_export_produces_report(tmp_path):
     assert set(report) == {"meta", "seed", "runs", "ratios", "checks"}
     assert report["seed"]["rows"] == ROWS
     runs = report["runs"]
-    assert set(runs) == {"ours", "peer", "ours_subset", "naive_subset"}
+    assert {"ours", "peer", "ours_subset", "naive_subset"} <= set(runs) <= {"ours", "ours_python", "peer",
+                                                                             "ours_subset", "naive_subset"}
     for run in runs.values():
         assert {"total_s", "ttfb_s", "first_row_s", "bytes", "lines", "data_lines", "header", "peak_rss_mb",
                 "rss_before_mb", "rss_growth_mb", "sampled_peak_growth_mb", "queries"} <= set(run)
         assert run["header"] and run["bytes"] > 0
     # Both full exports hold every live number (the removed ones excluded), one data line each.
     assert runs["ours"]["data_lines"] == runs["peer"]["data_lines"] == ROWS
+    if "ours_python" in runs:
+        assert runs["ours_python"]["data_lines"] == ROWS
     assert runs["naive_subset"]["data_lines"] == runs["ours_subset"]["data_lines"] > 0
     assert report["checks"]["same_data_lines"] is True
     for pair in ("peer_vs_ours", "naive_vs_ours_subset"):

@@ -16,7 +16,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from django.db.models import F, QuerySet
+from django.conf import settings
+from django.db import connections
+from django.db.models import F, OuterRef, QuerySet
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -211,6 +213,9 @@ def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | 
     if manifest is not None:
         yield "".join(f"# {key}: {_one_line(value)}\r\n" for key, value in manifest.items())
     yield writer.writerow([header for header, _ in columns])
+    if connections[qs.db].vendor == "postgresql" and settings.EXPORT_CSV_COPY:
+        yield from _copy_rows(qs, columns)
+        return
     buffer: list[str] = []
     for row in iter_rows(qs, columns, chunk_size):
         cells = [neutralise(v) for v in row]
@@ -220,6 +225,61 @@ def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | 
             buffer.clear()
     if buffer:
         yield "".join(buffer)
+
+
+# PostgreSQL COPY: the same rows, cells and safety rule as the Python path above, computed by the
+# database (PERFORMANCE.md B3: several times faster than formatting cells in Python, flat memory).
+# Each template references its value once, so expression parameters are never duplicated.
+_COPY_TEMPLATES = {
+    "BooleanField": "CASE %(expressions)s WHEN true THEN 'yes' WHEN false THEN 'no' END",
+    # isoformat(): UTC with "+00:00", microseconds only when non-zero
+    "DateTimeField": ("(regexp_replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
+                      "'[.]000000$', '') || '+00:00')"),
+    "DateField": "to_char(%(expressions)s, 'YYYY-MM-DD')",
+}
+# neutralise(): an apostrophe before a leading = + - @ tab CR, unless the whole cell is an E.164 number
+_COPY_TEXT = r"""regexp_replace((%(expressions)s)::text, '^(?!\+[1-9][0-9]{0,14}$)(?=[-=+@\t\r])', '''')"""
+
+
+def _copy_expression(expression, field):
+    from django.db.models import Func, TextField
+
+    kind = field.get_internal_type() if field is not None else "TextField"
+    return Func(expression, template=_COPY_TEMPLATES.get(kind, _COPY_TEXT), output_field=TextField())
+
+
+def _copy_rows(qs: QuerySet, columns: list[tuple[str, str]]) -> Iterator[str]:
+    from django.db.models import StringAgg, Subquery, Value
+
+    from ..models import Tag
+
+    plain = [c for c in columns if c[1] not in CHUNK_LOADERS]
+    compiler = qs.values_list(*[p for _, p in plain]).query.get_compiler(using=qs.db)
+    compiler.setup_query()
+    fields = {path: getattr(expression, "output_field", None)
+              for (expression, _sql, _alias), (_, path) in zip(compiler.select, plain)}
+    annotations = {}
+    for i, (_, path) in enumerate(columns):
+        if path == "tag_names":
+            value = Subquery(
+                Tag.numbers.through.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
+                .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
+            annotations[f"xcol{i}"] = _copy_expression(value, None)
+        else:
+            annotations[f"xcol{i}"] = _copy_expression(F(path), fields.get(path))
+    sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
+    # The first column is always quoted, so no data line can start with "#" (the manifest marker).
+    statement = f'COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE ("xcol0"))'
+    with connections[qs.db].cursor() as cursor:
+        with cursor.cursor.copy(statement, params) as copy:
+            buffer: list[bytes] = []
+            for data in copy:  # one row per item
+                buffer.append(bytes(data))
+                if len(buffer) >= 1000:
+                    yield b"".join(buffer).decode("utf-8")
+                    buffer.clear()
+            if buffer:
+                yield b"".join(buffer).decode("utf-8")
 
 
 def write_csv(fh, chunks: Iterable[str]) -> None:
@@ -262,8 +322,6 @@ def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: M
 def run_export_job(job_id) -> None:
     """Builds a queued XLSX export (Celery task or the in-process runner). The file is written
     under a temporary name and renamed, so a half-written file is never offered for download."""
-    from django.conf import settings
-
     from .. import lists
     from ..models import ExportJob
 
@@ -295,8 +353,6 @@ def run_export_job(job_id) -> None:
 def cleanup_export_jobs(now: dt.datetime | None = None) -> int:
     """Deletes job files older than EXPORT_RETENTION_HOURS (the job row stays, for the audit
     trail) and fails jobs whose worker died mid-run. Returns the number of files deleted."""
-    from django.conf import settings
-
     from ..models import ExportJob
 
     now = now or timezone.now()
