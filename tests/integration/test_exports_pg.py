@@ -99,6 +99,7 @@ for url in ("/numbers/?export=csv&columns=all&removed=all", "/numbers/?export=cs
     a, b = export_rows(fast), export_rows(slow)
     assert a == b, (url, [(x, y) for x, y in zip(a, b) if x != y][:2])
     assert fast.splitlines()[0] == slow.splitlines()[0]  # same manifest start
+    assert "\r" not in fast and "\r\n" in slow  # one line ending per file: LF with COPY, CRLF in Python
     data = [l for l in fast.splitlines() if not l.startswith("#")][1:]
     if url.startswith(("/trunks/", "/owners/")) and data:  # plain names first: COPY really ran (it forces quotes)
         assert data[0].startswith('"') and not [l for l in slow.splitlines() if not l.startswith("#")][1].startswith('"'), url

@@ -16,20 +16,25 @@ nothing kept). Recorded: total time, time to first byte, time to the first data 
 lines, peak RSS (``ru_maxrss``), and RSS growth = peak minus RSS right before the request (an
 RSS sampler thread cross-checks the peak of that request alone).
 
-* ours: ``GET /numbers/?export=csv&columns=all`` (the product's view: values_list().iterator(),
-  every cell through ``exports.neutralise``). Whatever manifest lines (``#`` ...) precede the
-  header are counted apart; the column list is not assumed.
+* ours: ``GET /numbers/?export=csv&columns=all``, the product's view as configured (on
+  PostgreSQL with EXPORT_CSV_COPY on: COPY ... TO STDOUT). When the settings have
+  EXPORT_CSV_COPY, a second run ("ours_python") sets it False: values_list().iterator(), every
+  cell through ``exports.neutralise``. Manifest lines (``#`` ...) before the header are counted
+  apart; the column list is not assumed.
 * peer ("model-instance streaming", the usual Django approach; NetBox #21974
   ``stream_table_csv_response``): a view streaming ``PhoneNumber.objects.select_related(account,
   trunk, trunk_group, owner, location, number_group).filter(removed_at__isnull=True)
   .order_by("e164", "pk").iterator(chunk_size=--peer-chunk-size)`` (default 2000, the same as
   ours; NetBox uses EXPORT_CHUNK_SIZE = 1000), each row built by getattr along the paths of the
-  header ours sent (looked up in services.exports), the same ``neutralise``, csv.writer on an
-  echo buffer, rows yielded in batches of 500 like ours (NetBox yields per row and goes through
+  header ours sent (looked up in the numbers list spec / services.exports; the note through
+  select_related, tags through prefetch_related), the same ``neutralise``, csv.writer on an echo
+  buffer, rows yielded in batches of 500 like ours (NetBox yields per row and goes through
   django-tables2 BoundRow: both cost it more). Only the row-building strategy differs; the data
-  bytes of both are compared (CRC-32).
-* naive (``--naive``, on by default up to 150,000 rows): ``list(qs)`` then one HttpResponse, the pre-streaming
-  habit, on one account of ~10 % of the rows, beside ours on the same account (``account=<id>``).
+  of both is compared by CRC-32, exactly and ignoring CSV quoting and CR (COPY quotes and ends
+  lines differently from csv.writer).
+* naive (``--naive``, by default when that account holds <= 150,000 rows): ``list(qs)`` then one
+  HttpResponse, the pre-streaming habit, on one account of ~10 % of the rows, beside ours on the
+  same account (``account=<id>``).
 """
 
 from __future__ import annotations

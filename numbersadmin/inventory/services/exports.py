@@ -208,12 +208,14 @@ def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | 
     The manifest comes first, as lines starting with "# " (pandas: ``read_csv(f, comment="#")``;
     Python: skip lines starting with "#"). So that no data line can be mistaken for one, a row
     whose first cell starts with "#" is written with that row quoted."""
-    writer = csv.writer(_Echo())
-    quoted = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    use_copy = connections[qs.db].vendor == "postgresql" and settings.EXPORT_CSV_COPY
+    eol = "\n" if use_copy else "\r\n"  # COPY ends rows with LF: keep one line ending per file
+    writer = csv.writer(_Echo(), lineterminator=eol)
+    quoted = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator=eol)
     if manifest is not None:
-        yield "".join(f"# {key}: {_one_line(value)}\r\n" for key, value in manifest.items())
+        yield "".join(f"# {key}: {_one_line(value)}{eol}" for key, value in manifest.items())
     yield writer.writerow([header for header, _ in columns])
-    if connections[qs.db].vendor == "postgresql" and settings.EXPORT_CSV_COPY:
+    if use_copy:
         yield from _copy_rows(qs, columns)
         return
     buffer: list[str] = []
