@@ -546,12 +546,17 @@ def main(argv=None) -> int:
     finally:
         drop_database(args.database_url, name)
         log(f"dropped database {name}")
-    out = Path(args.json)
+    write_report(report, args.json, markdown(report))
+    return 0
+
+
+def write_report(report: dict, json_path: str, text: str) -> None:
+    """JSON to ``json_path``, Markdown to stdout (both benchmarks)."""
+    out = Path(json_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
-    print(markdown(report))
+    print(text)
     log(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":

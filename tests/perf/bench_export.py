@@ -58,7 +58,7 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, create_database, drop_database, ratio, setup_django  # noqa: E402
+from bench import ROOT, create_database, drop_database, ratio, setup_django, write_report  # noqa: E402
 
 BATCH_ROWS = 500  # rows per yielded chunk, as services.exports.csv_rows does
 MANIFEST_PREFIX = b"#"
@@ -822,11 +822,7 @@ def main(argv=None) -> int:
     finally:
         drop_database(args.database_url, name)
         log(f"dropped database {name}")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str))
-    print(markdown(report))
-    log(f"wrote {out}")
+    write_report(report, args.json, markdown(report))
     return 0
 
 
