@@ -345,3 +345,12 @@ def test_export_jobs_are_limited_per_user_and_files_expire(ops_client, synced, t
     page = ops_client.get(f"/exports/{old.pk}/download/")
     assert page.status_code == 302  # back to the job page, which says the file is gone
     assert "The file was deleted after" in body(ops_client.get(f"/exports/{old.pk}/"))
+
+
+def test_saved_views_index_lists_own_and_shared_only(ops_client, other_client, synced, ops_user):
+    SavedView.objects.create(owner=ops_user, list_name="numbers", name="mine-private", params="country=GB")
+    SavedView.objects.create(owner=ops_user, list_name="owners", name="team-shared", params="", shared=True)
+    mine = body(ops_client.get("/views/"))
+    assert "mine-private" in mine and "team-shared" in mine
+    theirs = body(other_client.get("/views/"))
+    assert "team-shared" in theirs and "mine-private" not in theirs
