@@ -148,3 +148,20 @@ def test_save_view_reload_from_url_and_remove_chip(page, live_server, didww_acco
     other.click("#clear-all")
     other.wait_for_load_state()
     assert other.locator("#chips .chip").count() == 0 and "sort=-e164" in other.url
+
+
+def test_sort_and_columns_survive_a_filter_change(page, live_server, didww_account, ops_user):
+    """sort/cols live in the swapped results (form= attribute), so the filter form sends the current ones."""
+    assert sync(didww_account).state == "succeeded"
+    login(page, live_server, "bob", "pw-bob-123", "/numbers/?cols=e164,country,status")
+    page.click("#numbers-table th a[data-sort=e164]")
+    page.wait_for_url(re.compile(r".*sort=-e164.*"))
+    page.wait_for_selector("#numbers-table th[aria-sort=descending]")
+    page.select_option("#id_country", "GB")
+    page.wait_for_url(re.compile(r".*country=GB.*"))
+    page.wait_for_function("() => [...document.querySelectorAll('#numbers-table td[data-col=e164] a.num')].every(a => a.textContent.startsWith('+44'))")
+    assert "sort=-e164" in page.url and "cols=e164" in page.url
+    shown = numbers_in_table(page)
+    assert shown == sorted(shown, reverse=True)
+    assert page.eval_on_selector_all("#numbers-table thead th[data-col]", "ths => ths.map(t => t.dataset.col)") == [
+        "e164", "country", "status"]
