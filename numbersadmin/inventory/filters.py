@@ -17,7 +17,7 @@ from providers import registry
 
 from .choices import NumberKind, NumberStatus, VerificationState
 from .widgets import FastSelect
-from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
+from .models import AuditLog, CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
@@ -317,3 +317,23 @@ class LocationFilterSet(FastFilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(region__icontains=value))
+
+
+class AuditLogFilterSet(FastFilterSet):
+    action = df.ChoiceFilter(choices=(), label="Action")
+    user = df.CharFilter(field_name="username", lookup_expr="icontains", label="User", max_length=150)
+    target = df.CharFilter(lookup_expr="icontains", label="Target", max_length=200)
+    date_from = df.DateFilter(field_name="at", lookup_expr="date__gte", label="From",
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = df.DateFilter(field_name="at", lookup_expr="date__lte", label="To",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = AuditLog
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The audit table is small (exports and admin actions only).
+        actions = AuditLog.objects.order_by("action").values_list("action", flat=True).distinct()
+        self.filters["action"].extra["choices"] = [(a, a) for a in actions]

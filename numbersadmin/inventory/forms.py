@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import TooManyFieldsSent, ValidationError
+from django.http import QueryDict
 
 from providers import registry
 
+from .services import annotations as _annotations
 from .services.accounts import validate_base_url
 
 
@@ -116,9 +118,6 @@ class SiteSettingsForm(forms.ModelForm):
 
 # --- Local notes and tags (issue 7). Validation is the service's, so forms and writes agree. ---
 
-from .services import annotations as _annotations  # noqa: E402  (kept with the forms that use it)
-from django.core.exceptions import TooManyFieldsSent  # noqa: E402
-from django.http import QueryDict  # noqa: E402
 
 
 def _service_clean(fn, value):

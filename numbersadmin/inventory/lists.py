@@ -144,6 +144,16 @@ def parse_per_page(value: str | None, notices: list[str]) -> int:
     return number
 
 
+def form_notices(filterset) -> list[str]:
+    """Invalid filter values become messages; the filterset ignores them (never a 500)."""
+    notices = []
+    if filterset.is_bound and not filterset.is_valid():
+        for field, errors in filterset.form.errors.items():
+            label = filterset.form.fields[field].label if field in filterset.form.fields else field
+            notices.append(f"Ignored filter {label}: {' '.join(errors)}")
+    return notices
+
+
 def filter_keys(filterset) -> set[str]:
     return set(filterset.form.fields)
 
@@ -274,8 +284,6 @@ def export_plan(spec: ListSpec, params: QueryDict, *, visible: list[Column] | No
                 selected: list[int] | None, notices: list[str], headers: list[str] | None = None) -> ExportPlan:
     """The rows and columns of an export, from the same filterset, sort and columns as the screen.
     Problems are appended to ``notices``; callers refuse to export when there are any."""
-    from .views.common import form_notices
-
     filterset = spec.filterset(params)
     notices.extend(form_notices(filterset))
     sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)

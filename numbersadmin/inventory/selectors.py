@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re as _re
 from dataclasses import dataclass
 
-import datetime as dt
-
 from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
-from .choices import VerificationState
-from .filters import CallerIdFilterSet, LocationFilterSet, NumberFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet
-from .models import CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun, Trunk, TrunkGroup
+from .choices import NumberStatus, VerificationState
+from .filters import (AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet, OwnerFilterSet,
+                      TrunkFilterSet, TrunkGroupFilterSet)
+from .models import (AuditLog, CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun,
+                     Trunk, TrunkGroup)
+from .pagination import count_rows
 
 # Sortable columns -> (non-null db field). Each has an index ending in id (models.PhoneNumber).
 NUMBER_SORTS = {
@@ -191,13 +196,8 @@ def location_neighbours(location: Location) -> list[dict]:
 # --- Global search ---------------------------------------------------------------------------
 # Every group runs through the FilterSet of the list page it links to, and is counted the way that
 # page counts, so "Owners 3" lands on exactly 3 rows at /owners/?q=...
-import re as _re  # noqa: E402
 
-from django.urls import reverse  # noqa: E402
-from django.utils.http import urlencode  # noqa: E402
 
-from .models import AuditLog  # noqa: E402
-from .pagination import count_rows  # noqa: E402
 
 SEARCH_MAX_CHARS = 100  # the list filters cap search text at 100 characters as well
 _CONTROL_CHARS = _re.compile(r"[\x00-\x1f\x7f]")
@@ -251,16 +251,14 @@ def audit_log_queryset() -> QuerySet:
     return AuditLog.objects.order_by("-at", "-id")
 
 
-def audit_actions() -> list[str]:
-    """Distinct actions for the filter (the audit table is small; exports and admin actions only)."""
-    return list(AuditLog.objects.order_by("action").values_list("action", flat=True).distinct())
+def audit_log_list(params) -> AuditLogFilterSet:
+    return AuditLogFilterSet(params, queryset=audit_log_queryset())
 
 
 # --- Dashboard ---
 # Each figure is counted under the same conditions as the list it links to, so "DIDWW 600" lands
 # on "of 600": numbers hide soft-removed rows unless status=removed (NumberFilterSet.qs), caller IDs
 # hide removed ones (caller_id_list), and expires_within matches the FilterSets' date ranges.
-from .choices import NumberStatus  # noqa: E402
 
 DASHBOARD_EXPIRY_DAYS = 30
 

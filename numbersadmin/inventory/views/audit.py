@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-import django_filters as df
-from django import forms
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import InvalidPage, Paginator
 from django.http import QueryDict
 
 from .. import selectors
-from ..filters import FastFilterSet
-from ..models import AuditLog
-from .common import form_notices, render_page
+from ..lists import form_notices
+from .common import render_page
 
 MANAGE = "inventory.manage_accounts"
 PER_PAGE = 50
@@ -35,27 +32,9 @@ SECRET_KEY = re.compile(r"secret|passw|token|api_?key|credential|private|auth|co
 TEXT_LIMIT = 300
 
 
-class AuditLogFilterSet(FastFilterSet):
-    action = df.ChoiceFilter(choices=(), label="Action")
-    user = df.CharFilter(field_name="username", lookup_expr="icontains", label="User", max_length=150)
-    target = df.CharFilter(lookup_expr="icontains", label="Target", max_length=200)
-    date_from = df.DateFilter(field_name="at", lookup_expr="date__gte", label="From",
-                              widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = df.DateFilter(field_name="at", lookup_expr="date__lte", label="To",
-                            widget=forms.DateInput(attrs={"type": "date"}))
-
-    class Meta:
-        model = AuditLog
-        fields: list[str] = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["action"].extra["choices"] = [(a, a) for a in selectors.audit_actions()]
-
-
 @permission_required(MANAGE, raise_exception=True)
 def audit_list(request):
-    filterset = AuditLogFilterSet(request.GET, queryset=selectors.audit_log_queryset())
+    filterset = selectors.audit_log_list(request.GET)
     notices = form_notices(filterset)
     data = filterset.form.cleaned_data if filterset.is_valid() else {}
     if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:

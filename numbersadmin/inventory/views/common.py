@@ -21,15 +21,6 @@ def render_page(request: HttpRequest, template: str, context: dict, partial: str
     return response
 
 
-def form_notices(filterset) -> list[str]:
-    notices = []
-    if filterset.is_bound and not filterset.is_valid():
-        for field, errors in filterset.form.errors.items():
-            label = filterset.form.fields[field].label if field in filterset.form.fields else field
-            notices.append(f"Ignored filter {label}: {' '.join(errors)}")
-    return notices
-
-
 def paged(request: HttpRequest, qs, *, field: str, descending: bool, per_page: int, notices: list[str]) -> KeysetPage:
     cursor = request.GET.get("cursor") or None
     page_param = request.GET.get("page")

@@ -24,7 +24,7 @@ from ..services import exports, preferences
 from ..services.accounts import audit
 from ..services.dispatch import schedule_export
 from ..tables import Table
-from .common import form_notices, htmx_partial, paged, render_page
+from .common import htmx_partial, paged, render_page
 
 MANAGE = "inventory.manage_accounts"
 
@@ -76,7 +76,7 @@ def list_page(request, list_name: str):
         notices.extend(refused)
 
     filterset = spec.filterset(params)
-    notices.extend(form_notices(filterset))
+    notices.extend(lists.form_notices(filterset))
     sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
     if error:
         notices.append(error)
