@@ -24,6 +24,7 @@ budgets; nothing here asserts on time):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -64,6 +65,21 @@ def drop_database(admin_url: str, name: str) -> None:
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def throwaway_django(admin_url: str):
+    """A new PostgreSQL database, migrated, with Django set up on it (yields its URL); dropped
+    afterwards whatever happens."""
+    name, db_url = create_database(admin_url)
+    log(f"created database {name}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="na-perf-") as var_dir:
+            setup_django(db_url, var_dir)
+            yield db_url
+    finally:
+        drop_database(admin_url, name)
+        log(f"dropped database {name}")
 
 
 def setup_django(db_url: str, var_dir: str, migrate: bool = True) -> None:
@@ -519,33 +535,26 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    name, db_url = create_database(args.database_url)
-    log(f"created database {name}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="na-perf-") as var_dir:
-            setup_django(db_url, var_dir)
-            import django
-            from django.db import connection
+    with throwaway_django(args.database_url):
+        import django
+        from django.db import connection
 
-            with connection.cursor() as cur:
-                cur.execute("SHOW server_version")
-                pg_version = cur.fetchone()[0]
-            sync_result = bench_sync(args.sync_dids, args.sync_runs)
-            # The list table holds only the bulk-loaded rows.
-            with connection.cursor() as cur:
-                cur.execute("TRUNCATE inventory_phonenumber CASCADE")
-            list_result = bench_list(args.numbers, args.runs)
-            report = {
-                "meta": {"started_at": started_at, "postgres": pg_version, "python": platform.python_version(),
-                         "django": django.get_version(), "cpus": os.cpu_count(), "args": vars(args) | {"database_url": None},
-                         "elapsed_s": round(time.perf_counter() - started, 1)},
-                "sync": sync_result,
-                "list": list_result,
-            }
-            connection.close()
-    finally:
-        drop_database(args.database_url, name)
-        log(f"dropped database {name}")
+        with connection.cursor() as cur:
+            cur.execute("SHOW server_version")
+            pg_version = cur.fetchone()[0]
+        sync_result = bench_sync(args.sync_dids, args.sync_runs)
+        # The list table holds only the bulk-loaded rows.
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE inventory_phonenumber CASCADE")
+        list_result = bench_list(args.numbers, args.runs)
+        report = {
+            "meta": {"started_at": started_at, "postgres": pg_version, "python": platform.python_version(),
+                     "django": django.get_version(), "cpus": os.cpu_count(), "args": vars(args) | {"database_url": None},
+                     "elapsed_s": round(time.perf_counter() - started, 1)},
+            "sync": sync_result,
+            "list": list_result,
+        }
+        connection.close()
     write_report(report, args.json, markdown(report))
     return 0
 

@@ -58,7 +58,7 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ROOT, create_database, drop_database, ratio, setup_django, write_report  # noqa: E402
+from bench import ROOT, ratio, setup_django, throwaway_django, write_report  # noqa: E402
 
 BATCH_ROWS = 500  # rows per yielded chunk, as services.exports.csv_rows does
 MANIFEST_PREFIX = b"#"
@@ -738,54 +738,50 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mtimes_start = product_mtimes()
-    name, db_url = create_database(args.database_url)
-    log(f"created database {name}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="na-perf-") as var_dir:
-            setup_django(db_url, var_dir)
-            import django
-            from django.contrib.auth import get_user_model
-            from django.db import connection
+    with throwaway_django(args.database_url) as db_url:
+        import django
+        from django.contrib.auth import get_user_model
+        from django.db import connection
 
-            with connection.cursor() as cur:
-                cur.execute("SHOW server_version")
-                pg_version = cur.fetchone()[0]
-                cur.execute("SHOW shared_buffers")
-                shared_buffers = cur.fetchone()[0]
-                cur.execute("SHOW work_mem")
-                work_mem = cur.fetchone()[0]
-            log(f"seeding {args.rows:,} numbers")
-            seeded = seed(args.rows)
-            log(f"seeded in {seeded['load_s']} s ({seeded['rows_per_s']:,} rows/s), VACUUM ANALYZE {seeded['analyze_s']} s")
-            username = "bench-export"
-            get_user_model().objects.create_superuser(username, "bench@example.com", "x" * 24)
-            from django.conf import settings
+        with connection.cursor() as cur:
+            cur.execute("SHOW server_version")
+            pg_version = cur.fetchone()[0]
+            cur.execute("SHOW shared_buffers")
+            shared_buffers = cur.fetchone()[0]
+            cur.execute("SHOW work_mem")
+            work_mem = cur.fetchone()[0]
+        log(f"seeding {args.rows:,} numbers")
+        seeded = seed(args.rows)
+        log(f"seeded in {seeded['load_s']} s ({seeded['rows_per_s']:,} rows/s), VACUUM ANALYZE {seeded['analyze_s']} s")
+        username = "bench-export"
+        get_user_model().objects.create_superuser(username, "bench@example.com", "x" * 24)
+        from django.conf import settings
 
-            has_copy = hasattr(settings, "EXPORT_CSV_COPY")
-            log(f"warming PostgreSQL caches ({warm_postgres()} s)")
-            connection.close()
+        has_copy = hasattr(settings, "EXPORT_CSV_COPY")
+        log(f"warming PostgreSQL caches ({warm_postgres()} s)")
+        connection.close()
 
-            cfg = {"db_url": db_url, "username": username, "warm_account": seeded["warm_account"],
-                   "peer_chunk_size": args.peer_chunk_size}
-            runs: dict[str, dict] = {}
-            plan = [("ours", "ours", None, {})]
-            if has_copy:  # ours has a PostgreSQL COPY path: measure its Python path too
-                plan.append(("ours_python", "ours", None, {"EXPORT_CSV_COPY": False}))
-            plan.append(("peer", "peer", None, {}))
-            if naive:
-                plan += [("ours_subset", "ours", seeded["subset_account"], {}),
-                         ("naive_subset", "naive", seeded["subset_account"], {})]
-            for key, side, account, overrides in plan:
-                log(f"{key}: exporting")
-                run_cfg = {**cfg, "side": side, "account": account, "settings": overrides,
-                           "header": runs["ours"]["header"] if side != "ours" else None}
-                runs[key] = run_worker(run_cfg)
-                r = runs[key]
-                log(f"{key}: {r['data_lines']:,} rows, {r['total_s']:.2f} s (first byte {r['ttfb_s']:.3f} s, "
-                    f"first row {r['first_row_s']:.2f} s), peak RSS {r['peak_rss_mb']:.0f} MB, "
-                    f"growth {r['rss_growth_mb']:.1f} MB")
-            if not runs["peer"]["peer_columns_from_ours_header"]:
-                log("WARNING: ours' header could not be mapped to export paths; the peer exported NUMBER_COLUMNS")
+        cfg = {"db_url": db_url, "username": username, "warm_account": seeded["warm_account"],
+               "peer_chunk_size": args.peer_chunk_size}
+        runs: dict[str, dict] = {}
+        plan = [("ours", "ours", None, {})]
+        if has_copy:  # ours has a PostgreSQL COPY path: measure its Python path too
+            plan.append(("ours_python", "ours", None, {"EXPORT_CSV_COPY": False}))
+        plan.append(("peer", "peer", None, {}))
+        if naive:
+            plan += [("ours_subset", "ours", seeded["subset_account"], {}),
+                     ("naive_subset", "naive", seeded["subset_account"], {})]
+        for key, side, account, overrides in plan:
+            log(f"{key}: exporting")
+            run_cfg = {**cfg, "side": side, "account": account, "settings": overrides,
+                       "header": runs["ours"]["header"] if side != "ours" else None}
+            runs[key] = run_worker(run_cfg)
+            r = runs[key]
+            log(f"{key}: {r['data_lines']:,} rows, {r['total_s']:.2f} s (first byte {r['ttfb_s']:.3f} s, "
+                f"first row {r['first_row_s']:.2f} s), peak RSS {r['peak_rss_mb']:.0f} MB, "
+                f"growth {r['rss_growth_mb']:.1f} MB")
+        if not runs["peer"]["peer_columns_from_ours_header"]:
+            log("WARNING: ours' header could not be mapped to export paths; the peer exported NUMBER_COLUMNS")
         ratios = {"peer_vs_ours": _ratios(runs["peer"], runs["ours"])}
         if "ours_python" in runs:
             ratios["peer_vs_ours_python"] = _ratios(runs["peer"], runs["ours_python"])
@@ -819,9 +815,6 @@ def main(argv=None) -> int:
             "ratios": ratios,
             "checks": checks,
         }
-    finally:
-        drop_database(args.database_url, name)
-        log(f"dropped database {name}")
     write_report(report, args.json, markdown(report))
     return 0
 
