@@ -305,6 +305,25 @@ class CountedListing:
         if len(self.seen) > self.total:
             raise BadResponse(f"{self.label}: received {len(self.seen)} records but {self.total_name} is {self.total}")
 
+    def walk_offsets(self, fetch: Callable[[int], tuple[list, int]], key: Callable[[Any], Any],
+                     progress: "ProgressCallback | None", stage: str) -> tuple[list, int, int]:
+        """Offset paging (Voximplant ``offset``, Plivo ``offset``) until the stated total:
+        ``fetch(offset)`` returns (page items, page total). Returns (items, total, pages); every
+        page goes through ``add_page``, so a server that ignores ``offset`` cannot loop us."""
+        items: list = []
+        offset = pages = 0
+        while True:
+            page, page_total = fetch(offset)
+            pages += 1
+            self.add_page([key(item) for item in page], page_total, f"at offset {offset}")
+            items.extend(page)
+            if progress is not None:
+                progress(Progress(pages, self.received, self.total, stage=stage))
+            offset += len(page)
+            if offset >= self.total:
+                break
+        return items, self.finish(), pages
+
     def finish(self) -> int:
         from .errors import BadResponse
 

@@ -99,22 +99,11 @@ class PlivoClient(Closeable):
         keys received equal ``total_count`` and the total held still; ``meta.next`` is ignored,
         so a server that never says "end" (or ignores ``offset``) cannot loop us forever: every
         page must bring new, unseen objects until ``total_count`` is reached."""
-        items: list[dict] = []
-        listing = CountedListing(label, redact=self.http.redact)
-        offset = pages = 0
-        while True:
+        def fetch(offset: int) -> tuple[list[dict], int]:
             doc = self.http.get_json(path, params={"limit": self.page_size, "offset": offset})
-            page, page_total = self._list_page(doc, label, key)
-            pages += 1
-            listing.add_page([key(obj) for obj in page], page_total, f"at offset {offset}")
-            items.extend(page)
-            if progress is not None:
-                progress(Progress(pages, listing.received, listing.total, stage=stage))
-            offset += len(page)
-            if offset >= listing.total:
-                break
-        total = listing.finish()
-        return items, total, pages
+            return self._list_page(doc, label, key)
+
+        return CountedListing(label, redact=self.http.redact).walk_offsets(fetch, key, progress, stage)
 
     def _list_page(self, doc: Any, label: str, key: Callable[[dict], Any]) -> tuple[list[dict], int]:
         if not isinstance(doc, dict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, ProgressCallback
 from ..errors import AuthError, BadResponse, InvalidRequest, ProviderError, RateLimited
 from ..http import HttpClient, Redactor, Response, parse_retry_after
 from . import mapping
@@ -120,22 +120,10 @@ class VoximplantClient(Closeable):
                    progress: ProgressCallback | None) -> tuple[list[dict], int, int]:
         """Every item of one listing; (items, total_count, pages). The listing counts only if
         the unique ids received equal ``total_count`` and the total held still."""
-        items: list[dict] = []
-        listing = CountedListing(method)
-        offset = pages = 0
-        while True:
-            doc = self.call(method, {"count": self.page_size, "offset": offset})
-            page, page_total = self._list_page(doc, method, id_field)
-            pages += 1
-            listing.add_page([str(item[id_field]) for item in page], page_total, f"at offset {offset}")
-            items.extend(page)
-            if progress is not None:
-                progress(Progress(pages, listing.received, listing.total, stage=stage))
-            offset += len(page)
-            if offset >= listing.total:
-                break
-        total = listing.finish()
-        return items, total, pages
+        def fetch(offset: int) -> tuple[list[dict], int]:
+            return self._list_page(self.call(method, {"count": self.page_size, "offset": offset}), method, id_field)
+
+        return CountedListing(method).walk_offsets(fetch, lambda item: str(item[id_field]), progress, stage)
 
     def _list_page(self, doc: Any, method: str, id_field: str) -> tuple[list[dict], int]:
         if not isinstance(doc, dict):
