@@ -358,7 +358,7 @@ class _Sampler(threading.Thread):
         return max(self.peak, _rss_bytes())
 
 
-# Export paths that are annotations in ours (services.exports.NUMBER_ANNOTATIONS), done the
+# Export paths that are not plain columns in ours (services.exports NUMBER_ANNOTATIONS and CHUNK_LOADERS), done the
 # model-instance way: (select_related, prefetch_related, value from the instance).
 PEER_ANNOTATIONS = {
     "tag_names": ((), ("tags",), lambda obj: ", ".join(sorted(t.name for t in obj.tags.all())) or None),

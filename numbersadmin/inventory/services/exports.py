@@ -110,8 +110,6 @@ TRUNK_GROUP_COLUMNS = [
 ]
 
 
-
-
 def _tag_names(pks: list[int]) -> dict[int, str]:
     from ..models import Tag
 
@@ -122,19 +120,36 @@ def _tag_names(pks: list[int]) -> dict[int, str]:
     return {pk: ", ".join(v) for pk, v in names.items()}
 
 
-# Export paths that are not plain columns. Expressions are added to the query only when exported;
-# loaders fill a column for a chunk of rows with one query (a many-to-many list per row, the
-# same on SQLite and PostgreSQL, and never a query per row).
-NUMBER_ANNOTATIONS = {"note_text": lambda: F("note__text"), "tag_names": _tag_names}
+def _tag_names_sql():
+    from django.db.models import StringAgg, Subquery, Value
+
+    from ..models import Tag
+
+    return Subquery(
+        Tag.numbers.through.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
+        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
+
+
+# Export paths that are not plain columns. Expressions are added to the query only when exported.
+NUMBER_ANNOTATIONS = {"note_text": lambda: F("note__text")}
 
 
 def with_annotations(qs: QuerySet, columns: list[tuple[str, str]], annotations: dict) -> QuerySet:
-    needed = {path: annotations[path]() for _, path in columns
-              if path in annotations and path not in CHUNK_LOADERS}
+    needed = {path: annotations[path]() for _, path in columns if path in annotations}
     return qs.annotate(**needed) if needed else qs
 
 
-CHUNK_LOADERS = {"tag_names": _tag_names}
+@dataclass(frozen=True)
+class LoadedColumn:
+    """A many-to-many list per row. The Python path loads it for a chunk of rows with one query
+    (the same on SQLite and PostgreSQL, never a query per row); COPY computes the same value
+    in SQL."""
+
+    load: Callable[[list[int]], dict[int, str]]
+    expression: Callable[[], object]
+
+
+CHUNK_LOADERS = {"tag_names": LoadedColumn(_tag_names, _tag_names_sql)}
 
 
 def iter_rows(qs: QuerySet, columns: list[tuple[str, str]], chunk_size: int = 2000) -> Iterator[tuple]:
@@ -149,7 +164,7 @@ def iter_rows(qs: QuerySet, columns: list[tuple[str, str]], chunk_size: int = 20
     source = qs.values_list(*db_paths).iterator(chunk_size=chunk_size)
     while chunk := list(islice(source, chunk_size)):
         pks = [row[0] for row in chunk]
-        extra = {i: CHUNK_LOADERS[paths[i]](pks) for i in loaded}
+        extra = {i: CHUNK_LOADERS[paths[i]].load(pks) for i in loaded}
         for row in chunk:
             values = iter(row[1:])
             yield tuple(extra[i].get(row[0]) if i in extra else next(values) for i in range(len(paths)))
@@ -251,10 +266,6 @@ def _copy_expression(expression, field):
 
 
 def _copy_rows(qs: QuerySet, columns: list[tuple[str, str]]) -> Iterator[str]:
-    from django.db.models import StringAgg, Subquery, Value
-
-    from ..models import Tag
-
     plain = [c for c in columns if c[1] not in CHUNK_LOADERS]
     compiler = qs.values_list(*[p for _, p in plain]).query.get_compiler(using=qs.db)
     compiler.setup_query()
@@ -262,11 +273,8 @@ def _copy_rows(qs: QuerySet, columns: list[tuple[str, str]]) -> Iterator[str]:
               for (expression, _sql, _alias), (_, path) in zip(compiler.select, plain)}
     annotations = {}
     for i, (_, path) in enumerate(columns):
-        if path == "tag_names":
-            value = Subquery(
-                Tag.numbers.through.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
-                .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
-            annotations[f"xcol{i}"] = _copy_expression(value, None)
+        if path in CHUNK_LOADERS:
+            annotations[f"xcol{i}"] = _copy_expression(CHUNK_LOADERS[path].expression(), None)
         else:
             annotations[f"xcol{i}"] = _copy_expression(F(path), fields.get(path))
     sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
