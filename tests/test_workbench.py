@@ -354,3 +354,9 @@ def test_saved_views_index_lists_own_and_shared_only(ops_client, other_client, s
     assert "mine-private" in mine and "team-shared" in mine
     theirs = body(other_client.get("/views/"))
     assert "team-shared" in theirs and "mine-private" not in theirs
+
+
+def test_a_view_of_another_list_is_not_applied(ops_client, synced, ops_user):
+    owners_view = SavedView.objects.create(owner=ops_user, list_name="owners", name="o", params="")
+    html = body(ops_client.get(f"/numbers/?view={owners_view.pk}"))
+    assert "That saved view does not exist" in html and 'id="view-bar"' not in html

@@ -22,8 +22,8 @@ from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NUMBER_COLUMNS, OWNER_
                      TRUNK_GROUP_COLUMNS, Column)
 
 STATE_KEYS = ("q", "sort", "per_page", "cols")
-# Keys that are about one request, never part of a view.
-TRANSIENT_KEYS = ("cursor", "page", "export", "columns", "scope", "pk", "view", "query", "reset")
+# Keys about one request (paging, an export, a selection): never carried by chips and links.
+REQUEST_KEYS = ("cursor", "page", "export", "columns", "scope", "pk")
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 50
 MAX_SELECTED = 10_000
@@ -174,7 +174,7 @@ def normalise_params(spec: ListSpec, params: QueryDict, filterset=None) -> Query
 def without(params: QueryDict, *names: str, **replace: str) -> str:
     """A query string (with leading "?") minus ``names`` and paging, plus ``replace``."""
     query = params.copy()
-    for name in (*names, "cursor", "page", "export", "columns", "scope", "pk"):
+    for name in (*names, *REQUEST_KEYS):
         query.pop(name, None)
     for key, value in replace.items():
         query[key] = value
@@ -195,10 +195,8 @@ class Chip:
 def chips(filterset, params: QueryDict) -> list[Chip]:
     """One removable chip per filter in use (valid ones; invalid ones are reported as notices).
     Negations (``x__n``) read "is not", the ``null`` choice reads "is empty"."""
-    if not filterset.is_valid():
-        data = {k: v for k, v in filterset.form.cleaned_data.items() if k not in filterset.form.errors}
-    else:
-        data = filterset.form.cleaned_data
+    filterset.is_valid()  # cleaned_data then holds only the valid fields
+    data = filterset.form.cleaned_data
     out: list[Chip] = []
     fields = filterset.form.fields
     for name, field_obj in fields.items():

@@ -425,6 +425,9 @@ class SavedView(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("saved_view", args=[self.pk])
 
+    def is_visible_to(self, user) -> bool:
+        return self.shared or self.owner_id == user.pk
+
 
 class ListPreference(models.Model):
     """A user's visible columns (in order) and default view for one list."""

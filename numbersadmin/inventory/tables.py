@@ -224,10 +224,6 @@ class Table:
     def width(self) -> int:
         return len(self.columns) + (1 if self.selectable else 0)
 
-    @property
-    def sortable(self) -> set[str]:
-        return {c.name for c in self.columns if c.sortable}
-
 
 def number_table(rows) -> Table:
     """Drill-down pages (trunk, owner, location, group): the default columns."""

@@ -76,7 +76,7 @@ def delete_view(view: SavedView, user) -> None:
 
 
 def set_default(user, list_name: str, view: SavedView | None) -> None:
-    if view is not None and not (view.shared or view.owner_id == user.pk):
+    if view is not None and not view.is_visible_to(user):
         raise PermissionDenied("That view is not shared with you.")
     if view is not None and view.list_name != list_name:
         raise ValidationError("That view belongs to another list.")

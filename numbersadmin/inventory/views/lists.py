@@ -51,13 +51,14 @@ def list_page(request, list_name: str):
     # A bare list URL opens the user's default view (if it still exists and is still visible).
     if not params and pref and pref.default_view and not htmx_partial(request):
         view = pref.default_view
-        if view.owner_id == request.user.pk or view.shared:
+        if view.is_visible_to(request.user):
             return redirect(view.get_absolute_url())
 
     notices: list[str] = []
+    saved_views = list(preferences.visible_views(request.user, spec.name))
     saved = None
     if params.get("view") not in (None, "", "none"):
-        saved = _visible_view(request.user, params.get("view"))
+        saved = next((v for v in saved_views if str(v.pk) == params.get("view")), None)
         if saved is None:
             notices.append("That saved view does not exist or is not shared with you.")
 
@@ -117,7 +118,7 @@ def list_page(request, list_name: str):
         "more_active": sum(1 for f in more_fields if params.get(f.name) not in (None, "", filterset.defaults.get(f.name))),
         "chooser": [(c, True) for c in visible] + [(c, False) for c in hidden],
         "cols_param": ",".join(visible_names) if cols_from_url else "",
-        "saved_views": list(preferences.visible_views(request.user, spec.name)),
+        "saved_views": saved_views,
         "saved": saved, "default_view_id": pref.default_view_id if pref else None,
         "current_query": current.urlencode(),
         "back_query": lists.without(params)[1:],
