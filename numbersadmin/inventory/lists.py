@@ -33,6 +33,12 @@ def _name_order(qs, sort):
     return qs.order_by(f"-{sort.field}" if sort.descending else sort.field, "-pk" if sort.descending else "pk")
 
 
+def _caller_id_intro() -> dict:
+    from .models import SiteSettings
+
+    return {"window": SiteSettings.load().caller_id_expiry_window_days}
+
+
 @dataclass(frozen=True)
 class ListSpec:
     name: str  # stable key: CLI argument, saved views, preferences, audit target
@@ -49,6 +55,8 @@ class ListSpec:
     empty_text: str = "Nothing here."
     search_placeholder: str = "Search…"
     intro_template: str = ""  # page-specific lines under the heading
+    intro_context: Callable | None = None  # () -> dict for the intro template
+    bulk_editable: bool = False  # admins may tag/annotate the selection (numbers)
     after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
     annotations: dict = field(default_factory=dict)  # export path -> expression, added only when exported
 
@@ -84,12 +92,13 @@ LISTS: dict[str, ListSpec] = {
                  selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT, table_id="numbers-table",
                  empty_text="No numbers match these filters.",
                  search_placeholder="+1 (415) 555, 415 555, owner, location, note…",
-                 annotations=exports.NUMBER_ANNOTATIONS),
+                 annotations=exports.NUMBER_ANNOTATIONS, bulk_editable=True),
         ListSpec("caller_ids", "Caller IDs", "caller_ids", selectors.caller_id_list, CALLER_ID_COLUMNS,
                  exports.CALLER_ID_COLUMNS, selectors.CALLER_ID_SORTS, "verified_until",
                  order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",
                  empty_text="No caller IDs match these filters.", search_placeholder="Caller ID digits…",
-                 intro_template="inventory/caller_ids/intro.html", after_page=selectors.attach_owners),
+                 intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro,
+                 after_page=selectors.attach_owners),
         ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, exports.OWNER_COLUMNS,
                  {"name": "name"}, "name", table_id="owners-table", empty_text="No owners match these filters.",
                  search_placeholder="Name…"),

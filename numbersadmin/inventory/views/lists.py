@@ -128,13 +128,11 @@ def list_page(request, list_name: str):
         + ([("view", saved.pk)] if saved else []) + ([] if cols_from_url else [("cols", ",".join(visible_names))]),
         "view_modified": saved is not None and current.urlencode() != saved.params,
         "view_param": params.get("view", ""),
-        "can_bulk_edit": spec.name == "numbers" and request.user.has_perm(MANAGE),
+        "can_bulk_edit": spec.bulk_editable and request.user.has_perm(MANAGE),
         "xlsx_sync_rows": settings.EXPORT_XLSX_SYNC_ROWS,
     }
-    if spec.name == "caller_ids":
-        from ..models import SiteSettings
-
-        context["window"] = SiteSettings.load().caller_id_expiry_window_days
+    if spec.intro_context:
+        context.update(spec.intro_context())
     return render_page(request, "inventory/list.html", context)
 
 
