@@ -200,6 +200,11 @@ class Chip:
     negated: bool = False
     empty: bool = False
 
+    @property
+    def heading(self) -> str:
+        """The filter as words, for manifests and confirmations ("Country is not")."""
+        return f"{self.label} is not" if self.negated else self.label
+
 
 def chips(filterset, params: QueryDict) -> list[Chip]:
     """One removable chip per filter in use (valid ones; invalid ones are reported as notices).
@@ -309,7 +314,7 @@ def export_plan(spec: ListSpec, params: QueryDict, *, visible: list[Column] | No
         columns = spec.export_columns_for(None if columns_mode == "all" else (visible or
                                           [spec.column_map[n] for n in spec.default_columns]))
     qs = exports.with_annotations(qs, columns, spec.annotations)
-    filters = [f"{c.label}{' is not' if c.negated else ''}: {c.value}" for c in chips(filterset, params)]
+    filters = [f"{c.heading}: {c.value}" for c in chips(filterset, params)]
     if params.get("q"):
         filters = [f for f in filters if not f.startswith("Search")] + [f"Search: {params.get('q')[:100]}"]
     selection = f"{len(selected)} ticked rows (those still matching the filters)" if selected is not None else "all matching rows"

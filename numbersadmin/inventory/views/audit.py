@@ -11,9 +11,9 @@ from django.http import QueryDict
 
 from .. import selectors
 from ..lists import form_notices
+from .accounts import MANAGE
 from .common import render_page
 
-MANAGE = "inventory.manage_accounts"
 PER_PAGE = 50
 
 # Detail keys shown as text, in this order. Anything else is only in the collapsed JSON, where

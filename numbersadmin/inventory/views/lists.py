@@ -6,11 +6,10 @@ view are the only server-side state, and the URL wins over both."""
 from __future__ import annotations
 
 import tempfile
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage, Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,9 +23,9 @@ from ..services import exports, preferences
 from ..services.accounts import audit
 from ..services.dispatch import schedule_export
 from ..tables import Table
+from .accounts import MANAGE
 from .common import htmx_partial, paged, render_page
 
-MANAGE = "inventory.manage_accounts"
 
 
 def _spec(list_name: str) -> ListSpec:
@@ -318,8 +317,6 @@ def change_view(request, pk: int, action: str):
             messages.success(request, f"“{view.name}” is now your default {spec.title.lower()} view." if make
                              else "Default view cleared.")
             return redirect(view.get_absolute_url())
-    except PermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(view.get_absolute_url())

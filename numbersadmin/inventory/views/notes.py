@@ -11,15 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import selectors
+from .. import lists, selectors
 from ..forms import BulkEditForm, BulkSelectionForm, NumberAnnotateForm
 from ..models import PhoneNumber
 from ..services import annotations
 from .accounts import MANAGE
-
-# List parameters that are not filters (paging would point at rows that may have moved).
-_DROP_ON_RETURN = ("cursor", "page", "export")
-
 
 @require_POST
 def number_annotate(request, pk: int):
@@ -56,7 +52,8 @@ def bulk_edit(request):
         # The list skips a bad filter; here that would silently widen the selection.
         errors += [f"Filter {_label(filterset.form, name)}: {' '.join(errs)}"
                    for name, errs in filterset.form.errors.items()]
-    context = {"back_url": _list_url(query), "filters": _describe(filterset), "query": query}
+    context = {"back_url": _list_url(query), "query": query,
+               "filters": [(c.heading, c.value) for c in lists.chips(filterset, QueryDict(query))]}
     if errors:
         for error in errors:
             messages.error(request, f"Cannot bulk edit: {error}")
@@ -102,30 +99,13 @@ def _errors(form) -> list[str]:
 
 
 def _query(selection) -> str:
-    """The list's query string, minus paging (rows may have moved after the edit)."""
+    """The list's query string, minus paging and export keys (rows may have moved after the edit)."""
     raw = selection.cleaned_data.get("query", "") if hasattr(selection, "cleaned_data") else ""
-    params = QueryDict(raw or "", mutable=True)
-    for name in _DROP_ON_RETURN:
-        params.pop(name, None)
-    return params.urlencode()
+    return lists.without(QueryDict(raw or ""))[1:]
 
 
 def _list_url(query: str) -> str:
     return reverse("numbers") + (f"?{query}" if query else "")
-
-
-def _describe(filterset) -> list[tuple[str, str]]:
-    """(label, shown value) of each filter in use, as the list's controls name them."""
-    if not filterset.is_valid():
-        return []
-    out = []
-    for name, value in filterset.form.cleaned_data.items():
-        if value in (None, "", []):
-            continue
-        field = filterset.form.fields[name]
-        choices = dict(getattr(field, "choices", ()) or ()) if not hasattr(field, "queryset") else {}
-        out.append((str(field.label or name), str(choices.get(value, value))))
-    return out
 
 
 def _filters_detail(filterset) -> dict[str, str]:
