@@ -43,6 +43,7 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+SEARCH_MAX_CHARS = 100  # longer search text is cut (it never matches anything real)
 
 
 def _owner_type_choices() -> list[tuple[str, str]]:
@@ -102,7 +103,7 @@ def search_q(text: str) -> Q:
     """Formatting-insensitive number search: "+1 (415) 555", "1415555" and "415 555" all find
     +1415555...: digits match the start of the international digits or of the national number
     (a leading national trunk "0" is ignored). Text with letters also searches descriptions."""
-    text = (text or "").strip()[:100]
+    text = (text or "").strip()[:SEARCH_MAX_CHARS]
     digits = re.sub(r"\D", "", text)
     q = Q()
     if digits:
@@ -257,7 +258,8 @@ class CallerIdFilterSet(FastFilterSet):
     def filter_q(self, queryset, name, value):
         digits = re.sub(r"\D", "", value or "")
         if not digits:
-            return queryset.filter(number_raw__icontains=value.strip()[:100]) if value and value.strip() else queryset
+            text = (value or "").strip()[:SEARCH_MAX_CHARS]
+            return queryset.filter(number_raw__icontains=text) if text else queryset
         return queryset.filter(Q(e164__startswith="+" + digits) | Q(e164__contains=digits) | Q(number_raw__contains=digits))
 
     def filter_expires_within(self, queryset, name, value):
@@ -290,7 +292,7 @@ class OwnerFilterSet(FastFilterSet):
         self.filters["owner_type"].extra["choices"] = _owner_type_choices()
 
     def filter_q(self, queryset, name, value):
-        value = (value or "").strip()[:100]
+        value = (value or "").strip()[:SEARCH_MAX_CHARS]
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value))
@@ -313,7 +315,7 @@ class LocationFilterSet(FastFilterSet):
         self.filters["country"].extra["choices"] = _location_choices()["country"]
 
     def filter_q(self, queryset, name, value):
-        value = (value or "").strip()[:100]
+        value = (value or "").strip()[:SEARCH_MAX_CHARS]
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(region__icontains=value))

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from .choices import NumberStatus, VerificationState
-from .filters import (AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet, OwnerFilterSet,
-                      TrunkFilterSet, TrunkGroupFilterSet)
+from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
+                      OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet)
 from .models import (AuditLog, CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun,
                      Trunk, TrunkGroup)
 from .pagination import count_rows
@@ -196,10 +196,6 @@ def location_neighbours(location: Location) -> list[dict]:
 # --- Global search ---------------------------------------------------------------------------
 # Every group runs through the FilterSet of the list page it links to, and is counted the way that
 # page counts, so "Owners 3" lands on exactly 3 rows at /owners/?q=...
-
-
-
-SEARCH_MAX_CHARS = 100  # the list filters cap search text at 100 characters as well
 _CONTROL_CHARS = _re.compile(r"[\x00-\x1f\x7f]")
 
 
