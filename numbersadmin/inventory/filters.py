@@ -12,6 +12,7 @@ import django_filters as df
 import phonenumbers
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from providers import registry
 
@@ -44,6 +45,12 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 SEARCH_MAX_CHARS = 100  # longer search text is cut (it never matches anything real)
+
+
+def within_days(field: str, start, days: int) -> Q:
+    """``field`` from ``start`` to ``days`` later: the "expires within" filters and the dashboard's
+    figures that link to them."""
+    return Q(**{f"{field}__gte": start, f"{field}__lte": start + dt.timedelta(days=days)})
 
 
 def _owner_type_choices() -> list[tuple[str, str]]:
@@ -188,10 +195,7 @@ class NumberFilterSet(FastFilterSet):
         return queryset.filter(note__isnull=value != "yes")
 
     def filter_expires_within(self, queryset, name, value):
-        from django.utils import timezone
-
-        now = timezone.now()
-        return queryset.filter(expires_at__gte=now, expires_at__lte=now + dt.timedelta(days=int(value)))
+        return queryset.filter(within_days("expires_at", timezone.now(), int(value)))
 
     def filter_main(self, queryset, name, value):
         return queryset.filter(is_main_number=True) if value == "yes" else queryset.exclude(is_main_number=True)
@@ -263,10 +267,7 @@ class CallerIdFilterSet(FastFilterSet):
         return queryset.filter(Q(e164__startswith="+" + digits) | Q(e164__contains=digits) | Q(number_raw__contains=digits))
 
     def filter_expires_within(self, queryset, name, value):
-        from django.utils import timezone
-
-        today = timezone.localdate()
-        return queryset.filter(verified_until__gte=today, verified_until__lte=today + dt.timedelta(days=int(value)))
+        return queryset.filter(within_days("verified_until", timezone.localdate(), int(value)))
 
     def filter_active(self, queryset, name, value):
         return queryset.filter(active=value == "yes")

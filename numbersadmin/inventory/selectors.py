@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 
 from .choices import NumberStatus, VerificationState
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
-                      OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet)
+                      OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
 from .models import (AuditLog, CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun,
                      Trunk, TrunkGroup)
 from .pagination import count_rows
@@ -285,14 +285,12 @@ def number_totals_by_status() -> dict[str, int]:
 
 def numbers_expiring_count(days: int, now=None) -> int:
     now = now or timezone.now()
-    return PhoneNumber.objects.filter(removed_at__isnull=True, expires_at__gte=now,
-                                      expires_at__lte=now + dt.timedelta(days=days)).count()
+    return PhoneNumber.objects.filter(within_days("expires_at", now, days), removed_at__isnull=True).count()
 
 
 def caller_ids_expiring_count(days: int, today=None) -> int:
     today = today or timezone.localdate()
-    return CallerId.objects.filter(removed_at__isnull=True, verified_until__gte=today,
-                                   verified_until__lte=today + dt.timedelta(days=days)).count()
+    return CallerId.objects.filter(within_days("verified_until", today, days), removed_at__isnull=True).count()
 
 
 @dataclass
