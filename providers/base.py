@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import phonenumbers
 
@@ -238,7 +238,29 @@ class ProviderClient(Protocol):
         """Fetch every page. Raise ProviderError on any failure; never return a partial listing
         with ``complete=True``."""
 
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """Ask the provider about numbers a complete listing no longer shows, one by one:
+        {external_id: True (it still exists) / False (definitively not found)}. Ids it could
+        not answer for are left out (unknown): they become "missing", never removed."""
+
     def close(self) -> None: ...
+
+
+def lookup_each(external_ids: Sequence[str], probe: Callable[[str], bool]) -> dict[str, bool]:
+    """Shared loop for ``lookup_numbers``: ``probe(id)`` returns whether the number exists;
+    a 404 is a definitive "gone"; any other provider error stops the lookups (the rest stay
+    unknown: a rate limit or outage is not evidence either way)."""
+    from .errors import NotFound, ProviderError
+
+    answers: dict[str, bool] = {}
+    for ext in external_ids:
+        try:
+            answers[ext] = probe(ext)
+        except NotFound:
+            answers[ext] = False
+        except ProviderError:
+            break
+    return answers
 
 
 @dataclass(frozen=True)
@@ -307,22 +329,40 @@ class CountedListing:
 
     def walk_offsets(self, fetch: Callable[[int], tuple[list, int]], key: Callable[[Any], Any],
                      progress: "ProgressCallback | None", stage: str) -> tuple[list, int, int]:
-        """Offset paging (Voximplant ``offset``, Plivo ``offset``) until the stated total:
-        ``fetch(offset)`` returns (page items, page total). Returns (items, total, pages); every
-        page goes through ``add_page``, so a server that ignores ``offset`` cannot loop us."""
+        """Offset paging (Voximplant ``offset``, Plivo ``offset``) until the stated total, then
+        one page past it: ``fetch(offset)`` returns (page items, page total). Returns (items,
+        total, pages); every page goes through ``add_page``, so a server that ignores ``offset``
+        cannot loop us, and a total that is short (even by exactly one page) fails the listing
+        instead of ending it early."""
         items: list = []
         offset = pages = 0
         while True:
             page, page_total = fetch(offset)
             pages += 1
-            self.add_page([key(item) for item in page], page_total, f"at offset {offset}")
+            keys = [key(item) for item in page]
+            if self.total is not None and offset >= self.total:
+                self.check_past_end(keys, page_total, f"at offset {offset}")
+                break
+            self.add_page(keys, page_total, f"at offset {offset}")
             items.extend(page)
             if progress is not None:
                 progress(Progress(pages, self.received, self.total, stage=stage))
-            offset += len(page)
-            if offset >= self.total:
+            if offset >= self.total:  # total 0: this empty first page was already past the end
                 break
+            offset += len(page)
         return items, self.finish(), pages
+
+    def check_past_end(self, keys: list, page_total: int, where: str) -> None:
+        """The page after the stated total must be empty: silence at a page boundary is not
+        evidence that the listing ended (a total short by one page would otherwise end it)."""
+        from .errors import BadResponse
+
+        if page_total != self.total:
+            raise BadResponse(f"{self.label}: {self.total_name} changed from {self.total} to {page_total} "
+                              "during paging (listing changed mid-sync; retry)")
+        if keys:
+            raise BadResponse(f"{self.label}: {len(keys)} more records {where}, past {self.total_name} "
+                              f"{self.total} (the stated total is short; listing not trusted)")
 
     def finish(self) -> int:
         from .errors import BadResponse
@@ -332,13 +372,3 @@ class CountedListing:
                               f"{self.total_name} is {self.total}")
         return self.total
 
-
-def chunks(items: Iterable, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

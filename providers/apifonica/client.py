@@ -13,7 +13,7 @@ unavailable). Both secrets are redacted; messages never name the URL (it holds t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote, urlencode
 
 from ..base import Closeable, Inventory, Progress, ProgressCallback
@@ -65,6 +65,11 @@ class ApifonicaClient(Closeable):
         inventory.pages_fetched = pages
         inventory.complete = True  # _list raised unless the listing reached next=null
         return inventory
+
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """Apifonica documents no per-number lookup (only list, rent and release): every number
+        a listing drops stays "missing" until a later complete listing confirms it."""
+        return {}
 
     def close(self) -> None:
         self.http.close()

@@ -6,9 +6,10 @@ End of list is computed from ``meta.total_records`` and page math; ``links`` are
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
+from urllib.parse import quote
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -103,10 +104,7 @@ class DidwwClient(Closeable):
         page = 0
         while True:
             page += 1
-            params = {"page[number]": page, "page[size]": self.page_size}
-            if include:
-                params["include"] = include
-            doc = self.http.get_json(path, params=params)
+            doc = self._get_page(path, include, page)
             items, page_total = self._list_page(doc, path, type_)
             listing.add_page([str(item["id"]) for item in items], page_total, f"on page {page}",
                              empty=f"page {page} is empty")
@@ -118,7 +116,29 @@ class DidwwClient(Closeable):
             if page * self.page_size >= listing.total or listing.received == listing.total:
                 break
         total = listing.finish()
-        return total, page
+        # One page past the stated total must be empty: a total short by exactly one page
+        # would otherwise end the listing early and its last page would look removed.
+        items, page_total = self._list_page(self._get_page(path, include, page + 1), path, type_)
+        listing.check_past_end([str(item["id"]) for item in items], page_total, f"on page {page + 1}")
+        return total, page + 1
+
+    def _get_page(self, path: str, include: str | None, page: int) -> Any:
+        params = {"page[number]": page, "page[size]": self.page_size}
+        if include:
+            params["include"] = include
+        return self.http.get_json(path, params=params)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """``GET /v3/dids/{id}``: 200 = still held, 404 = gone."""
+        def probe(did_id: str) -> bool:
+            doc = self.http.get_json(f"/dids/{quote(did_id, safe='')}")
+            data = doc.get("data") if isinstance(doc, dict) else None
+            if not isinstance(data, dict) or str(data.get("id")) != did_id or data.get("type") != mapping.DIDS:
+                raise BadResponse("/dids/{id}: response is not the DID asked for")
+            return True
+
+        return lookup_each(external_ids, probe)
 
     def _list_page(self, doc: Any, path: str, type_: str) -> tuple[list[dict], int]:
         """Validate one JSON:API list document; return (data, meta.total_records)."""

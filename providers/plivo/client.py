@@ -10,10 +10,10 @@ Transport (shared/docs/providers.md section 5): HTTP Basic ``auth_id:auth_token`
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -88,6 +88,16 @@ class PlivoClient(Closeable):
         inventory.pages_fetched = pages
         inventory.complete = True  # _fetch_all raised unless every listing matched its total
         return inventory
+
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """``GET /Account/{auth_id}/Number/{number}/``: 200 = still rented, 404 = gone."""
+        def probe(number: str) -> bool:
+            doc = self.http.get_json(f"{self.account_path}/Number/{quote(number, safe='')}/")
+            if not isinstance(doc, dict) or str(doc.get("number") or "") != number:
+                raise BadResponse("Number/{number}: response is not the number asked for")
+            return True
+
+        return lookup_each(external_ids, probe)
 
     def close(self) -> None:
         self.http.close()

@@ -10,9 +10,9 @@ is ``offset + returned >= total_count``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from ..base import Closeable, CountedListing, Inventory, ProgressCallback
+from ..base import Closeable, CountedListing, Inventory, ProgressCallback, lookup_each
 from ..errors import AuthError, BadResponse, InvalidRequest, ProviderError, RateLimited
 from ..http import HttpClient, Redactor, Response, parse_retry_after
 from . import mapping
@@ -82,6 +82,15 @@ class VoximplantClient(Closeable):
         inventory.pages_fetched = pages + caller_pages
         inventory.complete = True  # _fetch_all raised unless every listing matched its total
         return inventory
+
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """``GetPhoneNumbers`` filtered by ``phone_id``: one row = still held, none = gone."""
+        def probe(phone_id: str) -> bool:
+            rows, total = self._list_page(self.call(NUMBERS[0], {"phone_id": phone_id, "count": 1, "offset": 0}),
+                                          NUMBERS[0], NUMBERS[1])
+            return any(str(row[NUMBERS[1]]) == phone_id for row in rows)
+
+        return lookup_each(external_ids, probe)
 
     def close(self) -> None:
         self.http.close()

@@ -13,10 +13,10 @@ Error bodies ``{message, errors[{description}], trackingId}`` give the message a
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..base import Closeable, Inventory, Progress, ProgressCallback, lookup_each
 from ..errors import AuthError, BadResponse, NotFound, Unavailable
 from ..http import HttpClient, Response
 from . import mapping
@@ -143,6 +143,14 @@ class WebexClient(Closeable):
         inventory.pages_fetched = self._pages
         inventory.complete = True  # _list raised unless every listing reached its last page
         return inventory
+
+    def lookup_numbers(self, external_ids: Sequence[str]) -> dict[str, bool]:
+        """The org numbers listing filtered by ``phoneNumber``: a row = still held, none = gone."""
+        def probe(number: str) -> bool:
+            doc = self.http.get_json(NUMBERS, params=self._params(phoneNumber=number, max=10, start=0))
+            return any(str(item.get("phoneNumber") or "") == number for item in self._items(doc, NUMBERS, "phoneNumbers"))
+
+        return lookup_each(external_ids, probe)
 
     def close(self) -> None:
         self.http.close()

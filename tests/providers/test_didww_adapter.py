@@ -261,11 +261,15 @@ def client(**config) -> DidwwClient:
 
 
 def serve(router, path: str, pages: list) -> respx.Route:
-    """Serve ``pages[n-1]`` for page[number]=n: dict -> 200 JSON:API, Response as is.
-    Pages beyond the list answer 418 so an unexpected request fails loudly."""
+    """Serve ``pages[n-1]`` for page[number]=n: dict -> 200 JSON:API, Response as is. The page
+    after the last answers empty with the same total (as DIDWW does; the client asks for it to
+    prove the listing ended); pages beyond that answer 418 so an unexpected request fails loudly."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params.get("page[number]", "1"))
+        if number == len(pages) + 1 and isinstance(pages[-1], dict):
+            past = list_doc([], pages[-1]["meta"]["total_records"])
+            return httpx.Response(200, json=past, headers={"Content-Type": "application/vnd.api+json"})
         if number > len(pages):
             return httpx.Response(418, json={"errors": [{"title": "unexpected page"}]})
         page = pages[number - 1]
@@ -300,7 +304,8 @@ def test_fetch_inventory_three_pages_from_fixtures():
     last = as_list_page(
         fx("py_cassette_did_show_include_address_verification_did_group.json"),
         3,
-        # links.next on the last page (as in ruby_did_groups fixture) must not cause a 4th request
+        # links.next on the last page (as in ruby_did_groups fixture) is not followed: page 4 is
+        # asked only as the empty page past the stated total
         links={"next": BASE + "/dids?page%5Bnumber%5D=4&page%5Bsize%5D=1"},
     )
     dids = serve(
@@ -317,9 +322,9 @@ def test_fetch_inventory_three_pages_from_fixtures():
     with client(page_size=1) as c:
         inv = c.fetch_inventory(progress=seen.append)
 
-    assert pages_requested(dids) == [1, 2, 3]
+    assert pages_requested(dids) == [1, 2, 3, 4]
     assert all(call.request.url.params["page[size]"] == "1" for call in dids.calls)
-    assert inv.complete is True and inv.total_reported == 3 and inv.pages_fetched == 5
+    assert inv.complete is True and inv.total_reported == 3 and inv.pages_fetched == 8  # 4 + 2 + 2
     assert [n.external_id for n in inv.numbers] == [GO_DID, RUBY_DID, PY_DID]
     nums = by_id(inv.numbers)
     assert nums[GO_DID].trunk_id == GO_TRUNK
@@ -347,7 +352,7 @@ def test_fetch_inventory_three_pages_from_fixtures():
         Progress(1, 2, 2, "trunk_groups"),
     ]
     assert trunks.calls.last.request.url.params["include"] == "voice_in_trunk_group"
-    assert groups.call_count == 1
+    assert groups.call_count == 2  # the listing, then the empty page past its total
 
 
 @respx.mock
@@ -363,7 +368,7 @@ def test_pagination_math_with_default_page_size():
     trunk_pages(respx.mock)
     with client() as c:
         inv = c.fetch_inventory()
-    assert pages_requested(route) == [1, 2, 3]
+    assert pages_requested(route) == [1, 2, 3, 4]  # 4: the empty page past the total
     params = route.calls.last.request.url.params
     assert params["page[size]"] == "100" and params["include"] == DID_INCLUDE
     assert len(inv.numbers) == 250 and inv.total_reported == 250
@@ -378,7 +383,9 @@ def test_last_page_links_next_not_followed():
     trunk_pages(respx.mock)
     with client() as c:
         inv = c.fetch_inventory()
-    assert pages_requested(route) == [1]
+    # Page 2 is asked by page math (size and include as always), not through the link.
+    assert pages_requested(route) == [1, 2]
+    assert "page%5Bsize%5D=100" in str(route.calls.last.request.url) and "include" in route.calls.last.request.url.params
     assert len(inv.numbers) == 2
 
 

@@ -208,11 +208,12 @@ def test_full_sync_merges_pools_and_pages_by_offset(sim):
     assert inv.complete and inv.total_reported == 53
     assert [n.external_id for n in inv.numbers] == [r["number"] for r in sim.numbers]
     assert inv.pages_fetched == len(reqs)
-    # wire: Basic auth, trailing slashes, limit 20 and offsets 0/20/40 on the account listing
+    # wire: Basic auth, trailing slashes, limit 20 and offsets 0/20/40 on the account listing,
+    # then offset 53: the page past the stated total, which must be empty
     assert all(r.headers["authorization"].startswith("Basic ") for r in reqs)
     assert all(r.path.endswith("/") for r in reqs)
     number_pages = [r for r in reqs if r.path == f"/v1/Account/{AUTH_ID}/Number/"]
-    assert [(r.param("limit"), r.param("offset")) for r in number_pages] == [("20", "0"), ("20", "20"), ("20", "40")]
+    assert [(r.param("limit"), r.param("offset")) for r in number_pages] == [("20", "0"), ("20", "20"), ("20", "40"), ("20", "53")]
     assert reqs[0].path == f"/v1/Account/{AUTH_ID}/Powerpack/"
     pool_paths = {r.path for r in reqs if "/NumberPool/" in r.path}
     assert pool_paths == {f"/v1/Account/{AUTH_ID}/NumberPool/{sim.pool_uuid(p)}/Number/" for p in sim.powerpacks}
@@ -372,9 +373,10 @@ def test_inconsistent_listings_are_bad_responses(pages, message):
 
 def test_end_is_counted_not_read_from_next():
     # meta.next is "" / null / a stale link: only offset + len(objects) >= total_count decides.
-    with mock_client(lambda o: page(o, min(20, 45 - o), 45, next_="" if o else None)) as client:
+    with mock_client(lambda o: page(o, max(0, min(20, 45 - o)), 45, next_="" if o else None)) as client:
         inv = client.fetch_inventory()
-    assert len(inv.numbers) == 45 and inv.complete and inv.pages_fetched == 4  # 1 powerpack + 3 number pages
+    # 1 (empty) powerpack page, 3 number pages + the empty one at offset 45
+    assert len(inv.numbers) == 45 and inv.complete and inv.pages_fetched == 5
 
 
 def test_provider_echoing_secrets_in_errors_is_redacted():

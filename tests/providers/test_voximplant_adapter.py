@@ -92,6 +92,11 @@ def callers(n: int) -> list[dict]:
 
 
 def serve(mock: respx.Router, method: str, pages: list) -> respx.Route:
+    """Answer ``pages`` in order; after a last listing page, the empty page past its total
+    (which the client asks for to prove the listing ended)."""
+    last = pages[-1] if pages else None
+    if isinstance(last, dict) and last.get("result") and isinstance(last.get("total_count"), int):
+        pages = [*pages, listing([], last["total_count"])]
     responses = [p if isinstance(p, httpx.Response) else httpx.Response(200, json=p) for p in pages]
     return mock.post(f"{BASE}/{method}").mock(side_effect=responses)
 
@@ -262,10 +267,11 @@ def test_paging_math_offsets_and_progress():
     with client() as c:
         inv = c.fetch_inventory(progress=seen.append)
     assert [form(call) for call in numbers.calls] == [
-        {"count": "100", "offset": "0"}, {"count": "100", "offset": "100"}, {"count": "100", "offset": "200"}]
+        {"count": "100", "offset": "0"}, {"count": "100", "offset": "100"}, {"count": "100", "offset": "200"},
+        {"count": "100", "offset": "250"}]  # the page past the total: must be empty
     assert all(call.request.method == "POST" for call in numbers.calls)
-    assert caller_route.call_count == 1
-    assert inv.complete and inv.total_reported == 250 and inv.pages_fetched == 4
+    assert caller_route.call_count == 2
+    assert inv.complete and inv.total_reported == 250 and inv.pages_fetched == 6
     assert len(inv.numbers) == 250 and len(inv.caller_ids) == 3
     assert [n.external_id for n in inv.numbers[:2]] == ["2000", "2001"]
     assert seen == [Progress(1, 100, 250, "numbers"), Progress(2, 200, 250, "numbers"),
@@ -280,7 +286,7 @@ def test_paging_follows_what_the_server_returned():
     serve(respx.mock, "GetCallerIDs", [listing([])])
     with client() as c:
         inv = c.fetch_inventory()
-    assert [form(call)["offset"] for call in numbers.calls] == ["0", "50", "100"]
+    assert [form(call)["offset"] for call in numbers.calls] == ["0", "50", "100", "120"]
     assert len(inv.numbers) == 120 and inv.caller_ids == []
 
 
@@ -492,7 +498,7 @@ def test_full_sync_against_simulator(sim):
     with sim_client(sim) as c:
         assert c.test_connection() == "OK: 46 caller IDs"
         inv = c.fetch_inventory()
-    assert inv.complete and inv.total_reported == 230 and inv.pages_fetched == 3 + 1
+    assert inv.complete and inv.total_reported == 230 and inv.pages_fetched == 3 + 1 + 2  # + a page past each total
     assert [int(n.external_id) for n in inv.numbers] == sorted(p["phone_id"] for p in sim.phone_numbers)
     by_id = {p["phone_id"]: p for p in sim.phone_numbers}
     for number in inv.numbers:
