@@ -140,6 +140,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Per-account intervals live in the database; beat only wakes the dispatcher.
     "dispatch-due-syncs": {"task": "inventory.dispatch_due_syncs", "schedule": env.float("SYNC_DISPATCH_EVERY", default=60.0)},
+    "reap-sync-runs": {"task": "inventory.reap_sync_runs", "schedule": env.float("SYNC_REAP_EVERY", default=30.0)},
     "cleanup-exports": {"task": "inventory.cleanup_exports", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -148,7 +149,19 @@ CELERY_TIMEZONE = "UTC"
 PROVIDER_ALLOWED_HOSTS = env.list(
     "PROVIDER_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if EMBEDDED else []
 )
-SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT)
+# Sync liveness: a running sync renews its account lease every SYNC_HEARTBEAT_SECONDS; a lease not
+# renewed for SYNC_LEASE_SECONDS means its worker died, and the reaper (every SYNC_REAP_EVERY s)
+# marks the run lost and starts a fresh one. Queued runs whose task was not picked up within
+# SYNC_QUEUED_STALE_SECONDS of being due are handed to the runner again (task lost with Redis).
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
+SYNC_HEARTBEAT_SECONDS = env.float("SYNC_HEARTBEAT_SECONDS", default=max(1.0, SYNC_LEASE_SECONDS / 6))
+SYNC_REAP_EVERY = env.float("SYNC_REAP_EVERY", default=30.0)
+SYNC_QUEUED_STALE_SECONDS = env.int("SYNC_QUEUED_STALE_SECONDS", default=120)
+SYNC_FINISH_ATTEMPTS = env.int("SYNC_FINISH_ATTEMPTS", default=8)  # ~1 min of back-off for a restarting DB
+SYNC_RATE_LIMIT_RETRIES = env.int("SYNC_RATE_LIMIT_RETRIES", default=5)  # consecutive, per sync
+# Numbers absent from a listing are looked up one by one (evidence before removal) up to this many
+# per run; above it they all become "missing" and the breaker decides later.
+SYNC_MISSING_LOOKUP_MAX = env.int("SYNC_MISSING_LOOKUP_MAX", default=200)
 DEFAULT_SYNC_INTERVAL_MINUTES = env.int("DEFAULT_SYNC_INTERVAL_MINUTES", default=60)
 # Mass-removal breaker: hold removals for review above max(fraction * numbers, minimum).
 SYNC_REMOVAL_GUARD_FRACTION = env.float("SYNC_REMOVAL_GUARD_FRACTION", default=0.25)

@@ -38,6 +38,7 @@ class SyncTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     CLI = "cli", "Command line"
     RETRY = "retry", "Retry"
+    RECOVERY = "recovery", "Recovery"  # replaces a run whose worker died
 
 
 class ChangeKind(models.TextChoices):
@@ -45,6 +46,8 @@ class ChangeKind(models.TextChoices):
     CHANGED = "changed", "Changed"
     REMOVED = "removed", "Removed"
     RESTORED = "restored", "Restored"
+    MISSING = "missing", "Missing from listing"
+    FOUND = "found", "Listed again"
 
 
 class VerificationState(models.TextChoices):

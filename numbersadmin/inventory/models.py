@@ -217,6 +217,10 @@ class PhoneNumber(ProviderObject):
     is_service_number = models.BooleanField(null=True)
     last_changed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64, blank=True)  # of the mapped record: skip unchanged rows
+    # Absent from a complete listing, but the provider has not said it is gone (no lookup, or the
+    # lookup failed): still live, shown as "missing since"; removed only if a listing at least one
+    # sync interval later still lacks it.
+    missing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["e164", "id"]
@@ -243,6 +247,7 @@ class PhoneNumber(ProviderObject):
             models.Index(fields=["city", "id"], name="num_city_id"),
             models.Index(fields=["owner", "e164", "id"], name="num_owner_e164_id"),
             models.Index(fields=["location", "e164", "id"], name="num_location_e164_id"),
+            models.Index(fields=["missing_since", "id"], name="num_missing_id"),
         ]
 
     def __str__(self) -> str:
@@ -316,6 +321,14 @@ class SyncRun(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True)
     tracking_id = models.CharField(max_length=200, blank=True, help_text="Provider request id for support")
     held_external_ids = models.JSONField(default=list, blank=True, editable=False)
+    missing = models.PositiveIntegerField(default=0, help_text="Numbers newly missing from the listing (not removed)")
+    # Liveness: the account's lease carries this token while the run holds it; the worker renews
+    # the lease (heartbeat) while it runs, so a run whose lease lapsed has lost its worker.
+    lease_token = models.CharField(max_length=64, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)  # last hand-off to the runner
+    not_before = models.DateTimeField(null=True, blank=True, editable=False)  # retry runs: due time
+    rate_limit_retries = models.PositiveSmallIntegerField(default=0, editable=False)  # in this run's chain
 
     class Meta:
         ordering = ["-created_at", "-id"]

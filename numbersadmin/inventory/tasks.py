@@ -17,6 +17,13 @@ def dispatch_due_syncs() -> None:
     dispatch()
 
 
+@shared_task(name="inventory.reap_sync_runs")
+def reap_sync_runs() -> None:
+    from .services.dispatch import reap_runs
+
+    reap_runs()
+
+
 @shared_task(name="inventory.run_export", acks_late=True)
 def run_export(job_id: int) -> None:
     from .services.exports import run_export_job

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..choices import SyncState, SyncTrigger
 from ..models import ProviderAccount, SyncRun
+from .sync import mark_lost, run_is_dead, run_sync
 
 logger = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
@@ -32,8 +33,6 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _run_in_thread(run_id: int) -> None:
-    from .sync import run_sync
-
     close_old_connections()
     try:
         run_sync(run_id)
@@ -44,7 +43,9 @@ def _run_in_thread(run_id: int) -> None:
 
 
 def schedule_run(run: SyncRun, countdown: float = 0) -> None:
-    """Hand a queued run to the runner (after the current transaction commits)."""
+    """Hand a queued run to the runner (after the current transaction commits). Handing the same
+    run over twice is harmless: only one delivery can claim it (``claim_run``)."""
+    SyncRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
     if settings.TASK_RUNNER == "celery":
         from ..tasks import sync_account
 
@@ -85,34 +86,48 @@ def schedule_export(job_id: int) -> None:
 
 
 def _inline(run_id: int) -> None:
-    from .sync import run_sync
-
     run_sync(run_id)
 
 
 def enqueue_sync(account: ProviderAccount, *, trigger: str = SyncTrigger.MANUAL, user=None) -> tuple[SyncRun, bool]:
-    """Queue a sync unless one is already queued/running for the account. Returns (run, created)."""
+    """Queue a sync unless one is already queued/running for the account. Returns (run, created).
+    A queued/running run whose worker or task was lost is marked lost and replaced."""
     with transaction.atomic():
         ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
         active = SyncRun.objects.filter(account=account, state__in=[SyncState.QUEUED, SyncState.RUNNING]).first()
-        if active is not None and not _is_orphan(active):
+        if active is not None and not run_is_dead(active):
             return active, False
         if active is not None:
-            active.state, active.error_class = SyncState.FAILED, "lost"
-            active.error_message, active.finished_at = "worker stopped before finishing this run", timezone.now()
-            active.save(update_fields=["state", "error_class", "error_message", "finished_at"])
+            mark_lost(active)
         run = SyncRun.objects.create(account=account, trigger=trigger, requested_by=user if getattr(user, "pk", None) else None)
         schedule_run(run)
     return run, True
 
 
-def _is_orphan(run: SyncRun) -> bool:
-    """A queued/running run whose worker died: its lease expired (or it never started for long)."""
-    account = run.account
-    now = timezone.now()
-    if run.state == SyncState.RUNNING:
-        return account.sync_lease_until is None or account.sync_lease_until < now
-    return run.created_at < now - timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+def replace_lost_run(run: SyncRun) -> SyncRun | None:
+    """Mark a dead RUNNING run lost and start a fresh one (unless another run is already active)."""
+    if not mark_lost(run):
+        return None
+    fresh, created = enqueue_sync(run.account, trigger=SyncTrigger.RECOVERY)
+    return fresh if created else None
+
+
+def reap_runs(now=None) -> dict[str, int]:
+    """Beat entry point (and the embedded scheduler's): runs whose worker died are marked lost and
+    replaced within about SYNC_LEASE_SECONDS + SYNC_REAP_EVERY; queued runs whose task was lost
+    (a Redis restart without persistence) are handed to the runner again."""
+    now = now or timezone.now()
+    counts = {"lost": 0, "requeued": 0}
+    for run in SyncRun.objects.filter(state=SyncState.RUNNING).select_related("account"):
+        if run_is_dead(run, run.account, now) and replace_lost_run(run) is not None:
+            counts["lost"] += 1
+    for run in SyncRun.objects.filter(state=SyncState.QUEUED).select_related("account"):
+        if run_is_dead(run, run.account, now):
+            schedule_run(run)
+            counts["requeued"] += 1
+    if counts["lost"] or counts["requeued"]:
+        logger.warning("sync reaper: %(lost)d runs lost and replaced, %(requeued)d queued runs handed over again", counts)
+    return counts
 
 
 def dispatch_due_syncs(now=None) -> list[int]:
@@ -142,6 +157,7 @@ class Scheduler(threading.Thread):
         while not self._stop_event.wait(self.every):
             close_old_connections()
             try:
+                reap_runs()
                 dispatch_due_syncs()
             except Exception:
                 logger.exception("scheduled dispatch failed")

@@ -3,7 +3,10 @@
 Rules (DESIGN.md "Sync semantics"):
 - unchanged rows are not rewritten: each number keeps a hash of its mapped record and only rows
   whose hash differs are loaded, diffed field by field (history) and updated;
-- numbers missing from the complete listing are soft-removed (``removed_at``), never deleted;
+- a number absent from a complete listing is removed (soft: ``removed_at``, never deleted) only
+  on evidence: the provider's own per-number lookup said "not found" (``lookups[ext] is False``),
+  or it was already "missing" for at least one sync interval and this complete listing still
+  lacks it. Otherwise it becomes "missing" (``missing_since``): still live, visible, not removed;
 - the mass-removal breaker holds removals for an admin when a run would remove more than
   max(SYNC_REMOVAL_GUARD_FRACTION of live numbers, SYNC_REMOVAL_GUARD_MIN), or when the
   provider's reported total disagrees with what arrived;
@@ -42,6 +45,10 @@ TRACKED_FIELDS = (
 )
 
 
+class LeaseLost(Exception):
+    """The run's lease was reclaimed (its heartbeat lapsed): another run owns the account now."""
+
+
 @dataclass
 class ApplyStats:
     added: int = 0
@@ -49,6 +56,8 @@ class ApplyStats:
     unchanged: int = 0
     removed: int = 0
     restored: int = 0
+    missing: int = 0  # newly missing in this run
+    found: int = 0  # missing before, listed again
     held_removals: int = 0
     held_reason: str = ""
     held_external_ids: list[str] = field(default_factory=list)
@@ -155,12 +164,28 @@ def _display(value) -> str:
     return str(value)
 
 
+def missing_candidates(account: ProviderAccount, inventory: Inventory) -> list[str]:
+    """Live numbers of the account that this listing does not show (to look up before applying)."""
+    listed = {rec.external_id for rec in inventory.numbers}
+    live = PhoneNumber.objects.filter(account=account, removed_at__isnull=True).values_list("external_id", flat=True)
+    return sorted(ext for ext in live if ext not in listed)
+
+
 @transaction.atomic
-def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun | None = None) -> ApplyStats:
+def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun | None = None, *,
+                    lookups: dict[str, bool] | None = None, lease_token: str | None = None) -> ApplyStats:
+    """``lookups``: the provider's per-number answers for missing candidates (True = exists,
+    False = not found); ``lease_token``: when given, the apply only happens while this run still
+    holds the account's lease (checked under the account row lock)."""
     now = timezone.now()
     stats = ApplyStats()
+    lookups = lookups or {}
     # Lock the account row: a second writer for this account waits rather than interleaves.
-    ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+    locked = ProviderAccount.objects.select_for_update().filter(pk=account.pk)
+    if lease_token is not None:
+        locked = locked.filter(sync_lease_token=lease_token)
+    if locked.first() is None:
+        raise LeaseLost("this run's lease was reclaimed; nothing was applied")
 
     loc_map = _upsert_simple(
         Location, account, inventory.locations,
@@ -202,15 +227,16 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
 
     existing = {
-        ext: (pk, digest, removed_at)
-        for ext, pk, digest, removed_at in PhoneNumber.objects.filter(account=account).values_list(
-            "external_id", "pk", "content_hash", "removed_at"
+        ext: (pk, digest, removed_at, missing_since)
+        for ext, pk, digest, removed_at, missing_since in PhoneNumber.objects.filter(account=account).values_list(
+            "external_id", "pk", "content_hash", "removed_at", "missing_since"
         )
     }
     first_sync = not existing
     seen: set[str] = set()
     new_rows: list[PhoneNumber] = []
     changed: dict[int, tuple[NumberRecord, str]] = {}
+    found: list[int] = []  # missing before, listed again
     for rec in inventory.numbers:
         if rec.external_id in seen:
             continue  # adapters reject duplicates; belt and braces
@@ -223,10 +249,13 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                 account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
                 first_seen=now, last_seen=now, last_changed_at=now, **values,
             ))
-        elif current[1] != digest or current[2] is not None:
-            changed[current[0]] = (rec, digest)
         else:
-            stats.unchanged += 1
+            if current[3] is not None and current[2] is None:
+                found.append(current[0])
+            if current[1] != digest or current[2] is not None:
+                changed[current[0]] = (rec, digest)
+            else:
+                stats.unchanged += 1
 
     for start in range(0, len(new_rows), BATCH):
         PhoneNumber.objects.bulk_create(new_rows[start:start + BATCH])
@@ -255,30 +284,62 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
             for name, value in values.items():
                 setattr(obj, name, value)
             obj.content_hash, obj.removed_at, obj.last_seen, obj.last_changed_at = digest, None, now, now
+            obj.missing_since = None
             update_fields.update(values)
         PhoneNumber.objects.bulk_update(
-            batch, sorted(update_fields | {"content_hash", "removed_at", "last_seen", "last_changed_at"}), batch_size=BATCH
+            batch, sorted(update_fields | {"content_hash", "removed_at", "last_seen", "last_changed_at", "missing_since"}),
+            batch_size=BATCH,
         )
     stats.changed = len(changed_ids)
 
     _sync_pools(account, inventory, group_map)
 
-    missing = [(ext, pk) for ext, (pk, _, removed_at) in existing.items() if ext not in seen and removed_at is None]
-    live_before = sum(1 for _, _, removed_at in existing.values() if removed_at is None)
-    guard = max(settings.SYNC_REMOVAL_GUARD_FRACTION * live_before, settings.SYNC_REMOVAL_GUARD_MIN)
-    if inventory.total_reported is not None and inventory.total_reported != len(seen) and missing:
-        stats.held_reason = f"provider reported {inventory.total_reported} numbers but {len(seen)} arrived"
-    elif len(missing) > guard:
-        stats.held_reason = f"{len(missing)} of {live_before} numbers would be removed (limit {int(guard)})"
-    if stats.held_reason:
-        stats.held_removals = len(missing)
-        stats.held_external_ids = sorted(ext for ext, _ in missing)
-    elif missing:
-        mark_removed(account, [pk for _, pk in missing], run, now, history)
-        stats.removed = len(missing)
+    if found:
+        for start in range(0, len(found), BATCH):
+            PhoneNumber.objects.filter(pk__in=found[start:start + BATCH]).update(missing_since=None)
+        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.FOUND, at=now) for pk in found)
+        stats.found = len(found)
+    _settle_absent(account, existing, seen, lookups, inventory, run, now, stats, history)
 
     NumberChange.objects.bulk_create(history, batch_size=BATCH)
     return stats
+
+
+def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats: ApplyStats, history: list) -> None:
+    """Live numbers this complete listing lacks: removed on evidence (a "not found" lookup, or
+    missing for a whole sync interval already), kept when the provider says they exist,
+    otherwise marked missing. Removals still pass the mass-removal breaker."""
+    absent = [(ext, pk, missing_since) for ext, (pk, _, removed_at, missing_since) in existing.items()
+              if ext not in seen and removed_at is None]
+    aged_before = now - dt.timedelta(minutes=account.sync_interval_minutes)
+    remove, newly_missing = [], []
+    for ext, pk, missing_since in absent:
+        answer = lookups.get(ext)
+        if answer is True:
+            continue  # the provider says it still exists: the listing, not the number, is wrong
+        if answer is False or (missing_since is not None and missing_since <= aged_before):
+            remove.append((ext, pk))
+        elif missing_since is None:
+            newly_missing.append(pk)
+
+    live_before = sum(1 for _, _, removed_at, _ in existing.values() if removed_at is None)
+    guard = max(settings.SYNC_REMOVAL_GUARD_FRACTION * live_before, settings.SYNC_REMOVAL_GUARD_MIN)
+    if inventory.total_reported is not None and inventory.total_reported != len(seen) and remove:
+        stats.held_reason = f"provider reported {inventory.total_reported} numbers but {len(seen)} arrived"
+    elif len(remove) > guard:
+        stats.held_reason = f"{len(remove)} of {live_before} numbers would be removed (limit {int(guard)})"
+    if stats.held_reason:
+        stats.held_removals = len(remove)
+        stats.held_external_ids = sorted(ext for ext, _ in remove)
+        # Held numbers stay live; the ones not yet flagged are at least "missing" meanwhile.
+        newly_missing += [pk for ext, pk in remove if existing[ext][3] is None]
+    elif remove:
+        stats.removed = mark_removed(account, [pk for _, pk in remove], run, now, history)
+
+    for start in range(0, len(newly_missing), BATCH):
+        PhoneNumber.objects.filter(pk__in=newly_missing[start:start + BATCH]).update(missing_since=now)
+    history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.MISSING, at=now) for pk in newly_missing)
+    stats.missing = len(newly_missing)
 
 
 def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> None:
@@ -311,7 +372,7 @@ def mark_removed(account, pks: list[int], run, now, history: list | None = None)
     for start in range(0, len(pks), BATCH):
         ids = pks[start:start + BATCH]
         count += PhoneNumber.objects.filter(pk__in=ids, removed_at__isnull=True).update(
-            removed_at=now, status=NumberStatus.REMOVED, last_seen=last_seen, last_changed_at=now,
+            removed_at=now, status=NumberStatus.REMOVED, last_seen=last_seen, last_changed_at=now, missing_since=None,
             content_hash="",  # a later reappearance is then a (logged) change, restoring the status
         )
         if history is not None:

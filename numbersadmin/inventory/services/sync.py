@@ -1,19 +1,26 @@
-"""Run one sync of one account: lease -> fetch every page -> apply in one transaction -> record.
+"""Run one sync of one account: lease -> fetch every page -> confirm absences -> apply in one
+transaction -> record.
 
 A failure at any point before ``apply_inventory`` leaves the inventory exactly as it was: the
-adapter only returns after the last page, and the apply step is a single transaction.
+adapter only returns after the last page, and the apply step is a single transaction that also
+finishes the run, so a run is never "succeeded" without its apply nor applied twice.
+
+Liveness: the account's lease is short (``SYNC_LEASE_SECONDS``) and renewed by a heartbeat
+thread while the run works. A worker killed mid-run stops renewing; the reaper (beat), a
+redelivered task or "Sync now" then marks the run ``lost`` and starts a fresh one.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets as _secrets
+import threading
 import time
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,11 +34,19 @@ from . import ingest
 from .accounts import build_client
 
 logger = logging.getLogger(__name__)
-MAX_RATE_LIMIT_RETRIES = 5
+LOST_MESSAGE = "the worker running this sync stopped (its heartbeat lapsed); a fresh sync was started"
+
+
+# -- leases -------------------------------------------------------------------------------------
+def lease_is_live(account: ProviderAccount, token: str, now=None) -> bool:
+    now = now or timezone.now()
+    return bool(token) and account.sync_lease_token == token and account.sync_lease_until is not None \
+        and account.sync_lease_until >= now
 
 
 def acquire_lease(account_id: int) -> str | None:
-    """Atomic compare-and-set on the account row; the lease expires on its own if a worker dies."""
+    """Atomic compare-and-set on the account row; free when unheld or when its holder stopped
+    renewing it. (Runs take the lease through ``claim_run``; this is for other holders.)"""
     now = timezone.now()
     token = _secrets.token_hex(16)
     got = ProviderAccount.objects.filter(pk=account_id).filter(
@@ -44,12 +59,106 @@ def release_lease(account_id: int, token: str) -> None:
     ProviderAccount.objects.filter(pk=account_id, sync_lease_token=token).update(sync_lease_until=None, sync_lease_token="")
 
 
-def _progress_writer(run: SyncRun):
+def mark_lost(run: SyncRun, message: str = LOST_MESSAGE) -> bool:
+    """Compare-and-set RUNNING/QUEUED -> failed/lost; False when the run finished meanwhile
+    (its apply transaction holds the row until it commits, so a finishing run always wins)."""
+    now = timezone.now()
+    changed = SyncRun.objects.filter(pk=run.pk, state__in=[SyncState.RUNNING, SyncState.QUEUED]).update(
+        state=SyncState.FAILED, error_class="lost", error_message=message, finished_at=now)
+    if changed and run.lease_token:
+        release_lease(run.account_id, run.lease_token)
+    return bool(changed)
+
+
+def run_is_dead(run: SyncRun, account: ProviderAccount | None = None, now=None) -> bool:
+    """RUNNING without a live lease = its worker died; QUEUED whose hand-off is older than
+    ``SYNC_QUEUED_STALE_SECONDS`` (past its due time) = its task was lost (e.g. a Redis restart)."""
+    now = now or timezone.now()
+    if run.state == SyncState.RUNNING:
+        account = account or ProviderAccount.objects.get(pk=run.account_id)
+        return not lease_is_live(account, run.lease_token, now)
+    if run.state == SyncState.QUEUED:
+        stale = timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS)
+        handed = max(filter(None, [run.created_at, run.enqueued_at, run.not_before]))
+        return handed + stale < now
+    return False
+
+
+def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
+    """QUEUED -> RUNNING with the account's lease, in one transaction. Returns (run, token), or
+    (None, reason) when another delivery already took the run or a live run holds the account."""
+    with transaction.atomic():
+        account = ProviderAccount.objects.select_for_update().get(
+            pk=SyncRun.objects.values_list("account_id", flat=True).get(pk=run_id))
+        run = SyncRun.objects.select_for_update().select_related("account").get(pk=run_id)
+        if run.state != SyncState.QUEUED:
+            return None, "not queued"
+        now = timezone.now()
+        if account.sync_lease_until is not None and account.sync_lease_until >= now:
+            return None, "busy"
+        # A lapsed lease: whichever run held it lost its worker.
+        holder = SyncRun.objects.filter(account=account, state=SyncState.RUNNING).exclude(pk=run.pk)
+        holder.update(state=SyncState.FAILED, error_class="lost", error_message=LOST_MESSAGE, finished_at=now)
+        token = _secrets.token_hex(16)
+        ProviderAccount.objects.filter(pk=account.pk).update(
+            sync_lease_token=token, sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+            last_sync_started_at=now)
+        run.state, run.started_at, run.stage, run.lease_token, run.heartbeat_at = (
+            SyncState.RUNNING, now, "connecting", token, now)
+        run.save(update_fields=["state", "started_at", "stage", "lease_token", "heartbeat_at"])
+        return run, token
+
+
+class Heartbeat:
+    """Renews the run's lease from a thread while the run works (fetch, lookups and apply alike),
+    on its own database connection. Stops when the run ends; a killed worker simply stops it.
+    ``lost`` turns True when the lease was taken from us (we were presumed dead)."""
+
+    def __init__(self, run: SyncRun, token: str, every: float | None = None):
+        self.run, self.token = run, token
+        self.every = every if every is not None else settings.SYNC_HEARTBEAT_SECONDS
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"sync-heartbeat-{run.pk}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.every):
+                self.beat()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def beat(self) -> None:
+        now = timezone.now()
+        try:
+            renewed = ProviderAccount.objects.filter(pk=self.run.account_id, sync_lease_token=self.token).update(
+                sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS))
+            if not renewed:
+                self.lost = True
+                self._stop.set()
+                return
+            SyncRun.objects.filter(pk=self.run.pk, state=SyncState.RUNNING).update(heartbeat_at=now)
+        except DatabaseError as exc:  # database restarting: try again next beat
+            logger.warning("sync %s heartbeat failed (%s)", self.run.pk, type(exc).__name__)
+            close_old_connections()
+
+
+def _progress_writer(run: SyncRun, heartbeat: Heartbeat):
     """Progress shown live on the accounts page: pages across all listings, numbers of the total.
     Adapters report per listing (numbers, then trunks...), so later stages keep the number counts."""
     state = {"at": 0.0, "stage": None, "pages_before": 0, "stage_pages": 0}
 
     def write(p: Progress) -> None:
+        if heartbeat.lost:
+            raise ingest.LeaseLost("this run's lease was reclaimed")
         if p.stage != state["stage"]:
             state["pages_before"] += state["stage_pages"]
             state["stage"], state["at"] = p.stage, 0.0
@@ -66,31 +175,89 @@ def _progress_writer(run: SyncRun):
     return write
 
 
+# -- the run ------------------------------------------------------------------------------------
 def run_sync(run_id: int) -> SyncRun:
-    """Execute a queued SyncRun. Returns the finished run (any state). Never raises for provider
-    problems: they are recorded on the run."""
+    """Execute a queued SyncRun. Returns the run (any state). Never raises for provider or
+    database problems: they are recorded on the run."""
     run = SyncRun.objects.select_related("account").get(pk=run_id)
-    if run.state not in (SyncState.QUEUED,):
-        return run  # redelivered task (acks_late) for a run that already ran: idempotent no-op
-    account = run.account
-    token = acquire_lease(account.pk)
-    if token is None:
-        _finish(run, SyncState.FAILED, "busy", "another sync of this account is running")
-        return run
+    if run.state == SyncState.RUNNING:
+        # Redelivered (acks_late) after its worker died, or a duplicate while it still runs.
+        if run_is_dead(run):
+            from .dispatch import replace_lost_run  # dispatch imports this module
+
+            replace_lost_run(run)
+        return SyncRun.objects.get(pk=run.pk)
+    if run.state != SyncState.QUEUED:
+        return run  # already ran: idempotent no-op
+    claimed, token = claim_run(run.pk)
+    if claimed is None:
+        if token == "busy":
+            _finish_where(run, None, SyncState.FAILED, "busy", "another sync of this account is running",
+                          state_from=SyncState.QUEUED)
+        return SyncRun.objects.get(pk=run.pk)
+    run = claimed
     client = None
     try:
-        run.state, run.started_at, run.stage = SyncState.RUNNING, timezone.now(), "connecting"
-        run.save(update_fields=["state", "started_at", "stage"])
-        ProviderAccount.objects.filter(pk=account.pk).update(last_sync_started_at=run.started_at)
-        client = build_client(account)
-        inventory = client.fetch_inventory(progress=_progress_writer(run))
-        if not inventory.complete:
-            raise BadResponse("provider listing was incomplete")
-        SyncRun.objects.filter(pk=run.pk).update(stage="applying", pages_fetched=inventory.pages_fetched,
-                                                 items_fetched=len(inventory.numbers))
-        account.refresh_from_db()
-        stats = ingest.apply_inventory(account, inventory, run)
-        for name in ("added", "changed", "unchanged", "removed", "restored", "held_removals"):
+        with Heartbeat(run, token) as heartbeat:
+            account = run.account
+            client = build_client(account)
+            inventory = client.fetch_inventory(progress=_progress_writer(run, heartbeat))
+            if not inventory.complete:
+                raise BadResponse("provider listing was incomplete")
+            lookups = _confirm_absences(run, client, inventory)
+            SyncRun.objects.filter(pk=run.pk).update(stage="applying", pages_fetched=inventory.pages_fetched,
+                                                     items_fetched=len(inventory.numbers))
+            account.refresh_from_db()
+            _apply_and_finish(run, account, inventory, lookups, token)
+    except RateLimited as exc:
+        _handle_rate_limit(run, exc, token)
+    except ProviderError as exc:
+        run.tracking_id = exc.tracking_id[:200]
+        _finish_where(run, token, SyncState.FAILED, exc.error_class, str(exc))
+    except SecretsUnavailable as exc:
+        _finish_where(run, token, SyncState.FAILED, "secrets", str(exc))
+    except SoftTimeLimitExceeded:
+        _finish_where(run, token, SyncState.FAILED, "time_limit", "sync exceeded SYNC_SOFT_TIME_LIMIT; nothing was applied")
+    except ingest.LeaseLost:
+        logger.warning("sync run %s lost its lease; another run owns the account", run.pk)
+    except DatabaseError as exc:
+        logger.exception("sync run %s: database error", run.pk)
+        _finish_where(run, token, SyncState.FAILED, "database",
+                      f"database error ({type(exc).__name__}); nothing was applied, retry later")
+    except Exception as exc:  # never leave a run "running"; the traceback goes to the log only
+        logger.exception("sync run %s crashed", run.pk)
+        _finish_where(run, token, SyncState.FAILED, "internal", f"internal error ({type(exc).__name__}); see server log")
+    finally:
+        if client is not None:
+            client.close()
+        _on_fresh_connection(lambda: release_lease(run.account_id, token))
+    return SyncRun.objects.get(pk=run.pk)
+
+
+def _confirm_absences(run: SyncRun, client, inventory) -> dict[str, bool]:
+    """Ask the provider about live numbers the listing lacks (silence is not evidence). Over
+    ``SYNC_MISSING_LOOKUP_MAX`` candidates, nobody is asked: they all become "missing"."""
+    candidates = ingest.missing_candidates(run.account, inventory)
+    if not candidates or len(candidates) > settings.SYNC_MISSING_LOOKUP_MAX:
+        return {}
+    SyncRun.objects.filter(pk=run.pk).update(stage="confirming")
+    answers = client.lookup_numbers(candidates)
+    present = sum(1 for found in answers.values() if found)
+    if present:
+        logger.warning("sync run %s: %d numbers absent from the listing still exist at the provider (kept)",
+                       run.pk, present)
+    return answers
+
+
+def _apply_and_finish(run: SyncRun, account: ProviderAccount, inventory, lookups, token: str) -> None:
+    """The apply and the run's final state commit together: a reaper waiting on the run row
+    then sees a finished run, never a half-finished one."""
+    with transaction.atomic():
+        if not SyncRun.objects.select_for_update().filter(pk=run.pk, state=SyncState.RUNNING,
+                                                           lease_token=token).exists():
+            raise ingest.LeaseLost("run was reclaimed before applying")
+        stats = ingest.apply_inventory(account, inventory, run, lookups=lookups, lease_token=token)
+        for name in ("added", "changed", "unchanged", "removed", "restored", "held_removals", "missing"):
             setattr(run, name, getattr(stats, name))
         run.items_fetched, run.pages_fetched = len(inventory.numbers), inventory.pages_fetched
         run.items_total = inventory.total_reported if inventory.total_reported is not None else len(inventory.numbers)
@@ -101,29 +268,13 @@ def run_sync(run_id: int) -> SyncRun:
             _finish(run, SyncState.NEEDS_REVIEW, counts=True)
         else:
             _finish(run, SyncState.SUCCEEDED, counts=True)
-        ProviderAccount.objects.filter(pk=account.pk).update(last_success_at=run.finished_at)
-    except RateLimited as exc:
-        _handle_rate_limit(run, exc)
-    except ProviderError as exc:
-        run.tracking_id = exc.tracking_id[:200]
-        _finish(run, SyncState.FAILED, exc.error_class, str(exc))
-    except SecretsUnavailable as exc:
-        _finish(run, SyncState.FAILED, "secrets", str(exc))
-    except SoftTimeLimitExceeded:
-        _finish(run, SyncState.FAILED, "time_limit", "sync exceeded SYNC_SOFT_TIME_LIMIT; nothing was applied")
-    except Exception as exc:  # never leave a run "running"; the traceback goes to the log only
-        logger.exception("sync run %s crashed", run.pk)
-        _finish(run, SyncState.FAILED, "internal", f"internal error ({type(exc).__name__}); see server log")
-    finally:
-        if client is not None:
-            client.close()
-        release_lease(account.pk, token)
-    return SyncRun.objects.get(pk=run.pk)
+        ProviderAccount.objects.filter(pk=account.pk).update(last_success_at=run.finished_at,
+                                                             sync_lease_until=None, sync_lease_token="")
 
 
 FINISH_FIELDS = ["state", "finished_at", "error_class", "error_message", "stage", "retry_at", "tracking_id"]
 COUNT_FIELDS = ["pages_fetched", "added", "changed", "unchanged", "removed", "restored", "held_removals", "items_fetched",
-                "items_total", "held_external_ids"]
+                "items_total", "held_external_ids", "missing"]
 
 
 def _finish(run: SyncRun, state: str, error_class: str = "", message: str = "", *, counts: bool = False) -> None:
@@ -137,24 +288,58 @@ def _finish(run: SyncRun, state: str, error_class: str = "", message: str = "", 
     run.save(update_fields=FINISH_FIELDS + (COUNT_FIELDS if counts else []))
 
 
-def _handle_rate_limit(run: SyncRun, exc: RateLimited) -> None:
-    """Honour Retry-After by scheduling a new run; the worker never sleeps."""
+def _finish_where(run: SyncRun, token: str | None, state: str, error_class: str, message: str,
+                  state_from: str = SyncState.RUNNING, fresh: bool = True) -> None:
+    """Finish a run that failed, only if it is still ours (not reclaimed meanwhile); with
+    ``fresh``, on a new connection when the database dropped the old one (a restart mid-apply)."""
+    run.state, run.finished_at = state, timezone.now()
+    run.error_class, run.error_message = error_class, message[:2000]
+    fields = {name: getattr(run, name) for name in FINISH_FIELDS}
+    query = {"pk": run.pk, "state": state_from, **({"lease_token": token} if token else {})}
+
+    def write() -> None:
+        SyncRun.objects.filter(**query).update(**fields)
+
+    _on_fresh_connection(write) if fresh else write()
+
+
+def _on_fresh_connection(write, attempts: int | None = None) -> None:
+    """Run a small write; after a database error, reconnect and retry with back-off (a restarting
+    PostgreSQL comes back within seconds). Gives up quietly: the lease then lapses and the reaper
+    marks the run lost."""
+    attempts = attempts if attempts is not None else settings.SYNC_FINISH_ATTEMPTS
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except DatabaseError as exc:
+            logger.warning("sync bookkeeping write failed (%s), attempt %d", type(exc).__name__, attempt + 1)
+            connection.close()
+            if attempt + 1 < attempts:
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+
+
+def _handle_rate_limit(run: SyncRun, exc: RateLimited, token: str) -> None:
+    """Honour Retry-After by scheduling a new run; the worker never sleeps. The cap counts the
+    consecutive rate limits of this sync (its chain of retries), not the account's history."""
     from .dispatch import schedule_run  # late import: dispatch imports this module
 
     # Providers without Retry-After (Plivo) get the configured back-off.
     delay = exc.retry_after if exc.retry_after is not None else settings.SYNC_DEFAULT_RETRY_AFTER
-    retries = SyncRun.objects.filter(
-        account=run.account, trigger=SyncTrigger.RETRY, created_at__gte=timezone.now() - timedelta(hours=1)
-    ).count()
-    if retries >= MAX_RATE_LIMIT_RETRIES:
-        _finish(run, SyncState.FAILED, exc.error_class, f"{exc} (gave up after {retries} retries)")
+    retries = run.rate_limit_retries
+    run.tracking_id = exc.tracking_id[:200]
+    if retries >= settings.SYNC_RATE_LIMIT_RETRIES:
+        _finish_where(run, token, SyncState.FAILED, exc.error_class, f"{exc} (gave up after {retries} retries)")
         return
     run.retry_at = timezone.now() + timedelta(seconds=delay)
-    run.tracking_id = exc.tracking_id[:200]
-    _finish(run, SyncState.RETRY_SCHEDULED, exc.error_class, f"{exc}; retrying in {delay:.0f} s")
     with transaction.atomic():
-        retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by)
-    schedule_run(retry, countdown=delay)
+        _finish_where(run, token, SyncState.RETRY_SCHEDULED, exc.error_class, f"{exc}; retrying in {delay:.0f} s",
+                      fresh=False)
+        retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by,
+                                       rate_limit_retries=retries + 1, not_before=run.retry_at)
+        schedule_run(retry, countdown=delay)
 
 
 @transaction.atomic
