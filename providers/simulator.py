@@ -5,6 +5,29 @@ provider's wire format; this module serves it over sockets and injects faults so
 demo exercise the same code paths a real provider would (5xx on page N, 429 + Retry-After,
 stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
 ``POST /__sim__/faults`` (for a simulator started with ``manage.py simulate``).
+
+Fault kinds (``sim.faults.add(kind, page=..., path=..., times=...)``; ``page`` is 1-based):
+
+* ``status`` (``status``): answer with that HTTP error in the provider's error shape.
+* ``rate_limit`` (``retry_after``): the provider's 429 / rate-limit answer.
+* ``stall`` (``seconds``): wait before answering. ``truncate``: cut the body in half.
+
+List-page kinds only match responses that carry a page number (list endpoints). The first
+three rewrite the document; they all apply together, and with a stall, truncate or
+die_after_page on the same page (a status or rate_limit answer replaces the page and leaves
+them for the next time it is served):
+
+* ``total_offset`` (``delta``): the stated total is off by ``delta`` (no-op for providers that
+  state no total: Webex, Apifonica). With ``page=None, times=None`` every page lies alike.
+* ``empty_page`` (``keep_next=True``): no items on the page; ``keep_next=False`` also drops the
+  continuation, so the listing looks finished early.
+* ``drop_next``: the continuation is gone, so the listing looks finished (no-op for providers
+  without one: Voximplant pages by offset).
+* ``die_after_page``: the page is served, then the simulator is down like a crashed provider
+  (connections refused) until ``restart()``.
+
+Each simulator says where its list documents keep items, total and continuation (``list_*``
+attributes, ``drop_next()`` when the continuation is not a body field).
 """
 
 from __future__ import annotations
@@ -15,7 +38,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -51,18 +74,26 @@ class SimResponse:
         return cls(status, json.dumps(payload).encode(), {"Content-Type": content_type}, **kw)
 
 
+RESHAPE_KINDS = frozenset({"total_offset", "empty_page", "drop_next"})  # rewrite a list page's JSON
+LIST_KINDS = RESHAPE_KINDS | {"die_after_page"}  # only ever match list pages
+
+
 @dataclass
 class Fault:
-    kind: str  # "status" | "rate_limit" | "stall" | "truncate" | "reset"
-    page: int | None = None  # None: any request
+    kind: str  # see the module docstring
+    page: int | None = None  # None: any request (list kinds: any list page)
     path: str | None = None  # substring of the path; None: any path
     times: int | None = 1  # None: forever
     status: int = 500
     retry_after: float = 1.0
     seconds: float = 30.0
+    delta: int = 0  # total_offset
+    keep_next: bool = True  # empty_page
 
     def matches(self, req: SimRequest, page: int | None) -> bool:
         if self.path is not None and self.path not in req.path:
+            return False
+        if self.kind in LIST_KINDS and page is None:
             return False
         if self.page is not None and self.page != page:
             return False
@@ -93,18 +124,43 @@ class FaultPlan:
     def truncate(self, *, page: int | None = None, path: str | None = None, times: int | None = 1):
         return self.add("truncate", page=page, path=path, times=times)
 
+    def total_offset(self, delta: int, *, page: int | None = None, path: str | None = None,
+                     times: int | None = 1):
+        return self.add("total_offset", delta=delta, page=page, path=path, times=times)
+
+    def empty_page(self, keep_next: bool = True, *, page: int | None = None, path: str | None = None,
+                   times: int | None = 1):
+        return self.add("empty_page", keep_next=keep_next, page=page, path=path, times=times)
+
+    def drop_next(self, *, page: int | None = None, path: str | None = None, times: int | None = 1):
+        return self.add("drop_next", page=page, path=path, times=times)
+
+    def die_after_page(self, page: int, *, path: str | None = None, times: int | None = 1):
+        return self.add("die_after_page", page=page, path=path, times=times)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
     def take(self, req: SimRequest, page: int | None) -> Fault | None:
+        """The first matching fault that decides how the response is sent (one per request)."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(req, page):
+                if fault.kind not in RESHAPE_KINDS and fault.matches(req, page):
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
         return None
+
+    def take_reshapes(self, req: SimRequest, page: int | None) -> list[Fault]:
+        """Every matching fault that rewrites the list page: a lying total set for a whole listing
+        must not hide (or be hidden by) a 500 or an empty page aimed at one of its pages."""
+        with self._lock:
+            taken = [f for f in self._faults if f.kind in RESHAPE_KINDS and f.matches(req, page)]
+            for fault in taken:
+                if fault.times is not None:
+                    fault.times -= 1
+        return taken
 
 
 class _Server(ThreadingHTTPServer):
@@ -124,6 +180,14 @@ class Simulator:
     name = "provider"
     base_path = ""
 
+    # Where list documents keep things, for the list-page faults. Dotted key paths into the JSON
+    # body; None: this provider has no such field and the faults acting on it do nothing.
+    list_items: tuple[str, ...] = ()  # item arrays that empty_page clears (any one marks a list)
+    list_count: str | None = None  # stated number of items on the page (kept in step)
+    list_total: str | None = None  # stated total across all pages (total_offset)
+    list_next: str | None = None  # continuation link (drop_next; see drop_next())
+    list_next_omitted = False  # True: a last page omits list_next instead of sending null
+
     def __init__(self) -> None:
         self.faults = FaultPlan()
         self.requests: list[SimRequest] = []  # every request seen, for tests
@@ -132,6 +196,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+        self._address: tuple[str, int] | None = None  # kept across stop() for restart()
 
     # -- to implement ---------------------------------------------------------------------
     def handle(self, req: SimRequest) -> SimResponse:  # pragma: no cover - abstract
@@ -145,19 +210,24 @@ class Simulator:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("simulators listen on loopback only")
         self._server = _Server((host, port), _make_handler(self))
+        self._address = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sim-{self.name}", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop like a crashed provider: stop listening and cut every open (keep-alive) connection."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def stop(self, *, spare: socket.socket | None = None) -> None:
+        """Stop like a crashed provider: stop listening and cut every open (keep-alive) connection
+        but ``spare`` (the one still sending a die_after_page page)."""
+        server, self._server = self._server, None
+        if server is not None:
+            # Safe from a request thread too: requests run in their own (daemon) threads, so
+            # shutdown() only waits for serve_forever's poll and server_close() joins nothing.
+            server.shutdown()
+            server.server_close()
         with self._conn_lock:
-            conns, self._connections = list(self._connections), set()
+            conns = [conn for conn in self._connections if conn is not spare]
+            self._connections.difference_update(conns)
         for conn in conns:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
@@ -165,10 +235,18 @@ class Simulator:
                 pass
             conn.close()
 
+    def restart(self) -> "Simulator":
+        """Listen again on the port used before stop() / die_after_page: the provider is back."""
+        assert self._address is not None, "simulator never started"
+        if self._server is None:
+            self.start(port=self._address[1], host=self._address[0])
+        return self
+
     @property
     def port(self) -> int:
-        assert self._server is not None, "simulator not started"
-        return self._server.server_address[1]
+        # Still known while stopped, so a test can point a client at a dead provider.
+        assert self._address is not None, "simulator not started"
+        return self._address[1]
 
     @property
     def root_url(self) -> str:
@@ -193,14 +271,50 @@ class Simulator:
         self.requests.append(req)
         response = self.handle(req)
         fault = self.faults.take(req, response.page)
-        if fault is None:
-            return response, None
-        if fault.kind == "status":
+        if fault is not None and fault.kind == "status":
             return self.error_response(fault.status, "simulated provider failure"), fault
-        if fault.kind == "rate_limit":
+        if fault is not None and fault.kind == "rate_limit":
             resp = self.rate_limited_response(fault.retry_after)
             return resp, fault
+        # Only a page that is actually served uses up the faults that rewrite it.
+        if response.page is not None:
+            response = self._reshape(response, self.faults.take_reshapes(req, response.page))
         return response, fault
+
+    def _reshape(self, response: SimResponse, faults: list[Fault]) -> SimResponse:
+        """Apply total_offset / empty_page / drop_next to a list page."""
+        if not faults:
+            return response
+        try:
+            doc = json.loads(response.body)
+        except ValueError:
+            return response
+        if not isinstance(doc, dict) or not any(isinstance(doc.get(k), list) for k in self.list_items):
+            return response
+        headers = dict(response.headers)
+        for fault in faults:
+            if fault.kind == "total_offset" and (slot := _slot(doc, self.list_total)):
+                slot[0][slot[1]] += fault.delta
+            elif fault.kind == "empty_page":
+                for key in self.list_items:
+                    if key in doc:
+                        doc[key] = []
+                if slot := _slot(doc, self.list_count):
+                    slot[0][slot[1]] = 0
+                if not fault.keep_next:
+                    self.drop_next(doc, headers)
+            elif fault.kind == "drop_next":
+                self.drop_next(doc, headers)
+        return replace(response, body=json.dumps(doc).encode(), headers=headers)
+
+    def drop_next(self, doc: dict, headers: dict[str, str]) -> None:
+        """Make a list page look like the last one; override if the continuation is not in the body."""
+        if slot := _slot(doc, self.list_next):
+            parent, key = slot
+            if self.list_next_omitted:
+                del parent[key]
+            else:
+                parent[key] = None
 
     def rate_limited_response(self, retry_after: float) -> SimResponse:
         resp = self.error_response(429, "Too Many Requests")
@@ -217,6 +331,18 @@ class Simulator:
         except (ValueError, TypeError) as exc:
             return SimResponse.json(400, {"error": f"bad fault spec: {exc}"})
         return SimResponse.json(200, {"ok": True})
+
+
+def _slot(doc: dict, path: str | None) -> tuple[dict, str] | None:
+    """(parent, key) of a dotted path that exists in ``doc``, else None."""
+    if path is None:
+        return None
+    *parents, key = path.split(".")
+    for name in parents:
+        doc = doc.get(name)
+        if not isinstance(doc, dict):
+            return None
+    return (doc, key) if key in doc else None
 
 
 def _make_handler(sim: Simulator):
@@ -265,6 +391,12 @@ def _make_handler(sim: Simulator):
                 time.sleep(fault.seconds)
             if fault is not None and fault.kind == "truncate":
                 payload = payload[: max(1, len(payload) // 2)]
+            if fault is not None and fault.kind == "die_after_page":
+                # Go down before the page leaves rather than after: once the client has the page,
+                # its next request is refused for sure instead of racing a background shutdown.
+                # Connection: close stops it from trying this (soon closed) connection again.
+                sim.stop(spare=self.connection)
+                response.headers["Connection"] = "close"
             self.send_response(response.status)
             for key, value in response.headers.items():
                 self.send_header(key, value)

@@ -104,6 +104,9 @@ def rfc2822(when: dt.datetime) -> str:
 class ApifonicaSimulator(Simulator):
     name = "apifonica"
     base_path = "/v2"
+    # List-page faults. No total in the document, so total_offset is a no-op.
+    list_items = ("numbers",)
+    list_next = "next"
 
     def __init__(self, account_sid: str = "AC0000demo0000apifonica", auth_token: str = "demo-apifonica-token",
                  numbers: int = 60, seed: int = 1, *, repeat_cursor: bool = False, foreign_next: bool = False,

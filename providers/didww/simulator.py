@@ -275,6 +275,12 @@ def _expand(pattern: str, rng: random.Random) -> str:
 class DidwwSimulator(Simulator):
     name = "didww"
     base_path = "/v3"
+    # List-page faults: an emptied page loses its included records too; JSON:API omits links.next
+    # on the last page rather than sending null.
+    list_items = ("data", "included")
+    list_total = "meta.total_records"
+    list_next = "links.next"
+    list_next_omitted = True
 
     def __init__(self, api_key: str = "demo-didww-key", dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
                  seed: int = 1, countries: Iterable[str] | None = None, *, legacy_relationship_names: bool = False,

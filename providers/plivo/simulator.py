@@ -139,6 +139,10 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> str:
 class PlivoSimulator(Simulator):
     name = "plivo"
     base_path = "/v1"
+    # List-page faults (drop_next sends null, also on number-pool lists whose last page says "").
+    list_items = ("objects",)
+    list_total = "meta.total_count"
+    list_next = "meta.next"
 
     def __init__(self, auth_id: str = "MADEMOPLIVOAUTHID001", auth_token: str = "demo-plivo-token",
                  numbers: int = 60, powerpacks: int = 3, seed: int = 1):

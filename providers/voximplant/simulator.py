@@ -148,6 +148,10 @@ def _null_last(value: Any) -> tuple:
 class VoximplantSimulator(Simulator):
     name = "voximplant"
     base_path = "/platform_api"
+    # List-page faults. No continuation link (offset paging), so drop_next is a no-op.
+    list_items = ("result",)
+    list_count = "count"
+    list_total = "total_count"
 
     def __init__(self, credentials_json: str | None = None, caller_ids: int = 40, numbers: int = 60, seed: int = 1,
                  owned_numbers: list[str] | None = None, *, today: dt.date | None = None) -> None:

@@ -109,6 +109,9 @@ def webex_id(kind: str, raw: str) -> str:
 class WebexSimulator(Simulator):
     name = "webex"
     base_path = "/v1"
+    # List-page faults: the item key depends on the endpoint; no totals (total_offset is a no-op);
+    # the continuation is the Link header (drop_next below).
+    list_items = ("phoneNumbers", "locations", "items")
 
     def __init__(self, access_token: str = "demo-webex-token", numbers: int = 120, locations: int = 5, seed: int = 1,
                  org_id: str | None = None, *, extension_only: int | None = None, foreign_next_link: bool = False,
@@ -386,6 +389,13 @@ class WebexSimulator(Simulator):
             retry = fault.retry_after
             response.headers["Retry-After"] = str(int(retry) if float(retry).is_integer() else retry)
         return response, fault
+
+    def drop_next(self, doc: dict, headers: dict[str, str]) -> None:
+        """The continuation is the Link header's rel="next" entry; other rels stay."""
+        kept = [link for link in re.split(r",\s*(?=<)", headers.pop("Link", ""))
+                if link and not re.search(r'rel="?[^";]*\bnext\b', link)]
+        if kept:
+            headers["Link"] = ", ".join(kept)
 
     def handle(self, req: SimRequest) -> SimResponse:
         with self._lock:
