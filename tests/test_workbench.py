@@ -150,7 +150,7 @@ def test_nonsense_view_requests_never_500(ops_client, synced):
 def test_export_current_view_has_screen_columns_and_manifest(ops_client, synced, ops_user):
     text = body(ops_client.get("/numbers/?country=GB&sort=-e164&cols=e164,status,capabilities,owner&export=csv"))
     rows = export_rows(text)
-    assert list(rows[0]) == ["e164", "status", "provider_status", "voice", "sms", "mms", "owner", "owner_type"]
+    assert list(rows[0]) == ["e164", "status", "provider_status", "missing_since", "voice", "sms", "mms", "owner", "owner_type"]
     expected = list(live().filter(country="GB").order_by("-e164").values_list("e164", flat=True))
     assert [r["e164"] for r in rows] == expected
     manifest = export_manifest(text)

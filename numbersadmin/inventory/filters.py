@@ -157,6 +157,8 @@ class NumberFilterSet(FastFilterSet):
     mms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="MMS")
     pool = df.ModelChoiceFilter(queryset=NumberGroup.objects.filter(group_type="number_pool").only("id", "name"),
                                 field_name="pools", label="Number pool", distinct=False, null_label=EMPTY_LABEL)
+    missing = df.ChoiceFilter(choices=[("yes", "Missing from the last listing"), ("no", "Listed")],
+                              method="filter_missing", label="Missing")
     removed = df.ChoiceFilter(
         choices=[("live", "Hide removed"), ("only", "Only removed"), ("all", "Include removed")],
         method="filter_removed", label="Removed", empty_label=None,
@@ -202,6 +204,10 @@ class NumberFilterSet(FastFilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value and value.strip() else queryset
+
+    def filter_missing(self, queryset, name, value):
+        # Missing numbers are live (not removed): the provider has not said they are gone.
+        return queryset.filter(missing_since__isnull=value != "yes")
 
     def filter_removed(self, queryset, name, value):
         if value == "only":

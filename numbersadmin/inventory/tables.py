@@ -95,8 +95,12 @@ def number_cell(row, table):
 
 
 def status_cell(row, table):
-    return format_html('<span class="badge badge-{}" title="provider status: {}">{}</span>', row.status,
+    cell = format_html('<span class="badge badge-{}" title="provider status: {}">{}</span>', row.status,
                        row.raw_status or "—", row.get_status_display())
+    if row.missing_since:  # live, but absent from the last listing: never shown as removed
+        cell += format_html(' <span class="badge badge-missing" title="absent from the provider\'s listing; '
+                            'not removed">missing since {}</span>', row.missing_since.date())
+    return cell
 
 
 def freshness_cell(row, table):
@@ -134,7 +138,7 @@ NUMBER_COLUMNS = [
     Column("region", "Region", text("region")),
     Column("city", "City", text("city"), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
-    Column("status", "Status", status_cell, sortable=True, export=("status", "provider_status")),
+    Column("status", "Status", status_cell, sortable=True, export=("status", "provider_status", "missing_since")),
     Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row), export=("voice", "sms", "mms")),
     Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency), export=("monthly_cost", "currency")),
     Column("renews", "Renews", _date("expires_at"), export=("expires_at",)),

@@ -76,6 +76,7 @@ NUMBER_COLUMNS = [
     ("acquired_at", "acquired_at"),
     ("expires_at", "expires_at"),
     ("first_seen", "first_seen"),
+    ("missing_since", "missing_since"),
     ("removed_at", "removed_at"),
     ("account_last_sync", "account__last_success_at"),
     ("tags", "tag_names"),
