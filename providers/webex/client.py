@@ -3,8 +3,8 @@
 Transport (shared/docs/providers.md section 3): ``GET`` with ``Authorization: Bearer <token>``;
 lists page with ``max``/``start`` and an RFC 8288 ``Link: <url>; rel="next"`` header, which is
 the only end-of-list signal (no totals without ``details=true``). Every next URL goes through
-``HttpClient.resolve`` (a foreign host is ``UnsafeURL``); a next URL seen before, or more than
-``max_pages`` pages, is ``BadResponse``. A 504 asks for a smaller ``max``: the page is retried with
+``HttpClient.resolve`` (a foreign host is ``UnsafeURL``); a next URL seen before, an empty page
+that still links a next one, or more than ``max_pages`` pages, is ``BadResponse``. A 504 asks for a smaller ``max``: the page is retried with
 half of it (same ``start``) up to twice. 429 and 423 are ``RateLimited`` with ``Retry-After``.
 Error bodies ``{message, errors[{description}], trackingId}`` give the message and the
 ``tracking_id`` (body, else the ``TrackingID`` header) of the raised ``ProviderError``.
@@ -190,8 +190,10 @@ class WebexClient(Closeable):
             if progress is not None:
                 progress(Progress(self._pages, offset + len(items), None, stage=stage))
             target = next_link(response.headers.get("link"))
-            if target is None or not page_items:
+            if target is None:
                 return items
+            if not page_items:  # an empty page that says "more" is not an end we can trust
+                raise BadResponse(f"{path}: page {pages} is empty but has a next link")
             url = self.http.resolve(target)  # UnsafeURL for any other host
             if url in seen_urls:
                 raise BadResponse(f"{path}: next link repeats a page already fetched (page {pages + 1})")

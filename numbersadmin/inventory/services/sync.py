@@ -339,6 +339,7 @@ def _handle_rate_limit(run: SyncRun, exc: RateLimited, token: str) -> None:
                       fresh=False)
         retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by,
                                        rate_limit_retries=retries + 1, not_before=run.retry_at)
+        release_lease(run.account_id, token)  # this run is over; the retry must be able to claim it
         schedule_run(retry, countdown=delay)
 
 
