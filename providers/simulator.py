@@ -9,7 +9,8 @@ stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
 Fault kinds (``sim.faults.add(kind, page=..., path=..., times=...)``; ``page`` is 1-based):
 
 * ``status`` (``status``): answer with that HTTP error in the provider's error shape.
-* ``rate_limit`` (``retry_after``): the provider's 429 / rate-limit answer.
+* ``rate_limit`` (``retry_after``; ``None`` sends no Retry-After header): the provider's 429 /
+  rate-limit answer.
 * ``stall`` (``seconds``): wait before answering. ``truncate``: cut the body in half.
 
 List-page kinds only match responses that carry a page number (list endpoints). The first
@@ -85,7 +86,7 @@ class Fault:
     path: str | None = None  # substring of the path; None: any path
     times: int | None = 1  # None: forever
     status: int = 500
-    retry_after: float = 1.0
+    retry_after: float | None = 1.0
     seconds: float = 30.0
     delta: int = 0  # total_offset
     keep_next: bool = True  # empty_page
@@ -115,7 +116,7 @@ class FaultPlan:
     def fail(self, status: int = 500, *, page: int | None = None, path: str | None = None, times: int | None = 1):
         return self.add("status", status=status, page=page, path=path, times=times)
 
-    def rate_limit(self, retry_after: float = 1.0, *, page: int | None = None, path: str | None = None, times: int | None = 1):
+    def rate_limit(self, retry_after: float | None = 1.0, *, page: int | None = None, path: str | None = None, times: int | None = 1):
         return self.add("rate_limit", retry_after=retry_after, page=page, path=path, times=times)
 
     def stall(self, seconds: float = 30.0, *, page: int | None = None, path: str | None = None, times: int | None = 1):
@@ -316,10 +317,9 @@ class Simulator:
             else:
                 parent[key] = None
 
-    def rate_limited_response(self, retry_after: float) -> SimResponse:
+    def rate_limited_response(self, retry_after: float | None) -> SimResponse:
         resp = self.error_response(429, "Too Many Requests")
-        resp.headers["Retry-After"] = str(int(retry_after) if float(retry_after).is_integer() else retry_after)
-        return resp
+        return with_retry_after(resp, retry_after)
 
     def _control(self, req: SimRequest) -> SimResponse:
         try:
@@ -412,6 +412,12 @@ def _make_handler(sim: Simulator):
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     return Handler
+
+
+def with_retry_after(resp: SimResponse, retry_after: float | None) -> SimResponse:
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(int(retry_after) if float(retry_after).is_integer() else retry_after)
+    return resp
 
 
 def expand_pattern(pattern: str, rng: random.Random) -> str:

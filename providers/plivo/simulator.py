@@ -340,7 +340,7 @@ class PlivoSimulator(Simulator):
     def error_response(self, status: int, message: str) -> SimResponse:
         return SimResponse.json(status, {"api_id": self._api_id(), "error": message})
 
-    def rate_limited_response(self, retry_after: float) -> SimResponse:
+    def rate_limited_response(self, retry_after: float | None) -> SimResponse:
         # Plivo documents 429 "too many requests" and no Retry-After header.
         return self.error_response(429, "too many requests")
 

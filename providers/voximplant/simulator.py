@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl
 import jwt
 import phonenumbers
 
-from ..simulator import SimRequest, SimResponse, Simulator
+from ..simulator import SimRequest, SimResponse, Simulator, with_retry_after
 from ..simulator import expand_pattern as _expand
 from .credentials import MAX_TOKEN_LIFETIME, parse_credentials
 from .demo_key import DEMO_CREDENTIALS_JSON
@@ -355,10 +355,8 @@ class VoximplantSimulator(Simulator):
                 f"<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
         return SimResponse(status, body.encode(), {"Content-Type": "text/html"})
 
-    def rate_limited_response(self, retry_after: float) -> SimResponse:
-        resp = self._error(VoxError(340, "Rate limit exceeded"))
-        resp.headers["Retry-After"] = str(int(retry_after) if float(retry_after).is_integer() else retry_after)
-        return resp
+    def rate_limited_response(self, retry_after: float | None) -> SimResponse:
+        return with_retry_after(self._error(VoxError(340, "Rate limit exceeded")), retry_after)
 
     def handle(self, req: SimRequest) -> SimResponse:
         parts = [p for p in req.path.split("/") if p]

@@ -92,7 +92,7 @@ def _apifonica(numbers: int, seed: int) -> Case:
         lambda s: {n["number_sid"] for n in s.numbers},
         lambda s, rng: s.remove_number(rng.choice(s.numbers)["number_sid"])["number_sid"],
         lambda s: s.add_number(),
-        lambda s, rng: s.update_number(rng.choice(s.numbers)["number_sid"], friendly_name=f"n{rng.randint(1, 10**6)}"),
+        lambda s, rng: s.update_number(rng.choice(s.numbers)["number_sid"], name=f"n{rng.randint(1, 10**6)}"),
         has_lookup=False)
 
 
