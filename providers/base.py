@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import phonenumbers
 
+from .redaction import NOTHING, RawRedaction
+
 # Canonical vocabularies (mirrored as Django TextChoices in numbersadmin/inventory/choices.py).
 STATUS_ACTIVE = "active"
 STATUS_PENDING = "pending"  # ordered / awaiting registration or verification
@@ -279,6 +281,8 @@ class ProviderSpec:
     file_secrets: tuple[str, ...] = ()  # secrets an admin uploads as a file (e.g. credentials.json)
     # validate_secrets(secrets) raises ValueError with a message that never quotes secret material
     validate_secrets: Callable[[dict], None] | None = None
+    # Applied to every raw payload before it is stored (account identifiers, per-number credentials).
+    raw_redaction: RawRedaction = NOTHING
     docs: str = ""
 
     def simulator(self, *, secrets: dict | None = None, numbers: int = 200, seed: int = 1, **kw: Any):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ..base import ProviderSpec
+from ..redaction import RawRedaction
 
 
 def _client(**kw):
@@ -28,6 +29,9 @@ SPEC = ProviderSpec(
     client_factory=_client,
     simulator_factory=_simulator,
     demo_secrets={"account_sid": "AC0000demo0000apifonica", "auth_token": "demo-apifonica-token"},
+    # Every number carries the account SID (the Basic-auth user) and SIP numbers a ``token``
+    # (a credential, per the API docs); URIs embed the SID after /accounts/.
+    raw_redaction=RawRedaction(keys=frozenset({"account_sid", "token"}), segments=("accounts",)),
     docs="Account SID and auth token from the Apifonica dashboard (used as HTTP Basic credentials). "
     "Read-only: the sync lists rented numbers (GET /accounts/{accountSID}/numbers, 20 per page).",
 )

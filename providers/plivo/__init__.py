@@ -4,6 +4,7 @@ wire facts in shared/docs/providers.md section 5."""
 from __future__ import annotations
 
 from ..base import ProviderSpec
+from ..redaction import RawRedaction
 
 
 def _client(**kw):
@@ -28,6 +29,8 @@ SPEC = ProviderSpec(
     client_factory=_client,
     simulator_factory=_simulator,
     demo_secrets={"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"},
+    # The auth_id (the Basic-auth user) sits in every resource_uri / number_pool path.
+    raw_redaction=RawRedaction(segments=("Account",)),
     docs="Auth ID and Auth Token from the Plivo console overview page (HTTP Basic auth). Reads "
     "account numbers and the number pools of every Powerpack; monthly rates are in USD.",
 )

@@ -4,6 +4,7 @@ in shared/docs/providers.md section 3."""
 from __future__ import annotations
 
 from ..base import ProviderSpec
+from ..redaction import RawRedaction
 
 
 def _client(**kw):
@@ -27,6 +28,7 @@ SPEC = ProviderSpec(
     client_factory=_client,
     simulator_factory=_simulator,
     demo_secrets={"access_token": "demo-webex-token"},
+    raw_redaction=RawRedaction(keys=frozenset({"orgId"})),  # the organisation id, on every location
     docs="Access token of a full or read-only administrator (or location administrator) with the "
     "spark-admin:telephony_config_read scope; spark-admin:locations_read adds location addresses. "
     "org_id is optional (partner administrators: the customer organization's id).",

@@ -91,9 +91,10 @@ def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]
     """Small reference tables (locations, trunks, groups): upsert changed rows, return ext->pk."""
     existing = {obj.external_id: obj for obj in model.objects.filter(account=account)}
     to_create, to_update, update_fields = [], [], set()
+    redact = account.spec.raw_redaction
     for rec in records:
         values = build_fields(rec)
-        values["raw"] = rec.raw
+        values["raw"] = redact(rec.raw)
         obj = existing.get(rec.external_id)
         if obj is None:
             to_create.append(model(account=account, external_id=rec.external_id, first_seen=now, last_seen=now, **values))
@@ -119,7 +120,8 @@ def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]
     return dict(model.objects.filter(account=account).values_list("external_id", "pk"))
 
 
-def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations: dict[str, Location]) -> dict:
+def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations: dict[str, Location],
+                   redact=lambda raw: raw) -> dict:
     # Webex-style rows carry the owner and main-number flags; DIDWW-style rows leave them empty.
     loc = locations.get(rec.location_id) if rec.location_id else None
     digits = rec.e164.lstrip("+") if rec.e164 else "".join(c for c in rec.number if c.isdigit())
@@ -152,7 +154,7 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
         "extension": (rec.extension or "")[:40],
         "is_main_number": rec.is_main_number,
         "is_service_number": rec.is_service_number,
-        "raw": rec.raw,
+        "raw": redact(rec.raw),  # account identifiers and credentials never stored
     }
 
 
@@ -244,7 +246,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         digest = record_hash(rec)
         current = existing.get(rec.external_id)
         if current is None:
-            values = _number_values(rec, refs, locations)
+            values = _number_values(rec, refs, locations, account.spec.raw_redaction)
             new_rows.append(PhoneNumber(
                 account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
                 first_seen=now, last_seen=now, last_changed_at=now, **values,
@@ -272,7 +274,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         batch = list(PhoneNumber.objects.filter(pk__in=changed_ids[start:start + BATCH]))
         for obj in batch:
             rec, digest = changed[obj.pk]
-            values = _number_values(rec, refs, locations)
+            values = _number_values(rec, refs, locations, account.spec.raw_redaction)
             for name in TRACKED_FIELDS:
                 old, new = getattr(obj, name), values[name]
                 if old != new and not (name == "status" and old == NumberStatus.REMOVED):
