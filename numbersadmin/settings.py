@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "numbersadmin.inventory.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,7 +218,9 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1)  # proxies that append to X-Forwarded-For
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -233,6 +236,19 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+
+def _static_security_headers(headers, path, url):
+    """WhiteNoise answers static files before the CSP and clickjacking middleware run: give them
+    the same protections (a static file is never a page to frame or a script to run elsewhere)."""
+    headers["X-Frame-Options"] = X_FRAME_OPTIONS
+    headers["Content-Security-Policy"] = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = SECURE_REFERRER_POLICY
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _static_security_headers
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -274,6 +274,7 @@ class ProviderSpec:
     default_base_url: str
     secret_fields: tuple[str, ...]
     config_fields: tuple[str, ...] = ()
+    tuning_fields: tuple[str, ...] = ("page_size",)  # config keys the adapter reads, not on the form
     client_factory: Callable[..., ProviderClient] | None = None  # (base_url, secrets, config, **http_opts)
     # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulator.Simulator
     simulator_factory: Callable[..., Any] | None = None

@@ -4,6 +4,7 @@ inventory: rows that disappear from a provider get ``removed_at`` (soft removal)
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils import timezone
 from providers import registry
 
 from . import crypto
+from .validators import validate_base_url, validate_config
 from .choices import ChangeKind, NumberKind, NumberStatus, SyncState, SyncTrigger
 
 
@@ -57,6 +59,21 @@ class ProviderAccount(models.Model):
             return sorted(k for k, v in self.get_secrets().items() if v)
         except crypto.SecretsUnavailable:
             return []
+
+    def clean(self) -> None:
+        """The one validation path (web form, CLI, Django admin, API): see validators.py."""
+        errors = {}
+        if self.provider in registry.PROVIDERS:
+            for name, check in (("base_url", lambda: validate_base_url(self.provider, self.base_url)),
+                                ("config", lambda: validate_config(self.provider, self.config))):
+                try:
+                    value = check()
+                except ValidationError as exc:
+                    errors[name] = exc.messages
+                else:
+                    setattr(self, name, value)
+        if errors:
+            raise ValidationError(errors)
 
     def is_stale(self, now=None) -> bool:
         """Stale = no good sync within twice the interval (shown amber)."""

@@ -23,6 +23,7 @@ SPEC = ProviderSpec(
     default_base_url="https://api.didww.com/v3",
     secret_fields=("api_key",),
     config_fields=(),
+    tuning_fields=("page_size", "api_version"),
     client_factory=_client,
     simulator_factory=_simulator,
     demo_secrets={"api_key": "demo-didww-key"},

@@ -47,6 +47,9 @@ class Credentials:
         return [self.private_key_pem, *(line for line in lines if len(line) >= 16 and not line.startswith("-----"))]
 
 
+MAX_CREDENTIALS_CHARS = 64 * 1024  # a real credentials.json is ~2 KB
+
+
 def parse_credentials(text: str | bytes) -> Credentials:
     """Validate a ``credentials.json`` text. Raises ``ValueError`` with a message safe to show."""
     if isinstance(text, bytes):
@@ -56,9 +59,11 @@ def parse_credentials(text: str | bytes) -> Credentials:
             raise ValueError("credentials file is not UTF-8 text") from None
     if not isinstance(text, str) or not text.strip():
         raise ValueError("credentials are empty: paste the contents of the service account's credentials.json")
+    if len(text) > MAX_CREDENTIALS_CHARS:
+        raise ValueError("credentials are too long for a credentials.json (at most 64 KB)")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise ValueError("credentials are not valid JSON: paste the whole credentials.json file") from None
     if not isinstance(data, dict):
         raise ValueError("credentials JSON must be an object with account_id, key_id and private_key")

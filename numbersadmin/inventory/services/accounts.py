@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,30 +10,11 @@ from django.db import transaction
 
 from providers import registry
 from providers.base import ProviderClient
-from providers.errors import ProviderError
+from providers.errors import ProviderError, UnsafeURL
 
 from ..crypto import SecretsUnavailable
+from ..validators import validate_base_url
 from ..models import AuditLog, ProviderAccount
-
-
-def validate_base_url(provider: str, base_url: str) -> str:
-    """The official URL is always fine; anything else must be http(s) on an allowed host."""
-    spec = registry.get(provider)
-    base_url = (base_url or "").strip().rstrip("/") or spec.default_base_url
-    if base_url == spec.default_base_url:
-        return base_url
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("Base URL must be an http(s) URL.")
-    if parts.username or parts.password:
-        raise ValidationError("Base URL must not contain credentials.")
-    official_host = urlsplit(spec.default_base_url).hostname
-    allowed = {h.lower() for h in settings.PROVIDER_ALLOWED_HOSTS} | {official_host}
-    if parts.hostname.lower() not in allowed:
-        raise ValidationError(
-            f"Host {parts.hostname!r} is not allowed. Use the official URL or a host listed in PROVIDER_ALLOWED_HOSTS."
-        )
-    return base_url
 
 
 def clean_secrets(provider: str, secrets: dict[str, str], *, partial: bool) -> dict[str, str]:
@@ -99,6 +79,12 @@ def account_update(account: ProviderAccount, *, secrets: dict[str, str] | None =
 
 
 def build_client(account: ProviderAccount, **http_opts) -> ProviderClient:
+    """Re-checks the stored base URL (a row written before validation, or by hand in the
+    database, must not receive credentials either)."""
+    try:
+        validate_base_url(account.provider, account.base_url)
+    except ValidationError as exc:
+        raise UnsafeURL(f"refused to connect: {' '.join(exc.messages)}") from None
     http_opts.setdefault("timeout", settings.PROVIDER_HTTP_TIMEOUT)
     return account.spec.client(
         base_url=account.base_url, secrets=account.get_secrets(), config=account.config, **http_opts
@@ -117,6 +103,8 @@ def account_test_connection(account: ProviderAccount, user=None) -> ConnectionRe
         client = build_client(account, timeout=min(15.0, settings.PROVIDER_HTTP_TIMEOUT))
     except SecretsUnavailable as exc:
         return ConnectionResult(False, str(exc), "secrets")
+    except ProviderError as exc:  # e.g. a stored base URL that fails validation
+        return ConnectionResult(False, str(exc), exc.error_class)
     try:
         result = ConnectionResult(True, client.test_connection())
     except ProviderError as exc:

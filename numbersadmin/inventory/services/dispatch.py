@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from ..choices import SyncState, SyncTrigger
 from ..models import ProviderAccount, SyncRun
-from .sync import mark_lost, run_is_dead, run_sync
+from .sync import LOST_MESSAGE, mark_lost, run_is_dead, run_sync
+
+QUEUED_LOST_MESSAGE = "no worker picked this run up in time (its task was lost); a fresh sync was started"
 
 logger = logging.getLogger(__name__)
 _executor: ThreadPoolExecutor | None = None
@@ -98,7 +100,7 @@ def enqueue_sync(account: ProviderAccount, *, trigger: str = SyncTrigger.MANUAL,
         if active is not None and not run_is_dead(active):
             return active, False
         if active is not None:
-            mark_lost(active)
+            mark_lost(active, LOST_MESSAGE if active.state == SyncState.RUNNING else QUEUED_LOST_MESSAGE)
         run = SyncRun.objects.create(account=account, trigger=trigger, requested_by=user if getattr(user, "pk", None) else None)
         schedule_run(run)
     return run, True

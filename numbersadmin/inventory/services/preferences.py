@@ -34,8 +34,15 @@ def _clean_name(name: str) -> str:
     return name
 
 
+def _clean_params(params: str) -> str:
+    if len(params) > SavedView._meta.get_field("params").max_length:
+        raise ValidationError("These filters are too long to save as a view (at most 4,000 characters).")
+    return params
+
+
 def create_view(user, list_name: str, name: str, params: str, *, shared: bool, make_default: bool) -> SavedView:
     name = _clean_name(name)
+    params = _clean_params(params)
     if SavedView.objects.filter(owner=user).count() >= MAX_VIEWS_PER_USER:
         raise ValidationError(f"You already have {MAX_VIEWS_PER_USER} saved views; delete some first.")
     try:
@@ -57,7 +64,7 @@ def update_view(view: SavedView, user, *, params: str | None = None, name: str |
                 shared: bool | None = None) -> SavedView:
     _own(view, user)
     if params is not None:
-        view.params = params
+        view.params = _clean_params(params)
     if name is not None:
         view.name = _clean_name(name)
     if shared is not None:

@@ -122,8 +122,9 @@ def sync_run_list(request):
         except (ValueError, ProviderAccount.DoesNotExist):
             messages.warning(request, "Unknown account filter ignored.")
     runs = selectors.sync_run_list(account.pk if account else None)[:200]
-    return render_page(request, "inventory/syncs/list.html", {"runs": runs, "account": account,
-                                                              "accounts": ProviderAccount.objects.all()}, partial="runs")
+    return render_page(request, "inventory/syncs/list.html", {
+        "runs": runs, "account": account, "accounts": ProviderAccount.objects.all(),
+        "can_manage": request.user.has_perm(MANAGE)}, partial="runs")
 
 
 def sync_run_detail(request, pk: int):
