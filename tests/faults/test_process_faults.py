@@ -356,6 +356,20 @@ def wait_for_recovery(db: Db, account_id: int, killed: int, fault_at: float, pro
     return lost, recovery
 
 
+
+def restart_and_recover(env, db, procs, account_id, run_id, fault_at, row) -> dict:
+    """A fresh worker and beat after the kill: the killed run ends lost and a recovery run succeeds
+    within RECOVERY_BUDGET seconds of the fault. Returns the recovery run."""
+    procs.worker(env)
+    procs.beat(env)
+    lost, recovery = wait_for_recovery(db, account_id, run_id, fault_at, procs)
+    seconds = recovery["finished"] - fault_at
+    row["seconds to recovery"] = f"{seconds:.1f}"
+    assert (lost["state"], lost["error_class"]) == ("failed", "lost"), lost
+    assert recovery["trigger"] == "recovery", recovery
+    assert seconds <= RECOVERY_BUDGET
+    return recovery
+
 # -- 1. worker SIGKILL during fetch ---------------------------------------------------------------
 def test_worker_sigkill_during_fetch(env, db, procs, sims, row):
     """SIGKILL the worker (parent + prefork children) while the run pages through the provider.
@@ -376,14 +390,7 @@ def test_worker_sigkill_during_fetch(env, db, procs, sims, row):
     assert db.run(run_id)["state"] == "running"
     assert db.live_numbers(account_id) == 0  # nothing applied by the killed run
 
-    procs.worker(env)
-    procs.beat(env)
-    lost, recovery = wait_for_recovery(db, account_id, run_id, fault_at, procs)
-    seconds = recovery["finished"] - fault_at
-    row["seconds to recovery"] = f"{seconds:.1f}"
-    assert (lost["state"], lost["error_class"]) == ("failed", "lost"), lost
-    assert recovery["trigger"] == "recovery", recovery
-    assert seconds <= RECOVERY_BUDGET
+    recovery = restart_and_recover(env, db, procs, account_id, run_id, fault_at, row)
     # The recovery run outlived its 6 s lease while the reaper ran every 2 s: only the heartbeat
     # kept it from being presumed dead.
     assert recovery["finished"] - recovery["started"] > LEASE, recovery
@@ -422,14 +429,7 @@ def test_worker_sigkill_during_apply(env, db, procs, sims, gate, row):
                                                            "numbergroup"), 0)
     assert db.run(run_id)["state"] == "running"  # nobody finished it: only the reaper can
 
-    procs.worker(env)
-    procs.beat(env)
-    lost, recovery = wait_for_recovery(db, account_id, run_id, fault_at, procs)
-    seconds = recovery["finished"] - fault_at
-    row["seconds to recovery"] = f"{seconds:.1f}"
-    assert (lost["state"], lost["error_class"]) == ("failed", "lost"), lost
-    assert recovery["trigger"] == "recovery", recovery
-    assert seconds <= RECOVERY_BUDGET
+    recovery = restart_and_recover(env, db, procs, account_id, run_id, fault_at, row)
     assert_inventory_exact(db, account_id, sim, row)
     runs = db.runs(account_id)
     assert [r["state"] for r in runs] == ["failed", "succeeded"], runs

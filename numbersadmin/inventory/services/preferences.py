@@ -27,6 +27,8 @@ def save_columns(user, list_name: str, names: list[str]) -> ListPreference:
 
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
+    if "\x00" in name:  # PostgreSQL text cannot hold NUL
+        raise ValidationError("View names cannot contain NUL characters.")
     if not name:
         raise ValidationError("Give the view a name.")
     if len(name) > 100:
@@ -35,6 +37,8 @@ def _clean_name(name: str) -> str:
 
 
 def _clean_params(params: str) -> str:
+    if "\x00" in params:
+        raise ValidationError("These filters contain a NUL character; remove it before saving the view.")
     if len(params) > SavedView._meta.get_field("params").max_length:
         raise ValidationError("These filters are too long to save as a view (at most 4,000 characters).")
     return params
