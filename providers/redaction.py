@@ -42,7 +42,7 @@ class RawRedaction:
         pattern = _PATTERNS.get(self.segments)
         if pattern is None:
             alternatives = "|".join(re.escape(s) for s in self.segments)
-            pattern = _PATTERNS[self.segments] = re.compile(rf"(/(?:{alternatives})/)[^/?#\s]+")
+            pattern = _PATTERNS[self.segments] = re.compile(rf"(/(?:{alternatives})/)[^/?#\s]+", re.IGNORECASE)
         return pattern
 
 

@@ -80,3 +80,15 @@ def test_redaction_keeps_structure_and_other_values():
            "uri": "https://h/v2/accounts/AC123/numbers/N1?x=1", "n": 5}
     assert redact(raw) == {"token": REDACTED, "empty": None, "token_list": [{"token": None}],
                            "uri": f"https://h/v2/accounts/{REDACTED}/numbers/N1?x=1", "n": 5}
+
+
+def test_didww_trunk_sip_credentials_never_stored(synced):
+    from numbersadmin.inventory.models import Trunk
+
+    case, account = synced("didww")
+    trunk = next(t for t in case.sim.voice_in_trunks if (t.get("configuration") or {}).get("type") == "sip_configurations")
+    config = trunk["configuration"]["attributes"]
+    config.update(auth_user="sip-user-CNRY", auth_password="sip-pass-CNRY", auth_from_user="from-CNRY")
+    sync(account)
+    raw = json.dumps(list(Trunk.objects.filter(account=account).values_list("raw", flat=True)))
+    assert "CNRY" not in raw and '"auth_password": "[redacted]"' in raw

@@ -19,6 +19,15 @@ from numbersadmin.inventory.validators import validate_base_url
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # throttle counters live in the cache: no test may inherit another's
+    yield
+    cache.clear()
+
+
 # -- 1. one validation path ---------------------------------------------------------------------
 @pytest.fixture
 def superuser_client(client):
@@ -223,3 +232,44 @@ def test_static_files_carry_security_headers(client):
     assert response.status_code == 200
     assert response["X-Frame-Options"] == "DENY" and response["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in response["Content-Security-Policy"]
+
+
+def test_many_clients_failing_for_a_user_do_not_lock_out_a_clean_client(client, ops_user, settings):
+    settings.LOGIN_THROTTLE_ATTEMPTS = 2  # user bucket: 10 failures from any clients
+    for i in range(6):
+        for _ in range(2):
+            login(client, "bob", "wrong", REMOTE_ADDR=f"198.51.100.{i}")
+    assert refused(login(client, "bob", "wrong", REMOTE_ADDR="203.0.113.1")) is False  # a first try is allowed
+    assert refused(login(client, "bob", "pw-bob-123", REMOTE_ADDR="203.0.113.1"))  # ...but only one
+    assert login(client, "bob", "pw-bob-123", REMOTE_ADDR="192.0.2.50").status_code == 302  # the real user
+
+
+def test_ipv6_clients_are_counted_per_64(client, ops_user, settings):
+    settings.LOGIN_THROTTLE_ATTEMPTS = 3
+    for i in range(3):
+        login(client, "bob", "wrong", REMOTE_ADDR=f"2001:db8:1:2::{i + 1}")
+    assert refused(login(client, "bob", "pw-bob-123", REMOTE_ADDR="2001:db8:1:2::ffff"))
+    assert login(client, "bob", "pw-bob-123", REMOTE_ADDR="2001:db8:1:3::1").status_code == 302
+
+
+def test_refusals_are_audited_once_per_window(client, ops_user, settings):
+    settings.LOGIN_THROTTLE_ATTEMPTS = 2
+    for _ in range(12):
+        login(client, "bob", "wrong")
+    assert AuditLog.objects.filter(action="auth.login_failed").count() == 2
+    assert AuditLog.objects.filter(action="auth.login_refused").count() == 1
+
+
+@pytest.mark.parametrize("payload", [
+    {"v": "\ud800", "i": 1, "d": "n"},  # a lone surrogate: not encodable for the database
+])
+def test_unencodable_cursor_is_a_message(ops_client, payload):
+    token = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    response = ops_client.get(f"/numbers/?cursor={token}")
+    assert response.status_code == 200 and "page link is not valid" in response.content.decode()
+
+
+def test_overflowing_datetime_cursor_is_a_message(ops_client):
+    payload = {"v": {"t": "0001-01-01T00:00:00+01:00"}, "i": 1, "d": "n"}
+    response = ops_client.get(f"/numbers/?sort=first_seen&cursor={cursor(payload)}")
+    assert response.status_code == 200 and "page link is not valid" in response.content.decode()

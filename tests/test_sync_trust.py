@@ -160,18 +160,28 @@ def test_missing_numbers_are_visible_in_list_page_and_export(case_of, admin_clie
 
 
 # -- finding 2: a worker killed mid-sync ----------------------------------------------------------
-def _orphan(account) -> SyncRun:
-    """A run claimed by a worker that then died: RUNNING, and the lease no longer renewed."""
-    run = SyncRun.objects.create(account=account, trigger=SyncTrigger.MANUAL)
-    claimed, token = sync_service.claim_run(run.pk)
-    assert claimed is not None
-    ProviderAccount.objects.filter(pk=account.pk).update(sync_lease_until=timezone.now() - dt.timedelta(seconds=1))
-    return claimed
+def _stop_heartbeat(run: SyncRun, settings) -> None:
+    """What a killed worker leaves behind: a RUNNING run whose heartbeat is older than the lease."""
+    past = timezone.now() - dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS + 1)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=past)
+    run.heartbeat_at = past
 
 
-def test_redelivered_task_of_a_dead_run_marks_it_lost_and_starts_a_fresh_run(case_of):
+@pytest.fixture
+def orphan(settings):
+    def make(account) -> SyncRun:
+        run = SyncRun.objects.create(account=account, trigger=SyncTrigger.MANUAL)
+        claimed, token = sync_service.claim_run(run.pk)
+        assert claimed is not None
+        _stop_heartbeat(claimed, settings)
+        return claimed
+
+    return make
+
+
+def test_redelivered_task_of_a_dead_run_marks_it_lost_and_starts_a_fresh_run(case_of, orphan):
     case, account = case_of("didww")
-    dead = _orphan(account)
+    dead = orphan(account)
     sync_service.run_sync(dead.pk)  # what acks_late redelivery does
     dead.refresh_from_db()
     assert dead.state == SyncState.FAILED and dead.error_class == "lost"
@@ -179,39 +189,78 @@ def test_redelivered_task_of_a_dead_run_marks_it_lost_and_starts_a_fresh_run(cas
     assert fresh.state == SyncState.SUCCEEDED and live_ids(account) == case.listed(case.sim)
 
 
-def test_sync_now_replaces_a_dead_run_instead_of_returning_it(case_of):
+def test_sync_now_replaces_a_dead_run_instead_of_returning_it(case_of, orphan):
     case, account = case_of("didww")
-    dead = _orphan(account)
+    dead = orphan(account)
     run, created = dispatch.enqueue_sync(account)
     assert created and run.pk != dead.pk
     assert SyncRun.objects.get(pk=dead.pk).error_class == "lost"
     assert SyncRun.objects.get(pk=run.pk).state == SyncState.SUCCEEDED
 
 
-def test_reaper_replaces_dead_runs_but_not_live_ones(case_of):
+def test_reaper_replaces_dead_runs_but_not_live_ones(case_of, settings):
     _, account = case_of("didww")
     live = SyncRun.objects.create(account=account)
-    assert sync_service.claim_run(live.pk)[0] is not None  # lease fresh: a worker is on it
+    claimed = sync_service.claim_run(live.pk)[0]
+    assert claimed is not None  # heartbeat fresh: a worker is on it
     assert dispatch.reap_runs() == {"lost": 0, "requeued": 0}
-    ProviderAccount.objects.filter(pk=account.pk).update(sync_lease_until=timezone.now() - dt.timedelta(seconds=1))
+    assert dispatch.enqueue_sync(account) == (SyncRun.objects.get(pk=live.pk), False)  # Sync now joins it
+    _stop_heartbeat(claimed, settings)
     assert dispatch.reap_runs()["lost"] == 1
     assert SyncRun.objects.get(pk=live.pk).error_class == "lost"
     assert SyncRun.objects.filter(account=account, trigger=SyncTrigger.RECOVERY, state=SyncState.SUCCEEDED).exists()
 
 
-def test_heartbeat_renews_the_lease_while_the_run_works(case_of, settings):
+def test_heartbeat_keeps_the_run_alive_and_notices_when_it_was_reclaimed(case_of, settings):
     _, account = case_of("didww")
     run = SyncRun.objects.create(account=account)
     claimed, token = sync_service.claim_run(run.pk)
-    ProviderAccount.objects.filter(pk=account.pk).update(sync_lease_until=timezone.now())
-    sync_service.Heartbeat(claimed, token, every=0).beat()
-    account.refresh_from_db()
-    assert account.sync_lease_until > timezone.now() + dt.timedelta(seconds=settings.SYNC_LEASE_SECONDS - 5)
-    # A reclaimed lease is noticed: the run stops instead of applying over the new owner.
-    ProviderAccount.objects.filter(pk=account.pk).update(sync_lease_token="someone-else")
+    _stop_heartbeat(claimed, settings)
+    assert sync_service.run_is_dead(SyncRun.objects.get(pk=run.pk))
     heartbeat = sync_service.Heartbeat(claimed, token, every=0)
     heartbeat.beat()
+    assert not heartbeat.lost and not sync_service.run_is_dead(SyncRun.objects.get(pk=run.pk))
+    assert not sync_service.mark_lost(SyncRun.objects.get(pk=run.pk))  # alive again: the reaper backs off
+    # A reclaimed lease is noticed: the run stops instead of applying over the new owner.
+    ProviderAccount.objects.filter(pk=account.pk).update(sync_lease_token="someone-else")
+    heartbeat.beat()
     assert heartbeat.lost
+
+
+def test_a_run_reclaimed_during_its_apply_rolls_the_apply_back(case_of, settings, monkeypatch):
+    case, account = synced(case_of, "didww")
+    before = live_ids(account)
+    case.add(case.sim)
+    real_apply = ingest.apply_inventory
+
+    def apply_then_get_reclaimed(account, inventory, run, **kw):
+        stats = real_apply(account, inventory, run, **kw)
+        SyncRun.objects.filter(pk=run.pk).update(state=SyncState.FAILED, error_class="lost")  # reaper won
+        return stats
+
+    monkeypatch.setattr(ingest, "apply_inventory", apply_then_get_reclaimed)
+    run = sync(account)
+    # The final compare-and-set found the run no longer ours: the whole apply rolled back (the
+    # simulated reclaim with it, as it shared the transaction; a real reaper commits on its own).
+    assert run.state != SyncState.SUCCEEDED
+    assert live_ids(account) == before  # the new DID was rolled back with the apply
+
+
+def test_provider_confirming_a_missing_number_clears_its_missing_date(case_of):
+    case, account = synced(case_of, "didww")
+    client = sync_service.build_client(account)
+    inventory = client.fetch_inventory()
+    client.close()
+    dropped = inventory.numbers.pop()  # a listing that lacks one live number
+    ingest.apply_inventory(account, inventory, None, lookups={})  # no answer: missing
+    number = PhoneNumber.objects.get(account=account, external_id=dropped.external_id)
+    assert number.missing_since is not None
+    # Lacking again, but now the provider's lookup says it exists: the date is reset, or it
+    # would later age into a removal the provider never confirmed.
+    stats = ingest.apply_inventory(account, inventory, None, lookups={dropped.external_id: True})
+    number.refresh_from_db()
+    assert number.missing_since is None and number.removed_at is None and stats.found == 1
+    assert NumberChange.objects.filter(number=number, kind=ChangeKind.FOUND).count() == 1
 
 
 def test_apply_refuses_when_the_lease_was_taken(case_of):

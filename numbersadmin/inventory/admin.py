@@ -31,15 +31,23 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     readonly_fields = ("provider", "last_success_at")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the app writes (sync runs, audit entries): viewable, never added or edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "account", "state", "trigger", "started_at", "items_fetched", "error_class")
     list_filter = ("state", "account")
-    readonly_fields = [f.name for f in SyncRun._meta.fields]
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ("at", "username", "action", "target", "rows")
     list_filter = ("action",)
-    readonly_fields = ("at", "user", "username", "action", "target", "detail", "rows")

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -73,12 +73,22 @@ def _from_json(value, model_field):
         expected = _PYTHON_TYPES.get(model_field.get_internal_type(), str)
     if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
         raise InvalidCursor("invalid page link")
-    if isinstance(value, str) and (len(value) > 1000 or "\x00" in value):
-        raise InvalidCursor("invalid page link")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")  # a lone surrogate would fail in the database driver
+        except UnicodeEncodeError:
+            raise InvalidCursor("invalid page link") from None
+        if len(value) > 1000 or "\x00" in value:
+            raise InvalidCursor("invalid page link")
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
         raise InvalidCursor("invalid page link")
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        raise InvalidCursor("invalid page link")
+    if isinstance(value, dt.datetime):
+        try:
+            value.astimezone(dt.timezone.utc)  # naive, or out of range once converted to UTC
+        except (OverflowError, ValueError):
+            raise InvalidCursor("invalid page link") from None
+        if value.tzinfo is None or not dt.datetime.min.replace(year=2, tzinfo=dt.timezone.utc) <= value:
+            raise InvalidCursor("invalid page link")
     return value
 
 
@@ -121,7 +131,10 @@ class KeysetPage:
 def count_rows(qs: QuerySet) -> tuple[int, bool]:
     """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT."""
     if connection.vendor == "postgresql":
-        sql, params = qs.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, params = qs.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
+            return 0, False
         with connection.cursor() as cur:
             cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
             plan = cur.fetchone()[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..base import ProviderSpec
+from ..redaction import RawRedaction
 
 
 def _client(**kw):
@@ -24,6 +25,8 @@ SPEC = ProviderSpec(
     secret_fields=("api_key",),
     config_fields=(),
     tuning_fields=("page_size", "api_version"),
+    # SIP trunk credentials (voice_in_trunks configuration) are kept out of the stored raw payload.
+    raw_redaction=RawRedaction(keys=frozenset({"auth_user", "auth_password", "auth_from_user"})),
     client_factory=_client,
     simulator_factory=_simulator,
     demo_secrets={"api_key": "demo-didww-key"},

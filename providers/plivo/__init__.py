@@ -30,7 +30,8 @@ SPEC = ProviderSpec(
     simulator_factory=_simulator,
     demo_secrets={"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"},
     # The auth_id (the Basic-auth user) sits in every resource_uri / number_pool path.
-    raw_redaction=RawRedaction(segments=("Account",)),
+    # and a subaccount's auth_id is the bare ``sub_account`` field.
+    raw_redaction=RawRedaction(keys=frozenset({"sub_account"}), segments=("Account",)),
     docs="Auth ID and Auth Token from the Plivo console overview page (HTTP Basic auth). Reads "
     "account numbers and the number pools of every Powerpack; monthly rates are in USD.",
 )

@@ -200,17 +200,26 @@ def fuzz(n: int, rng: random.Random, seeded: dict) -> dict:
         clients[role].force_login(user)
     patterns = [p for p in url_patterns() if "logout" not in p]
     failures, codes = [], {}
+    # Inputs that once answered 500 on PostgreSQL: always asked, before the random ones.
+    regressions = [("root", "post", "/django-admin/inventory/syncrun/add/", {}),
+                   ("root", "post", "/django-admin/inventory/auditlog/add/", {}),
+                   ("ops", "get", "/numbers/", {"q": ".."}), ("ops", "get", "/numbers/", {"q": "..", "export": "csv"}),
+                   ("ops", "get", "/search/", {"q": ".."}), ("ops", "get", "/numbers/", {"q": "a\x00b"})]
     i = 0
     while sum(codes.values()) < n:
         i += 1
-        role = rng.choice(["ops", "admin", "root"] if i % 10 == 0 else ["ops", "admin"])
-        pattern = rng.choice(patterns)
-        path = fill(pattern, rng, ids)
-        if path is None:
-            continue
-        params = hostile_params(rng)
-        headers = {"HX-Request": "true"} if rng.random() < 0.2 else {}
-        method = "post" if rng.random() < 0.3 else "get"
+        if regressions:
+            role, method, path, params = regressions.pop()
+            headers = {}
+        else:
+            role = rng.choice(["ops", "admin", "root"] if i % 10 == 0 else ["ops", "admin"])
+            pattern = rng.choice(patterns)
+            path = fill(pattern, rng, ids)
+            if path is None:
+                continue
+            params = hostile_params(rng)
+            headers = {"HX-Request": "true"} if rng.random() < 0.2 else {}
+            method = "post" if rng.random() < 0.3 else "get"
         try:
             response = getattr(clients[role], method)(path, params, headers=headers)
             if hasattr(response, "streaming_content"):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F, OuterRef, QuerySet
 from django.utils import timezone
@@ -278,7 +279,10 @@ def _copy_rows(qs: QuerySet, columns: list[tuple[str, str]]) -> Iterator[str]:
             annotations[f"xcol{i}"] = _copy_expression(CHUNK_LOADERS[path].expression(), None)
         else:
             annotations[f"xcol{i}"] = _copy_expression(F(path), fields.get(path))
-    sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
+    try:
+        sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
+    except EmptyResultSet:  # a filter Django knows matches nothing: no rows, not an error
+        return
     # The first column is always quoted, so no data line can start with "#" (the manifest marker).
     statement = f'COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE ("xcol0"))'
     with connections[qs.db].cursor() as cursor:

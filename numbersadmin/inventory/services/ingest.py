@@ -314,11 +314,13 @@ def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats:
     absent = [(ext, pk, missing_since) for ext, (pk, _, removed_at, missing_since) in existing.items()
               if ext not in seen and removed_at is None]
     aged_before = now - dt.timedelta(minutes=account.sync_interval_minutes)
-    remove, newly_missing = [], []
+    remove, newly_missing, confirmed = [], [], []
     for ext, pk, missing_since in absent:
         answer = lookups.get(ext)
-        if answer is True:
-            continue  # the provider says it still exists: the listing, not the number, is wrong
+        if answer is True:  # the provider says it still exists: the listing, not the number, is wrong
+            if missing_since is not None:
+                confirmed.append(pk)  # a stale "missing" date must not age into a removal later
+            continue
         if answer is False or (missing_since is not None and missing_since <= aged_before):
             remove.append((ext, pk))
         elif missing_since is None:
@@ -338,6 +340,10 @@ def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats:
     elif remove:
         stats.removed = mark_removed(account, [pk for _, pk in remove], run, now, history)
 
+    for start in range(0, len(confirmed), BATCH):
+        PhoneNumber.objects.filter(pk__in=confirmed[start:start + BATCH]).update(missing_since=None)
+    history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.FOUND, at=now) for pk in confirmed)
+    stats.found += len(confirmed)
     for start in range(0, len(newly_missing), BATCH):
         PhoneNumber.objects.filter(pk__in=newly_missing[start:start + BATCH]).update(missing_since=now)
     history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.MISSING, at=now) for pk in newly_missing)

@@ -38,18 +38,24 @@ LOST_MESSAGE = "the worker running this sync stopped (its heartbeat lapsed); a f
 
 
 # -- leases -------------------------------------------------------------------------------------
-def lease_is_live(account: ProviderAccount, token: str, now=None) -> bool:
-    now = now or timezone.now()
-    return bool(token) and account.sync_lease_token == token and account.sync_lease_until is not None \
-        and account.sync_lease_until >= now
+# The account row carries the lease *token* (who holds it); liveness is the holding run's
+# ``heartbeat_at``. The heartbeat writes only the run row, which the apply transaction does not
+# lock until its very last statement, so a long apply never starves its own heartbeat. Lock order
+# everywhere: account row, then run row.
+def heartbeat_cutoff(now=None):
+    return (now or timezone.now()) - timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+
+
+def run_alive(run: SyncRun, now=None) -> bool:
+    return run.heartbeat_at is not None and run.heartbeat_at >= heartbeat_cutoff(now)
 
 
 def acquire_lease(account_id: int) -> str | None:
-    """Atomic compare-and-set on the account row; free when unheld or when its holder stopped
-    renewing it. (Runs take the lease through ``claim_run``; this is for other holders.)"""
+    """A lease for a holder that is not a run (maintenance, tests): free when unheld or expired.
+    Runs take the lease through ``claim_run``."""
     now = timezone.now()
     token = _secrets.token_hex(16)
-    got = ProviderAccount.objects.filter(pk=account_id).filter(
+    got = ProviderAccount.objects.filter(pk=account_id, sync_lease_token="").filter(
         Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now)
     ).update(sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS), sync_lease_token=token)
     return token if got else None
@@ -60,23 +66,32 @@ def release_lease(account_id: int, token: str) -> None:
 
 
 def mark_lost(run: SyncRun, message: str = LOST_MESSAGE) -> bool:
-    """Compare-and-set RUNNING/QUEUED -> failed/lost; False when the run finished meanwhile
-    (its apply transaction holds the row until it commits, so a finishing run always wins)."""
+    """Compare-and-set -> failed/lost, re-checking in the same statement that the run is still dead
+    (a RUNNING run whose heartbeat came back, or a run that finished, is left alone)."""
     now = timezone.now()
-    changed = SyncRun.objects.filter(pk=run.pk, state__in=[SyncState.RUNNING, SyncState.QUEUED]).update(
+    dead = Q(state=SyncState.QUEUED) | Q(state=SyncState.RUNNING) & (
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=heartbeat_cutoff(now)) | ~Q(lease_token=run.lease_token))
+    if run.state == SyncState.RUNNING and run_lease_taken(run):
+        dead = Q(state=SyncState.RUNNING)  # another run holds the account: this one can never finish
+    changed = SyncRun.objects.filter(dead, pk=run.pk).update(
         state=SyncState.FAILED, error_class="lost", error_message=message, finished_at=now)
     if changed and run.lease_token:
         release_lease(run.account_id, run.lease_token)
     return bool(changed)
 
 
+def run_lease_taken(run: SyncRun) -> bool:
+    return not ProviderAccount.objects.filter(pk=run.account_id, sync_lease_token=run.lease_token).exists()
+
+
 def run_is_dead(run: SyncRun, account: ProviderAccount | None = None, now=None) -> bool:
-    """RUNNING without a live lease = its worker died; QUEUED whose hand-off is older than
-    ``SYNC_QUEUED_STALE_SECONDS`` (past its due time) = its task was lost (e.g. a Redis restart)."""
+    """RUNNING without a fresh heartbeat (or whose lease another run took) = its worker died;
+    QUEUED whose hand-off is older than ``SYNC_QUEUED_STALE_SECONDS`` past its due time = its
+    task was lost (e.g. a Redis restart)."""
     now = now or timezone.now()
     if run.state == SyncState.RUNNING:
         account = account or ProviderAccount.objects.get(pk=run.account_id)
-        return not lease_is_live(account, run.lease_token, now)
+        return not run_alive(run, now) or account.sync_lease_token != run.lease_token
     if run.state == SyncState.QUEUED:
         stale = timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS)
         handed = max(filter(None, [run.created_at, run.enqueued_at, run.not_before]))
@@ -86,7 +101,7 @@ def run_is_dead(run: SyncRun, account: ProviderAccount | None = None, now=None) 
 
 def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
     """QUEUED -> RUNNING with the account's lease, in one transaction. Returns (run, token), or
-    (None, reason) when another delivery already took the run or a live run holds the account."""
+    (None, reason) when another delivery already took the run or a live holder has the account."""
     with transaction.atomic():
         account = ProviderAccount.objects.select_for_update().get(
             pk=SyncRun.objects.values_list("account_id", flat=True).get(pk=run_id))
@@ -94,11 +109,16 @@ def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
         if run.state != SyncState.QUEUED:
             return None, "not queued"
         now = timezone.now()
-        if account.sync_lease_until is not None and account.sync_lease_until >= now:
-            return None, "busy"
-        # A lapsed lease: whichever run held it lost its worker.
-        holder = SyncRun.objects.filter(account=account, state=SyncState.RUNNING).exclude(pk=run.pk)
-        holder.update(state=SyncState.FAILED, error_class="lost", error_message=LOST_MESSAGE, finished_at=now)
+        if account.sync_lease_token:
+            holder = SyncRun.objects.filter(account=account, state=SyncState.RUNNING,
+                                            lease_token=account.sync_lease_token).first()
+            if holder is not None and run_alive(holder, now):
+                return None, "busy"
+            if holder is None and account.sync_lease_until is not None and account.sync_lease_until >= now:
+                return None, "busy"  # held by something other than a run (acquire_lease)
+        # Any RUNNING run of the account is dead now (no live holder): its worker stopped.
+        SyncRun.objects.filter(account=account, state=SyncState.RUNNING).exclude(pk=run.pk).update(
+            state=SyncState.FAILED, error_class="lost", error_message=LOST_MESSAGE, finished_at=now)
         token = _secrets.token_hex(16)
         ProviderAccount.objects.filter(pk=account.pk).update(
             sync_lease_token=token, sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
@@ -110,9 +130,9 @@ def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
 
 
 class Heartbeat:
-    """Renews the run's lease from a thread while the run works (fetch, lookups and apply alike),
-    on its own database connection. Stops when the run ends; a killed worker simply stops it.
-    ``lost`` turns True when the lease was taken from us (we were presumed dead)."""
+    """Keeps the run alive from a thread while it works (fetch, lookups and apply alike), on its
+    own database connection: ``heartbeat_at`` on the run row. Stops when the run ends; a killed
+    worker simply stops it. ``lost`` turns True when the run was reclaimed (presumed dead)."""
 
     def __init__(self, run: SyncRun, token: str, every: float | None = None):
         self.run, self.token = run, token
@@ -137,15 +157,13 @@ class Heartbeat:
             connection.close()  # this thread's own connection
 
     def beat(self) -> None:
-        now = timezone.now()
         try:
-            renewed = ProviderAccount.objects.filter(pk=self.run.account_id, sync_lease_token=self.token).update(
-                sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS))
-            if not renewed:
+            alive = SyncRun.objects.filter(pk=self.run.pk, state=SyncState.RUNNING, lease_token=self.token).update(
+                heartbeat_at=timezone.now())
+            # A plain read: not blocked by the apply's lock on the account row.
+            if not alive or run_lease_taken(self.run):
                 self.lost = True
                 self._stop.set()
-                return
-            SyncRun.objects.filter(pk=self.run.pk, state=SyncState.RUNNING).update(heartbeat_at=now)
         except DatabaseError as exc:  # database restarting: try again next beat
             logger.warning("sync %s heartbeat failed (%s)", self.run.pk, type(exc).__name__)
             close_old_connections()
@@ -250,12 +268,10 @@ def _confirm_absences(run: SyncRun, client, inventory) -> dict[str, bool]:
 
 
 def _apply_and_finish(run: SyncRun, account: ProviderAccount, inventory, lookups, token: str) -> None:
-    """The apply and the run's final state commit together: a reaper waiting on the run row
-    then sees a finished run, never a half-finished one."""
+    """The apply and the run's final state commit together. The account row is locked first
+    (apply_inventory, checking our lease token); the run row only by the final compare-and-set,
+    which rolls everything back if the run was reclaimed meanwhile."""
     with transaction.atomic():
-        if not SyncRun.objects.select_for_update().filter(pk=run.pk, state=SyncState.RUNNING,
-                                                           lease_token=token).exists():
-            raise ingest.LeaseLost("run was reclaimed before applying")
         stats = ingest.apply_inventory(account, inventory, run, lookups=lookups, lease_token=token)
         for name in ("added", "changed", "unchanged", "removed", "restored", "held_removals", "missing"):
             setattr(run, name, getattr(stats, name))
@@ -265,9 +281,14 @@ def _apply_and_finish(run: SyncRun, account: ProviderAccount, inventory, lookups
             run.error_class = "removal_guard"
             run.error_message = f"Removals held for review: {stats.held_reason}."
             run.held_external_ids = stats.held_external_ids
-            _finish(run, SyncState.NEEDS_REVIEW, counts=True)
+            state = SyncState.NEEDS_REVIEW
         else:
-            _finish(run, SyncState.SUCCEEDED, counts=True)
+            state = SyncState.SUCCEEDED
+            run.stage = ""
+        run.state, run.finished_at = state, timezone.now()
+        fields = {name: getattr(run, name) for name in FINISH_FIELDS + COUNT_FIELDS}
+        if not SyncRun.objects.filter(pk=run.pk, state=SyncState.RUNNING, lease_token=token).update(**fields):
+            raise ingest.LeaseLost("run was reclaimed while applying; rolled back")
         ProviderAccount.objects.filter(pk=account.pk).update(last_success_at=run.finished_at,
                                                              sync_lease_until=None, sync_lease_token="")
 
@@ -277,19 +298,8 @@ COUNT_FIELDS = ["pages_fetched", "added", "changed", "unchanged", "removed", "re
                 "items_total", "held_external_ids", "missing"]
 
 
-def _finish(run: SyncRun, state: str, error_class: str = "", message: str = "", *, counts: bool = False) -> None:
-    # update_fields: progress columns are written concurrently by the progress callback.
-    run.state = state
-    run.finished_at = timezone.now()
-    if error_class:
-        run.error_class, run.error_message = error_class, message[:2000]
-    if state == SyncState.SUCCEEDED:
-        run.stage = ""
-    run.save(update_fields=FINISH_FIELDS + (COUNT_FIELDS if counts else []))
-
-
 def _finish_where(run: SyncRun, token: str | None, state: str, error_class: str, message: str,
-                  state_from: str = SyncState.RUNNING, fresh: bool = True) -> None:
+                  state_from: str = SyncState.RUNNING, fresh: bool = True) -> int | None:
     """Finish a run that failed, only if it is still ours (not reclaimed meanwhile); with
     ``fresh``, on a new connection when the database dropped the old one (a restart mid-apply)."""
     run.state, run.finished_at = state, timezone.now()
@@ -297,10 +307,13 @@ def _finish_where(run: SyncRun, token: str | None, state: str, error_class: str,
     fields = {name: getattr(run, name) for name in FINISH_FIELDS}
     query = {"pk": run.pk, "state": state_from, **({"lease_token": token} if token else {})}
 
-    def write() -> None:
-        SyncRun.objects.filter(**query).update(**fields)
+    def write() -> int:
+        return SyncRun.objects.filter(**query).update(**fields)
 
-    _on_fresh_connection(write) if fresh else write()
+    if fresh:
+        _on_fresh_connection(write)
+        return None
+    return write()
 
 
 def _on_fresh_connection(write, attempts: int | None = None) -> None:
@@ -335,8 +348,9 @@ def _handle_rate_limit(run: SyncRun, exc: RateLimited, token: str) -> None:
         return
     run.retry_at = timezone.now() + timedelta(seconds=delay)
     with transaction.atomic():
-        _finish_where(run, token, SyncState.RETRY_SCHEDULED, exc.error_class, f"{exc}; retrying in {delay:.0f} s",
-                      fresh=False)
+        if not _finish_where(run, token, SyncState.RETRY_SCHEDULED, exc.error_class,
+                             f"{exc}; retrying in {delay:.0f} s", fresh=False):
+            return  # reclaimed meanwhile: its replacement is already on the way
         retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by,
                                        rate_limit_retries=retries + 1, not_before=run.retry_at)
         release_lease(run.account_id, token)  # this run is over; the retry must be able to claim it

@@ -4,9 +4,11 @@ The username is keyed as the form normalises it (NFKC + stripped, as ``UsernameF
 ``authenticate``) and case-folded, so "ops ", "ops\\t" and a full-width "ｏｐｓ" share one counter.
 Three fixed windows of LOGIN_THROTTLE_WINDOW seconds:
 - (client, username): LOGIN_THROTTLE_ATTEMPTS failures, then that client is refused for that user;
-- username, any client: 5x that (slow distributed guessing). One client stops at its own limit and
-  refused attempts are not counted, so one address cannot lock a user out for everyone;
+- username, any client: 5x that (slow distributed guessing); then clients that already failed
+  for that user are refused, while a client with no failure for it can still log in, so nobody
+  can lock a user out for everyone;
 - client, any username: 5x that (password spraying).
+IPv6 clients are counted per /64.
 The client is REMOTE_ADDR, or behind a proxy (DJANGO_BEHIND_PROXY=1) the address the proxy
 appended to X-Forwarded-For. Successes, failures and refusals go to the audit log.
 """
@@ -14,6 +16,7 @@ appended to X-Forwarded-For. Successes, failures and refusals go to the audit lo
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -34,6 +37,15 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def client_key(address: str) -> str:
+    """IPv6 clients own a /64 (and can rotate inside it for free): count them per /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
 def normalised_username(raw) -> str:
     try:
         return (UsernameField().to_python(str(raw or "")[:300]) or "").casefold()
@@ -41,31 +53,46 @@ def normalised_username(raw) -> str:
         return ""
 
 
+def _key(*parts: str) -> str:
+    return "login-fail:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 class ThrottledAuthenticationForm(AuthenticationForm):
-    def _buckets(self) -> list[tuple[str, int]]:
-        user = normalised_username(self.data.get("username"))
-        client = client_address(self.request) if self.request else ""
+    def _refused(self, pair: str, user_bucket: str, client_bucket: str) -> str:
         limit = settings.LOGIN_THROTTLE_ATTEMPTS
-        keys = [(f"pair|{client}|{user}", limit), (f"user|{user}", limit * SPREAD), (f"client|{client}", limit * SPREAD)]
-        return [("login-fail:" + hashlib.sha256(key.encode()).hexdigest(), n) for key, n in keys]
+        failures = cache.get_many([pair, user_bucket, client_bucket])
+        if failures.get(pair, 0) >= limit:
+            return "pair"
+        if failures.get(client_bucket, 0) >= limit * SPREAD:
+            return "client"
+        # Many clients failing for one user: only clients that already failed for this user are
+        # refused, so nobody can lock a user out from addresses the user never used.
+        if failures.get(user_bucket, 0) >= limit * SPREAD and failures.get(pair, 0) > 0:
+            return "user"
+        return ""
 
     def clean(self):
-        buckets = self._buckets()
-        user = normalised_username(self.data.get("username"))[:150]
-        if any(cache.get(key, 0) >= limit for key, limit in buckets):
-            audit(user, "auth.login_refused", "login", {"reason": "throttled"})
+        user = normalised_username(self.data.get("username"))
+        address = client_address(self.request) if self.request else ""
+        client = client_key(address)
+        pair, user_bucket, client_bucket = _key("pair", client, user), _key("user", user), _key("client", client)
+        reason = self._refused(pair, user_bucket, client_bucket)
+        if reason:
+            # One audit row per refused bucket and window, not one per attempt.
+            if cache.add(f"{pair}:{reason}:audited", 1, settings.LOGIN_THROTTLE_WINDOW):
+                audit(user[:150], "auth.login_refused", "login", {"reason": reason, "client": address[:100]})
             raise ValidationError("Too many failed attempts. Try again in a few minutes.", code="throttled")
         try:
             cleaned = super().clean()
         except ValidationError:
-            for key, _ in buckets:
+            for key in (pair, user_bucket, client_bucket):
                 try:
                     cache.incr(key)
                 except ValueError:
                     cache.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
-            audit(user, "auth.login_failed", "login")
+            audit(user[:150], "auth.login_failed", "login", {"client": address[:100]})
             raise
-        audit(self.get_user(), "auth.login", "login")
+        audit(self.get_user(), "auth.login", "login", {"client": address[:100]})
         return cleaned
 
 
