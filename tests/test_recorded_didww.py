@@ -19,9 +19,6 @@ from django.core.management import call_command
 from .support.recorded_didww import FIXTURE_DIR, RecordedDidwwServer
 from .support.helpers import export_rows
 
-if not (FIXTURE_DIR / "SOURCE.txt").is_file():
-    pytest.skip(f"recorded DIDWW fixtures not found at {FIXTURE_DIR}", allow_module_level=True)
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 API_KEY = "rec-key-5f1e0c7a9b"

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from providers.simulator import SimResponse, Simulator
 from .support.helpers import export_rows
+from .support.fixtures import fixture_dir
 
 pytestmark = pytest.mark.django_db(transaction=True)
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "webex"
+FIXTURES = fixture_dir("webex")
 if not FIXTURES.is_dir():
     pytest.skip(f"recorded Webex examples not found at {FIXTURES}", allow_module_level=True)
 

@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import json
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,7 +33,9 @@ from providers.errors import (
     Unavailable,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "didww"
+from ..support.fixtures import fixture_dir
+
+FIXTURES = fixture_dir("didww")
 BASE = "https://api.didww.test/v3"
 KEY = "dw-test-KEY-8c1f2e9a77b04d1e"
 UTC = dt.timezone.utc

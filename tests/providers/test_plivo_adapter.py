@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,8 +34,9 @@ from providers.plivo.mapping import (
     pool_uuid_of,
 )
 from providers.plivo.simulator import PlivoSimulator
+from ..support.fixtures import fixture_dir
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "plivo"
+FIXTURES = fixture_dir("plivo")
 UTC = dt.timezone.utc
 POOL = "659c7f88-c819-46e2-8af4-2d8a84249099"
 

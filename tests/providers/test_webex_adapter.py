@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,8 +33,9 @@ from providers.webex.mapping import (
     tracking_id,
 )
 from providers.webex.simulator import FOREIGN_HOST, OWNER_TYPES, WebexSimulator
+from ..support.fixtures import fixture_dir
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "webex"
+FIXTURES = fixture_dir("webex")
 TOKEN = "demo-webex-token"
 BANGLORE = "Y2lzY29zcGFyazovL3VzL0xPQ0FUSU9OL2E4Mjg5NzIyLTFiODAtNDFiNy05Njc4LTBlNzdhZThjMTA5OA"
 RICHARDSON = "Y2lzY29zcGFyazovL3VzL0xPQ0FUSU9OL2M2MDliOGE1LTAxNmQtNDAwNy1hN2E0LTJhMThiZmZjY2FmNg"

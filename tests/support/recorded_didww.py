@@ -28,8 +28,9 @@ import json
 from pathlib import Path
 
 from providers.simulator import SimRequest, SimResponse, Simulator
+from .fixtures import fixture_dir
 
-FIXTURE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "didww"
+FIXTURE_DIR = fixture_dir("didww")
 JSONAPI = "application/vnd.api+json"
 LISTINGS = {"/v3/dids": "dids", "/v3/voice_in_trunks": "voice_in_trunks",
             "/v3/voice_in_trunk_groups": "voice_in_trunk_groups"}
