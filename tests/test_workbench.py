@@ -120,7 +120,8 @@ def test_empty_filters(ops_client, synced):
     html = body(ops_client.get("/numbers/?trunk__n=null"))
     assert f"of {live().exclude(trunk=None).count()}" in html
     no_region = live().filter(region="").count()
-    assert f"of {no_region}" in body(ops_client.get("/numbers/?region=null")) or no_region == 0
+    assert no_region > 0  # the DIDWW seed has DIDs without a region: the filter has rows to show
+    assert f"of {no_region}" in body(ops_client.get("/numbers/?region=null"))
 
 
 def test_chip_remove_keeps_the_rest_and_clear_all_keeps_sort(ops_client, synced):
@@ -128,10 +129,8 @@ def test_chip_remove_keeps_the_rest_and_clear_all_keeps_sort(ops_client, synced)
     removes = {m.group(2): m.group(1).replace("&amp;", "&")
                for m in re.finditer(r'href="([^"]+)" class="chip-remove" aria-label="Remove filter ([^"]+)"', html)}
     assert parse_qs(urlsplit(removes["Status"]).query) == {"country": ["US"], "sort": ["-e164"], "cols": ["e164,status"]}
-    clear = re.search(r'id="clear-all"|href="([^"]+)" id="clear-all"', html)
     clear_url = re.search(r'<a href="([^"]+)" id="clear-all"', html).group(1).replace("&amp;", "&")
     assert parse_qs(urlsplit(clear_url).query) == {"sort": ["-e164"], "cols": ["e164,status"], "view": ["none"]}
-    assert clear
 
 
 def test_nonsense_view_requests_never_500(ops_client, synced):

@@ -14,8 +14,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def pytest_collection_modifyitems(config, items):
+    # This hook sees every collected item: mark only the tests that live under this folder (a
+    # path substring would also match a checkout that happens to sit in a folder named "browser").
+    here = Path(__file__).resolve().parent
     for item in items:
-        if "browser" in str(item.fspath):
+        if Path(str(item.path)).resolve().is_relative_to(here):
             item.add_marker(pytest.mark.browser)
 
 
@@ -44,11 +47,16 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    pg.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    # ERR_ABORTED is how Chromium ends a navigation that turned into a download (exports) or was
+    # superseded by the next one: not a failure of ours. Anything else is.
+    pg.on("requestfailed", lambda req: None if req.failure == "net::ERR_ABORTED"
+          else errors.append(f"request failed: {req.url} {req.failure}"))
     yield pg
     context.close()
-    assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+    # Any console error, script error or failed request fails the test (CSP violations included).
+    assert not errors, errors
 
 
 def shot(page, name: str) -> Path:

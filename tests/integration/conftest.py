@@ -19,8 +19,11 @@ REDIS = os.environ.get("INTEGRATION_REDIS_URL", "")
 
 
 def pytest_collection_modifyitems(config, items):
+    # Every collected item passes through here: mark only the tests under this folder, by path,
+    # not by a substring (a checkout inside a folder named "integration" would mark everything).
+    here = Path(__file__).resolve().parent
     for item in items:
-        if "integration" in str(item.fspath):
+        if Path(str(item.path)).resolve().is_relative_to(here):
             item.add_marker(pytest.mark.integration)
 
 
