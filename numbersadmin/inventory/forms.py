@@ -116,7 +116,7 @@ class SiteSettingsForm(forms.ModelForm):
         labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}
 
 
-# --- Local notes and tags (issue 7). Validation is the service's, so forms and writes agree. ---
+# --- Local notes and tags. Validation is the service's, so forms and writes agree. ---
 
 
 

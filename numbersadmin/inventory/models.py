@@ -403,7 +403,7 @@ class AuditLog(models.Model):
         ordering = ["-at", "-id"]
 
 
-# --- Local data beside provider data (issue 7). A sync never writes these tables. ---------------
+# --- Local data beside provider data. A sync never writes these tables. ---------------
 
 
 class Tag(models.Model):

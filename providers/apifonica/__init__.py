@@ -1,5 +1,5 @@
 """Apifonica REST v2 (api.apifonica.com/v2). Docs: apifonica.com/en/docs/api/rest/get-list-rented-numbers/
-; wire facts in shared/docs/providers.md section 4."""
+; wire facts in providers/WIRE.md section 4."""
 
 from __future__ import annotations
 

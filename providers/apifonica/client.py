@@ -1,6 +1,6 @@
 """Apifonica client: rented numbers -> ``Inventory``.
 
-Transport (shared/docs/providers.md section 4, seed 003): ``GET {base}/accounts/{accountSID}/
+Transport (providers/WIRE.md section 4, seed 003): ``GET {base}/accounts/{accountSID}/
 numbers?limit=20`` with HTTP Basic ``accountSID:authToken``. The response is ``{limit, prev, next,
 numbers[]}``; ``next`` is an absolute URL carrying an opaque cursor (``?next=<24 hex>``) and is
 ``null`` on the last page. ``next`` is followed verbatim (never parsed or rebuilt) and only through

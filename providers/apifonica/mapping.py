@@ -1,6 +1,6 @@
 """Apifonica wire items -> adapter records. Pure functions, no I/O.
 
-Wire facts (shared/docs/providers.md section 4; seed 003 = the "Get List of Rented Numbers" doc):
+Wire facts (providers/WIRE.md section 4; seed 003 = the "Get List of Rented Numbers" doc):
 
 * ``numbers[]`` items: ``number_sid``, ``account_sid``, ``number`` (E.164 digits, no ``+``),
   ``token`` (SIP only), ``name`` (text description; only in the English doc), ``country_code``

@@ -1,7 +1,7 @@
 """Apifonica REST v2 simulator: the "list rented numbers" read side our adapter uses.
 
 Shapes follow the documented example (seed 003 = apifonica.com/en/docs/api/rest/get-list-rented-
-numbers/) and shared/docs/providers.md section 4; there are no public fixtures. Reproduced:
+numbers/) and providers/WIRE.md section 4; there are no public fixtures. Reproduced:
 
 * Auth: HTTP Basic ``accountSID:authToken``, else 401. The 401 body ``{"status_code": 401,
   "status_message": "UNAUTHORIZED"}`` is **undocumented**: Apifonica documents no error bodies;

@@ -1,4 +1,4 @@
-"""DIDWW API v3 (JSON:API). Docs: doc.didww.com/api3 ; wire facts in shared/docs/providers.md."""
+"""DIDWW API v3 (JSON:API). Docs: doc.didww.com/api3 ; wire facts in providers/WIRE.md."""
 
 from __future__ import annotations
 

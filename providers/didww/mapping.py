@@ -1,6 +1,6 @@
 """DIDWW API v3 (JSON:API) resources -> adapter records. Pure functions, no I/O.
 
-Wire facts (shared/docs/providers.md §2): relationship ``data`` appears only when that
+Wire facts (providers/WIRE.md §2): relationship ``data`` appears only when that
 relationship was included (absent / null / linkage), ``included`` is flat and keyed by
 (type, id), numbers are digits without "+", older API versions name relationships
 ``trunk`` / ``trunk_group`` instead of ``voice_in_trunk`` / ``voice_in_trunk_group``.

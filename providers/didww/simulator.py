@@ -1,7 +1,7 @@
 """DIDWW API v3 (JSON:API) simulator: the read side the adapter and the official SDK use.
 
-Shapes follow the recorded SDK cassettes in ``shared/fixtures/didww`` and the 2026-04-16 OpenAPI
-document (see ``shared/docs/providers.md`` section 2). Behaviour reproduced:
+Shapes follow the recorded SDK cassettes in ``tests/fixtures/didww`` and the 2026-04-16 OpenAPI
+document (see ``providers/WIRE.md`` section 2). Behaviour reproduced:
 
 * Auth: the ``Api-Key`` header must equal ``api_key``, else 401. ``X-DIDWW-API-Version`` picks
   the served version, echoed in ``meta.api_version``; as on the real API a version older than

@@ -1,5 +1,5 @@
 """Plivo REST API v1 (numbers + Powerpack number pools). Docs: plivo.com/docs/numbers/api ;
-wire facts in shared/docs/providers.md section 5."""
+wire facts in providers/WIRE.md section 5."""
 
 from __future__ import annotations
 

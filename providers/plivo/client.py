@@ -1,7 +1,7 @@
 """Plivo REST API v1 client: powerpacks -> number pools -> pool numbers, plus account numbers,
 merged into one ``Inventory`` (one NumberRecord per number, ``pool_ids`` = pools holding it).
 
-Transport (shared/docs/providers.md section 5): HTTP Basic ``auth_id:auth_token``; every path is
+Transport (providers/WIRE.md section 5): HTTP Basic ``auth_id:auth_token``; every path is
 ``/Account/{auth_id}/...`` with a trailing slash (as the official SDK sends it). Lists page with
 ``limit`` (max 20) / ``offset`` and report ``meta.total_count``; ``meta.next`` is ``""`` or
 ``null`` at the end and is never followed: the end is ``offset + len(objects) >= total_count``.

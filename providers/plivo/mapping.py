@@ -1,6 +1,6 @@
 """Plivo REST API v1 items -> adapter records. Pure functions, no I/O.
 
-Wire facts (shared/docs/providers.md section 5, fixtures in shared/fixtures/plivo):
+Wire facts (providers/WIRE.md section 5, fixtures in tests/fixtures/plivo):
 
 * Account numbers (``GET /Account/{id}/Number/``): ``number`` (digits, no "+"), ``number_type``
   (local / fixed / mobile / national / tollfree), ``monthly_rental_rate`` ("0.80000"),

@@ -1,7 +1,7 @@
 """Plivo REST API v1 simulator: the read side the adapter and the official ``plivo`` SDK use.
 
-Shapes follow the recorded SDK fixtures in ``shared/fixtures/plivo`` and seed 004 (see
-``shared/docs/providers.md`` section 5). Behaviour reproduced:
+Shapes follow the recorded SDK fixtures in ``tests/fixtures/plivo`` and seed 004 (see
+``providers/WIRE.md`` section 5). Behaviour reproduced:
 
 * Auth: HTTP Basic ``auth_id:auth_token``; the account id in the path must be the caller's.
   Failures are 401 ``{"api_id", "error": "Authentication failed"}`` (documented error shape;

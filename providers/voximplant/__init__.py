@@ -1,5 +1,5 @@
 """Voximplant Management API (GetPhoneNumbers, GetCallerIDs). Docs:
-voximplant.com/docs/references/httpapi ; wire facts in shared/docs/providers.md section 1."""
+voximplant.com/docs/references/httpapi ; wire facts in providers/WIRE.md section 1."""
 
 from __future__ import annotations
 

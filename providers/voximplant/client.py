@@ -1,6 +1,6 @@
 """Voximplant Management API client: GetPhoneNumbers + GetCallerIDs -> ``Inventory``.
 
-Transport (shared/docs/providers.md section 1): ``POST {base}/<Method>`` with form-encoded params
+Transport (providers/WIRE.md section 1): ``POST {base}/<Method>`` with form-encoded params
 and ``Authorization: Bearer <RS256 JWT>``. Success is ``{"result": [...], "total_count", "count"}``;
 failures usually come back as HTTP 200 with ``{"error": {"code", "msg"}}`` (Go's client also
 models ``errors: [...]``), so both the status and the body decide. Paging is offset/count; the end

@@ -3,7 +3,7 @@
 ``credentials.json`` (Control panel > Service accounts > Generate key) holds ``account_id`` (int),
 ``key_id`` (str), ``private_key`` (PEM RSA) and optionally ``account_email``. Requests carry
 ``Authorization: Bearer <JWT>``: RS256, header ``kid`` = key_id, claims ``iss`` = account_id (as a string),
-``iat`` = now, ``exp`` <= iat + 3600 (shared/docs/providers.md section 1, VX-DOC-AUTH).
+``iat`` = now, ``exp`` <= iat + 3600 (providers/WIRE.md section 1, VX-DOC-AUTH).
 
 Error messages built here never contain key material: they are fixed texts naming the problem,
 and exceptions from ``json`` / ``cryptography`` are never chained or echoed.

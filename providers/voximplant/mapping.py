@@ -1,6 +1,6 @@
 """Voximplant Management API items -> adapter records. Pure functions, no I/O.
 
-Wire facts (shared/docs/providers.md section 1): GetCallerIDs items are CallerIDInfoType
+Wire facts (providers/WIRE.md section 1): GetCallerIDs items are CallerIDInfoType
 (``callerid_id``, ``callerid_number``, ``active``, optional attempts left and ``verified_until``
 as ``YYYY-MM-DD``); GetPhoneNumbers items are AttachedPhoneInfoType (``phone_id``,
 ``phone_number`` digits without "+", ``phone_price``, ``phone_country_code``,

@@ -1,6 +1,6 @@
 """Voximplant Management API simulator: GetCallerIDs and GetPhoneNumbers as the SDKs call them.
 
-Wire behaviour (shared/docs/providers.md section 1, seed 000, gdml fixtures):
+Wire behaviour (providers/WIRE.md section 1, seed 000, gdml fixtures):
 
 * Both request forms: ``POST /platform_api/<Method>`` (docs, Go SDK) and ``POST /platform_api``
   with ``cmd=<Method>`` (Python and Node SDKs). Params come from the query string and/or the body,

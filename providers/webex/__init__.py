@@ -1,5 +1,5 @@
 """Webex Calling (webexapis.com/v1). Docs: developer.webex.com/docs/api/v1/numbers ; wire facts
-in shared/docs/providers.md section 3."""
+in providers/WIRE.md section 3."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Webex Calling client: org numbers + calling locations + caller-ID candidates -> ``Inventory``.
 
-Transport (shared/docs/providers.md section 3): ``GET`` with ``Authorization: Bearer <token>``;
+Transport (providers/WIRE.md section 3): ``GET`` with ``Authorization: Bearer <token>``;
 lists page with ``max``/``start`` and an RFC 8288 ``Link: <url>; rel="next"`` header, which is
 the only end-of-list signal (no totals without ``details=true``). Every next URL goes through
 ``HttpClient.resolve`` (a foreign host is ``UnsafeURL``); a next URL seen before, an empty page

@@ -1,6 +1,6 @@
 """Webex Calling wire items -> adapter records. Pure functions, no I/O.
 
-Wire facts (shared/docs/providers.md section 3, fixtures in shared/fixtures/webex):
+Wire facts (providers/WIRE.md section 3, fixtures in tests/fixtures/webex):
 
 * ``/telephony/config/numbers`` items: ``phoneNumber`` (+E.164; ``""`` or absent on
   extension-only rows), ``extension``, ``state`` (ACTIVE/INACTIVE), ``phoneNumberType``

@@ -1,8 +1,8 @@
 """Webex Calling simulator: the read side our adapter and the official ``wxc_sdk`` use.
 
-Shapes follow the developer-portal examples in ``shared/fixtures/webex`` and the wxc_sdk models
+Shapes follow the developer-portal examples in ``tests/fixtures/webex`` and the wxc_sdk models
 (``NumberListPhoneNumber``, ``TelephonyLocation``, ``Location``, ``AvailableNumber``); see
-``shared/docs/providers.md`` section 3. Behaviour reproduced:
+``providers/WIRE.md`` section 3. Behaviour reproduced:
 
 * Auth: ``Authorization: Bearer <access_token>``, else 401 with the Webex error body
   ``{message, errors:[{description}], trackingId}`` (also in a ``TrackingID`` header, as on every

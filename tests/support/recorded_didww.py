@@ -1,7 +1,7 @@
 """Recorded DIDWW responses served over loopback: a replay server, not a simulator of behaviour.
 
 Every resource object served is one recorded by an official DIDWW SDK test suite
-(``shared/fixtures/didww``, see SOURCE.txt) or passed in ``extra_documents`` (same wire shape),
+(``tests/fixtures/didww``, see SOURCE.txt) or passed in ``extra_documents`` (same wire shape),
 byte-for-byte apart from re-paging:
 
 * DIDs: the ``dids`` resources of every list/show document. A resource recorded more than once

@@ -1,4 +1,4 @@
-"""Local notes and tags on numbers (issue 7): any user edits one number; admins bulk-edit a
+"""Local notes and tags on numbers: any user edits one number; admins bulk-edit a
 filtered selection. Writes go through services/annotations.py."""
 
 from __future__ import annotations

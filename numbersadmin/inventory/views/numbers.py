@@ -10,7 +10,7 @@ from ..models import PhoneNumber
 
 
 def number_detail(request, pk: int, annotate_form=None):
-    # Local imports keep this edit inside the function (notes/tags, issue 7).
+    # Local imports keep this edit inside the function (notes/tags).
     from django.db.models import Prefetch, prefetch_related_objects
 
     from ..forms import NumberAnnotateForm
