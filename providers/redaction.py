@@ -9,6 +9,7 @@ payload it writes, and a data migration applies the same declaration to what was
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,18 +34,14 @@ class RawRedaction:
         if isinstance(value, list):
             return [self._walk(v) for v in value]
         if isinstance(value, str) and self.segments:
-            return self._pattern.sub(lambda m: m.group(1) + REDACTED, value)
+            return _segment_pattern(self.segments).sub(lambda m: m.group(1) + REDACTED, value)
         return value
 
-    @property
-    def _pattern(self) -> re.Pattern:
-        # Cached per instance (frozen dataclass: stash it on the class-level dict by segments).
-        pattern = _PATTERNS.get(self.segments)
-        if pattern is None:
-            alternatives = "|".join(re.escape(s) for s in self.segments)
-            pattern = _PATTERNS[self.segments] = re.compile(rf"(/(?:{alternatives})/)[^/?#\s]+", re.IGNORECASE)
-        return pattern
+
+@functools.cache
+def _segment_pattern(segments: tuple[str, ...]) -> re.Pattern:
+    alternatives = "|".join(re.escape(s) for s in segments)
+    return re.compile(rf"(/(?:{alternatives})/)[^/?#\s]+", re.IGNORECASE)
 
 
-_PATTERNS: dict[tuple[str, ...], re.Pattern] = {}
 NOTHING = RawRedaction()

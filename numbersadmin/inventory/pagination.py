@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 
 # Above this planner estimate the page shows "≈ N" instead of running COUNT(*) (linear in rows).
@@ -57,20 +57,13 @@ def _to_json(value):
 def _from_json(value, model_field):
     """The cursor's sort value, checked against the sort column's type (a tampered cursor with a
     number on a date sort, or text on a number sort, is refused here, not by the database)."""
-    if isinstance(value, dict) and set(value) == {"t"}:
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TAGGED:
+        (tag, text), = value.items()
         try:
-            value = dt.datetime.fromisoformat(value["t"])
+            value = _TAGGED[tag](text)
         except (TypeError, ValueError):
             raise InvalidCursor("invalid page link") from None
-    if isinstance(value, dict) and set(value) == {"d"}:
-        try:
-            value = dt.date.fromisoformat(value["d"])
-        except (TypeError, ValueError):
-            raise InvalidCursor("invalid page link") from None
-    if model_field is None:  # an annotation: any JSON scalar, as before
-        expected = (str, int, float, dt.datetime, dt.date)
-    else:
-        expected = _PYTHON_TYPES.get(model_field.get_internal_type(), str)
+    expected = _python_type(model_field)
     if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
         raise InvalidCursor("invalid page link")
     if isinstance(value, str):
@@ -92,10 +85,22 @@ def _from_json(value, model_field):
     return value
 
 
-_INTS = ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField",
-         "PositiveSmallIntegerField", "SmallIntegerField", "PositiveBigIntegerField", "ForeignKey")
-_PYTHON_TYPES = {**{name: int for name in _INTS}, "DateTimeField": dt.datetime, "DateField": dt.date,
-                 "BooleanField": bool, "FloatField": (int, float)}
+_TAGGED = {"t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat}  # as _to_json writes them
+
+
+def _python_type(model_field):
+    """What a cursor value for this column must be. DateTimeField is checked before DateField (its
+    parent); every integer field (auto, positive, small, big) is an IntegerField."""
+    if model_field is None:  # an annotation: any JSON scalar, as before
+        return (str, int, float, dt.datetime, dt.date)
+    if model_field.is_relation:
+        model_field = model_field.target_field
+    for field_class, python_type in ((models.DateTimeField, dt.datetime), (models.DateField, dt.date),
+                                     (models.BooleanField, bool), (models.FloatField, (int, float)),
+                                     (models.IntegerField, int), (models.AutoField, int)):
+        if isinstance(model_field, field_class):
+            return python_type
+    return str
 
 
 def _model_field(model, path: str):

@@ -121,10 +121,10 @@ def reap_runs(now=None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"lost": 0, "requeued": 0}
     for run in SyncRun.objects.filter(state=SyncState.RUNNING).select_related("account"):
-        if run_is_dead(run, run.account, now) and replace_lost_run(run) is not None:
+        if run_is_dead(run, now) and replace_lost_run(run) is not None:
             counts["lost"] += 1
-    for run in SyncRun.objects.filter(state=SyncState.QUEUED).select_related("account"):
-        if run_is_dead(run, run.account, now):
+    for run in SyncRun.objects.filter(state=SyncState.QUEUED):
+        if run_is_dead(run, now):
             schedule_run(run)
             counts["requeued"] += 1
     if counts["lost"] or counts["requeued"]:

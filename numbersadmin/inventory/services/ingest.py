@@ -121,7 +121,7 @@ def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]
 
 
 def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations: dict[str, Location],
-                   redact=lambda raw: raw) -> dict:
+                   redact) -> dict:
     # Webex-style rows carry the owner and main-number flags; DIDWW-style rows leave them empty.
     loc = locations.get(rec.location_id) if rec.location_id else None
     digits = rec.e164.lstrip("+") if rec.e164 else "".join(c for c in rec.number if c.isdigit())
@@ -226,6 +226,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         now,
     )
     refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map, "owner": owner_map}
+    redact = account.spec.raw_redaction  # once, not per record
     locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
 
     existing = {
@@ -246,7 +247,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         digest = record_hash(rec)
         current = existing.get(rec.external_id)
         if current is None:
-            values = _number_values(rec, refs, locations, account.spec.raw_redaction)
+            values = _number_values(rec, refs, locations, redact)
             new_rows.append(PhoneNumber(
                 account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
                 first_seen=now, last_seen=now, last_changed_at=now, **values,
@@ -274,7 +275,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         batch = list(PhoneNumber.objects.filter(pk__in=changed_ids[start:start + BATCH]))
         for obj in batch:
             rec, digest = changed[obj.pk]
-            values = _number_values(rec, refs, locations, account.spec.raw_redaction)
+            values = _number_values(rec, refs, locations, redact)
             for name in TRACKED_FIELDS:
                 old, new = getattr(obj, name), values[name]
                 if old != new and not (name == "status" and old == NumberStatus.REMOVED):
@@ -296,11 +297,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
 
     _sync_pools(account, inventory, group_map)
 
-    if found:
-        for start in range(0, len(found), BATCH):
-            PhoneNumber.objects.filter(pk__in=found[start:start + BATCH]).update(missing_since=None)
-        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.FOUND, at=now) for pk in found)
-        stats.found = len(found)
+    stats.found = _set_missing(found, None, run, now, history)
     _settle_absent(account, existing, seen, lookups, inventory, run, now, stats, history)
 
     NumberChange.objects.bulk_create(history, batch_size=BATCH)
@@ -340,14 +337,18 @@ def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats:
     elif remove:
         stats.removed = mark_removed(account, [pk for _, pk in remove], run, now, history)
 
-    for start in range(0, len(confirmed), BATCH):
-        PhoneNumber.objects.filter(pk__in=confirmed[start:start + BATCH]).update(missing_since=None)
-    history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.FOUND, at=now) for pk in confirmed)
-    stats.found += len(confirmed)
-    for start in range(0, len(newly_missing), BATCH):
-        PhoneNumber.objects.filter(pk__in=newly_missing[start:start + BATCH]).update(missing_since=now)
-    history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.MISSING, at=now) for pk in newly_missing)
-    stats.missing = len(newly_missing)
+    stats.found += _set_missing(confirmed, None, run, now, history)
+    stats.missing = _set_missing(newly_missing, now, run, now, history)
+
+
+def _set_missing(pks: list[int], since, run, now, history: list) -> int:
+    """Flag numbers missing (``since`` = now: a MISSING event) or clear the flag (``since`` = None:
+    a FOUND event, listed again or confirmed by the provider)."""
+    kind = ChangeKind.FOUND if since is None else ChangeKind.MISSING
+    for start in range(0, len(pks), BATCH):
+        PhoneNumber.objects.filter(pk__in=pks[start:start + BATCH]).update(missing_since=since)
+    history.extend(NumberChange(number_id=pk, run=run, kind=kind, at=now) for pk in pks)
+    return len(pks)
 
 
 def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> None:

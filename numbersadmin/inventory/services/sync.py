@@ -5,9 +5,10 @@ A failure at any point before ``apply_inventory`` leaves the inventory exactly a
 adapter only returns after the last page, and the apply step is a single transaction that also
 finishes the run, so a run is never "succeeded" without its apply nor applied twice.
 
-Liveness: the account's lease is short (``SYNC_LEASE_SECONDS``) and renewed by a heartbeat
-thread while the run works. A worker killed mid-run stops renewing; the reaper (beat), a
-redelivered task or "Sync now" then marks the run ``lost`` and starts a fresh one.
+Liveness: the account row holds the running sync's lease token and a heartbeat thread stamps the
+run while it works. A worker killed mid-run stops the heartbeat; once it is older than
+``SYNC_LEASE_SECONDS`` the reaper (beat), a redelivered task or "Sync now" marks the run ``lost``
+and starts a fresh one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from providers.base import Progress
@@ -65,33 +66,31 @@ def release_lease(account_id: int, token: str) -> None:
     ProviderAccount.objects.filter(pk=account_id, sync_lease_token=token).update(sync_lease_until=None, sync_lease_token="")
 
 
+def _lost_fields(now, message: str = LOST_MESSAGE) -> dict:
+    return {"state": SyncState.FAILED, "error_class": "lost", "error_message": message, "finished_at": now}
+
+
 def mark_lost(run: SyncRun, message: str = LOST_MESSAGE) -> bool:
-    """Compare-and-set -> failed/lost, re-checking in the same statement that the run is still dead
+    """Compare-and-set -> failed/lost, re-checking in the same statement what ``run_is_dead`` says
     (a RUNNING run whose heartbeat came back, or a run that finished, is left alone)."""
     now = timezone.now()
-    dead = Q(state=SyncState.QUEUED) | Q(state=SyncState.RUNNING) & (
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=heartbeat_cutoff(now)) | ~Q(lease_token=run.lease_token))
-    if run.state == SyncState.RUNNING and run_lease_taken(run):
-        dead = Q(state=SyncState.RUNNING)  # another run holds the account: this one can never finish
-    changed = SyncRun.objects.filter(dead, pk=run.pk).update(
-        state=SyncState.FAILED, error_class="lost", error_message=message, finished_at=now)
+    running_dead = Q(state=SyncState.RUNNING) & (
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=heartbeat_cutoff(now))
+        | ~Q(account__sync_lease_token=F("lease_token")))  # another holder: it can never finish
+    changed = SyncRun.objects.filter(Q(state=SyncState.QUEUED) | running_dead, pk=run.pk).update(
+        **_lost_fields(now, message))
     if changed and run.lease_token:
         release_lease(run.account_id, run.lease_token)
     return bool(changed)
 
 
-def run_lease_taken(run: SyncRun) -> bool:
-    return not ProviderAccount.objects.filter(pk=run.account_id, sync_lease_token=run.lease_token).exists()
-
-
-def run_is_dead(run: SyncRun, account: ProviderAccount | None = None, now=None) -> bool:
+def run_is_dead(run: SyncRun, now=None) -> bool:
     """RUNNING without a fresh heartbeat (or whose lease another run took) = its worker died;
     QUEUED whose hand-off is older than ``SYNC_QUEUED_STALE_SECONDS`` past its due time = its
     task was lost (e.g. a Redis restart)."""
     now = now or timezone.now()
     if run.state == SyncState.RUNNING:
-        account = account or ProviderAccount.objects.get(pk=run.account_id)
-        return not run_alive(run, now) or account.sync_lease_token != run.lease_token
+        return not run_alive(run, now) or run.account.sync_lease_token != run.lease_token
     if run.state == SyncState.QUEUED:
         stale = timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS)
         handed = max(filter(None, [run.created_at, run.enqueued_at, run.not_before]))
@@ -118,7 +117,7 @@ def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
                 return None, "busy"  # held by something other than a run (acquire_lease)
         # Any RUNNING run of the account is dead now (no live holder): its worker stopped.
         SyncRun.objects.filter(account=account, state=SyncState.RUNNING).exclude(pk=run.pk).update(
-            state=SyncState.FAILED, error_class="lost", error_message=LOST_MESSAGE, finished_at=now)
+            **_lost_fields(now))
         token = _secrets.token_hex(16)
         ProviderAccount.objects.filter(pk=account.pk).update(
             sync_lease_token=token, sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
@@ -158,10 +157,10 @@ class Heartbeat:
 
     def beat(self) -> None:
         try:
-            alive = SyncRun.objects.filter(pk=self.run.pk, state=SyncState.RUNNING, lease_token=self.token).update(
-                heartbeat_at=timezone.now())
-            # A plain read: not blocked by the apply's lock on the account row.
-            if not alive or run_lease_taken(self.run):
+            # The account row is only read here (no lock), so the apply holding it never blocks us.
+            alive = SyncRun.objects.filter(pk=self.run.pk, state=SyncState.RUNNING, lease_token=self.token,
+                                           account__sync_lease_token=self.token).update(heartbeat_at=timezone.now())
+            if not alive:
                 self.lost = True
                 self._stop.set()
         except DatabaseError as exc:  # database restarting: try again next beat
