@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from numbersadmin.inventory.choices import ChangeKind, NumberStatus, SyncState
+from numbersadmin.inventory.choices import ChangeKind, NumberStatus, SyncState, SyncTrigger
 from numbersadmin.inventory.models import NumberChange, PhoneNumber, SyncRun, Trunk, TrunkGroup
-from numbersadmin.inventory.services.dispatch import enqueue_sync
+from numbersadmin.inventory.runner import sync_now
 from numbersadmin.inventory.services.sync import acquire_lease, confirm_held_removals, release_lease
 
 from .support.helpers import snapshot, sync
@@ -149,16 +149,17 @@ def test_simulator_stopped_mid_sync_leaves_inventory(didww_account, didww_sim):
 
 
 def test_rate_limit_reschedules_without_sleeping(didww_account, didww_sim, settings, monkeypatch):
+    from numbersadmin.inventory import runner
+
     scheduled = []
-    monkeypatch.setattr("numbersadmin.inventory.services.dispatch.schedule_run",
-                        lambda run, countdown=0: scheduled.append((run.pk, countdown)))
+    monkeypatch.setattr(runner, "_submit", lambda task, work, arg, countdown=0: scheduled.append((arg, countdown)))
     didww_sim.faults.rate_limit(retry_after=7, page=2, path="/dids")
-    run = sync(didww_account)
+    run = runner.execute_sync(SyncRun.objects.create(account=didww_account).pk)
     assert run.state == SyncState.RETRY_SCHEDULED and run.error_class == "rate_limited"
     assert PhoneNumber.objects.count() == 0
-    assert len(scheduled) == 1 and scheduled[0][1] == 7
+    assert len(scheduled) == 1 and 6 <= scheduled[0][1] <= 7  # handed over with the Retry-After delay
     retry = SyncRun.objects.get(pk=scheduled[0][0])
-    assert retry.state == SyncState.QUEUED
+    assert retry.state == SyncState.QUEUED and retry.trigger == SyncTrigger.RETRY
     from numbersadmin.inventory.services.sync import run_sync
 
     assert run_sync(retry.pk).state == SyncState.SUCCEEDED
@@ -178,12 +179,14 @@ def test_enqueue_does_not_duplicate_an_active_run(didww_account, settings):
     settings.TASK_RUNNER = "celery"  # nothing consumes: the run stays queued
     from unittest import mock
 
-    with mock.patch("numbersadmin.inventory.tasks.sync_account.apply_async") as apply_async:
-        first, created1 = enqueue_sync(didww_account)
-        second, created2 = enqueue_sync(didww_account)
+    from numbersadmin.inventory import runner
+
+    with mock.patch.object(runner.celery_app, "send_task") as send_task:
+        first, created1 = sync_now(didww_account)
+        second, created2 = sync_now(didww_account)
     assert created1 and not created2 and first.pk == second.pk
-    assert apply_async.call_count == 1
-    assert apply_async.call_args.args[0] == (first.pk,)  # ids only, never secrets
+    assert send_task.call_count == 1
+    assert send_task.call_args.args == (runner.SYNC_TASK, (first.pk,))  # ids only, never secrets
 
 
 def test_secrets_never_reach_logs_or_runs(didww_account, didww_sim, caplog):

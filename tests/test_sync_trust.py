@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from numbersadmin.inventory.choices import ChangeKind, SyncState, SyncTrigger
 from numbersadmin.inventory.models import NumberChange, PhoneNumber, ProviderAccount, SyncRun
-from numbersadmin.inventory.services import dispatch, ingest
+from numbersadmin.inventory import runner
+from numbersadmin.inventory.services import ingest
 from numbersadmin.inventory.services import sync as sync_service
 
 from .faults.harness import CASES, PAGE_SIZE, check, live_ids, make_account
@@ -182,7 +183,7 @@ def orphan(settings):
 def test_redelivered_task_of_a_dead_run_marks_it_lost_and_starts_a_fresh_run(case_of, orphan):
     case, account = case_of("didww")
     dead = orphan(account)
-    sync_service.run_sync(dead.pk)  # what acks_late redelivery does
+    runner.execute_sync(dead.pk)  # what acks_late redelivery does (the task body)
     dead.refresh_from_db()
     assert dead.state == SyncState.FAILED and dead.error_class == "lost"
     fresh = SyncRun.objects.filter(account=account, trigger=SyncTrigger.RECOVERY).get()
@@ -192,7 +193,7 @@ def test_redelivered_task_of_a_dead_run_marks_it_lost_and_starts_a_fresh_run(cas
 def test_sync_now_replaces_a_dead_run_instead_of_returning_it(case_of, orphan):
     case, account = case_of("didww")
     dead = orphan(account)
-    run, created = dispatch.enqueue_sync(account)
+    run, created = runner.sync_now(account)
     assert created and run.pk != dead.pk
     assert SyncRun.objects.get(pk=dead.pk).error_class == "lost"
     assert SyncRun.objects.get(pk=run.pk).state == SyncState.SUCCEEDED
@@ -203,10 +204,10 @@ def test_reaper_replaces_dead_runs_but_not_live_ones(case_of, settings):
     live = SyncRun.objects.create(account=account)
     claimed = sync_service.claim_run(live.pk)[0]
     assert claimed is not None  # heartbeat fresh: a worker is on it
-    assert dispatch.reap_runs() == {"lost": 0, "requeued": 0}
-    assert dispatch.enqueue_sync(account) == (SyncRun.objects.get(pk=live.pk), False)  # Sync now joins it
+    assert runner.reap() == {"lost": 0, "requeued": 0}
+    assert runner.sync_now(account) == (SyncRun.objects.get(pk=live.pk), False)  # Sync now joins it
     _stop_heartbeat(claimed, settings)
-    assert dispatch.reap_runs()["lost"] == 1
+    assert runner.reap()["lost"] == 1
     assert SyncRun.objects.get(pk=live.pk).error_class == "lost"
     assert SyncRun.objects.filter(account=account, trigger=SyncTrigger.RECOVERY, state=SyncState.SUCCEEDED).exists()
 
@@ -309,7 +310,7 @@ def test_queued_run_whose_task_was_lost_is_handed_over_again(case_of, settings):
     run = SyncRun.objects.create(account=account)  # queued, but its task never reached a worker
     stale = timezone.now() - dt.timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS + 5)
     SyncRun.objects.filter(pk=run.pk).update(created_at=stale, enqueued_at=stale)
-    counts = dispatch.reap_runs()
+    counts = runner.reap()
     assert counts["requeued"] == 1
     assert SyncRun.objects.get(pk=run.pk).state == SyncState.SUCCEEDED
     assert live_ids(account) == case.listed(case.sim)
@@ -319,7 +320,7 @@ def test_queued_retry_is_not_handed_over_before_it_is_due(case_of, settings):
     _, account = case_of("didww")
     run = SyncRun.objects.create(account=account, not_before=timezone.now() + dt.timedelta(minutes=5))
     SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - dt.timedelta(hours=1))
-    assert dispatch.reap_runs()["requeued"] == 0
+    assert runner.reap()["requeued"] == 0
 
 
 # -- finding 5: retry cap per sync, not per account-hour -------------------------------------------

@@ -3,6 +3,7 @@ columns, ticked rows, manifest, XLSX jobs), saved views and their ownership, bad
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -311,13 +312,39 @@ def test_every_list_supports_views_columns_and_export(ops_client, synced):
     assert list(trunks[0]) == ["name", "numbers"]
 
 
-def test_every_on_screen_column_has_export_columns():
+def test_column_definitions_are_checked_when_the_list_is_defined():
+    """One definition per column: a doubled name or export header, a column exporting nothing or a
+    sortable column the selector cannot sort fails at import, not on some user's export."""
+    from numbersadmin.inventory.tables import Column, check_columns, data, value
+
+    def col(name, *fields, sortable=False):
+        return Column(name, name.title(), lambda row, t: "", tuple(fields), sortable=sortable)
+
+    check_columns([col("a", value("a")), data("b")], {})
+    for columns, sorts, message in (
+        ([col("a", value("a")), col("a", value("b"))], {}, "duplicate column names: a"),
+        ([col("a", value("x")), col("b", value("x", "other"))], {}, "duplicate field names: x"),
+        ([col("a")], {}, "columns without fields: a"),
+        ([col("a", value("a"), sortable=True)], {"b": "b"}, "sortable columns without a sort key: a"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            check_columns(columns, sorts)
+
+
+def test_all_columns_export_is_every_field_and_current_view_is_the_screen_columns(ops_client, synced):
     from numbersadmin.inventory.lists import LISTS
 
+    def header(url):
+        lines = [line for line in body(ops_client.get(url)).splitlines() if line and not line.startswith("# ")]
+        return next(csv.reader(lines[:1]))
+
     for spec in LISTS.values():
-        headers = {h for h, _ in spec.export_columns}
-        for column in spec.columns:
-            assert set(column.export_names) <= headers and column.export_names, (spec.name, column.name)
+        assert header(f"{spec.url}?export=csv&columns=all") == [f.header for f in spec.fields], spec.name
+        assert header(f"{spec.url}?export=csv") == [f.header for c in spec.default_columns for f in c.fields], spec.name
+    # A data-only column (exports, API) is in "all columns" but cannot be shown on screen.
+    assert "number_raw" in [f.header for f in LISTS["numbers"].fields]
+    html = body(ops_client.get("/numbers/?cols=number_raw,e164"))
+    assert "Unknown column &#x27;number_raw&#x27; ignored." in html and 'data-col="number_raw"' not in html
 
 
 @override_settings(EXPORT_XLSX_SYNC_ROWS=10, EXPORT_JOBS_PER_USER=1)
@@ -326,7 +353,7 @@ def test_export_jobs_are_limited_per_user_and_files_expire(ops_client, synced, t
 
     from django.utils import timezone
 
-    from numbersadmin.inventory.services.exports import cleanup_export_jobs
+    from numbersadmin.inventory.export_jobs import cleanup_export_jobs
 
     settings.EXPORT_DIR = tmp_path
     busy = ExportJob.objects.create(requested_by=ops_user, list_name="numbers", state="running")

@@ -10,7 +10,7 @@ stores and what every link, chip and export carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from django.http import QueryDict
@@ -18,7 +18,8 @@ from django.urls import reverse
 
 from . import selectors
 from .services import exports
-from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
+from .services.exports import Field
+from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NAME_SORTS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
                      TRUNK_GROUP_COLUMNS, Column)
 
 STATE_KEYS = ("q", "sort", "per_page", "cols")
@@ -45,8 +46,7 @@ class ListSpec:
     title: str
     url_name: str
     filterset: Callable  # params -> bound FilterSet (a selector)
-    columns: list[Column]
-    export_columns: list[tuple[str, str]]  # "all columns", in export order
+    columns: list[Column]  # every column, in screen and export order (tables.py)
     sorts: dict[str, str]
     default_sort: str
     order: Callable = _name_order  # (qs, Sort) -> ordered qs
@@ -58,7 +58,6 @@ class ListSpec:
     intro_context: Callable | None = None  # () -> dict for the intro template
     bulk_editable: bool = False  # admins may tag/annotate the selection (numbers)
     after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
-    annotations: dict = field(default_factory=dict)  # export path -> expression, added only when exported
 
     @property
     def url(self) -> str:
@@ -66,50 +65,44 @@ class ListSpec:
 
     @property
     def column_map(self) -> dict[str, Column]:
-        return {c.name: c for c in self.columns}
+        """The columns a user can show (``cols=``, the chooser)."""
+        return {c.name: c for c in self.columns if c.on_screen}
 
     @property
-    def default_columns(self) -> list[str]:
-        return [c.name for c in self.columns if c.default]
+    def default_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.on_screen and c.default]
 
-    def export_columns_for(self, visible: list[Column] | None) -> list[tuple[str, str]]:
-        """``None``: all columns. Otherwise the export columns behind the visible ones, in screen order."""
-        if visible is None:
-            return list(self.export_columns)
-        by_header = dict(self.export_columns)
-        chosen: list[tuple[str, str]] = []
-        for column in visible:
-            for header in column.export_names:
-                if header in by_header and (header, by_header[header]) not in chosen:
-                    chosen.append((header, by_header[header]))
-        return chosen
+    @property
+    def fields(self) -> list[Field]:
+        """Every exported field ("all columns"), in column order."""
+        return [f for c in self.columns for f in c.fields]
+
+    def fields_for(self, visible: list[Column] | None) -> list[Field]:
+        """``None``: all fields. Otherwise the fields behind the visible columns, in screen order."""
+        return self.fields if visible is None else [f for c in visible for f in c.fields]
 
 
 LISTS: dict[str, ListSpec] = {
     spec.name: spec
     for spec in (
-        ListSpec("numbers", "Numbers", "numbers", selectors.number_list, NUMBER_COLUMNS, exports.NUMBER_COLUMNS,
+        ListSpec("numbers", "Numbers", "numbers", selectors.number_list, NUMBER_COLUMNS,
                  selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT, table_id="numbers-table",
                  empty_text="No numbers match these filters.",
-                 search_placeholder="+1 (415) 555, 415 555, owner, location, note…",
-                 annotations=exports.NUMBER_ANNOTATIONS, bulk_editable=True),
+                 search_placeholder="+1 (415) 555, 415 555, owner, location, note…", bulk_editable=True),
         ListSpec("caller_ids", "Caller IDs", "caller_ids", selectors.caller_id_list, CALLER_ID_COLUMNS,
-                 exports.CALLER_ID_COLUMNS, selectors.CALLER_ID_SORTS, "verified_until",
+                 selectors.CALLER_ID_SORTS, "verified_until",
                  order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",
                  empty_text="No caller IDs match these filters.", search_placeholder="Caller ID digits…",
                  intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro,
                  after_page=selectors.attach_owners),
-        ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, exports.OWNER_COLUMNS,
-                 {"name": "name"}, "name", table_id="owners-table", empty_text="No owners match these filters.",
+        ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, NAME_SORTS, "name", table_id="owners-table", empty_text="No owners match these filters.",
                  search_placeholder="Name…"),
-        ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS,
-                 exports.LOCATION_COLUMNS, {"name": "name"}, "name", table_id="locations-table",
+        ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS, NAME_SORTS, "name", table_id="locations-table",
                  empty_text="No locations match these filters.", search_placeholder="Name, city, region…"),
-        ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, exports.TRUNK_COLUMNS,
-                 {"name": "name"}, "name", table_id="trunks-table", empty_text="No trunks.",
+        ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, NAME_SORTS, "name", table_id="trunks-table", empty_text="No trunks.",
                  search_placeholder="Trunk name…"),
         ListSpec("trunk_groups", "Trunk groups", "trunk_groups", selectors.trunk_group_list, TRUNK_GROUP_COLUMNS,
-                 exports.TRUNK_GROUP_COLUMNS, {"name": "name"}, "name", table_id="trunk-groups-table",
+                 NAME_SORTS, "name", table_id="trunk-groups-table",
                  empty_text="No trunk groups.", search_placeholder="Trunk group name…"),
     )
 }
@@ -263,7 +256,7 @@ def clear_all_url(params: QueryDict) -> str:
 class ExportPlan:
     spec: ListSpec
     qs: object
-    columns: list[tuple[str, str]]
+    fields: list[Field]
     columns_mode: str  # "view" | "all"
     query: str
     filters: list[str]
@@ -274,7 +267,7 @@ class ExportPlan:
             list_title=self.spec.title, generated_by=getattr(user, "username", None) or str(user or "unknown"),
             query=self.query, filters=self.filters,
             columns=("all columns" if self.columns_mode == "all" else "current view") + ": "
-            + ", ".join(h for h, _ in self.columns),
+            + ", ".join(f.header for f in self.fields),
             selection=self.selection, rows=rows, accounts=exports.accounts_in(self.qs))
 
 
@@ -308,22 +301,14 @@ def export_plan(spec: ListSpec, params: QueryDict, *, visible: list[Column] | No
     if selected is not None:
         qs = qs.filter(pk__in=selected)
     if headers is not None:  # a queued job: the columns were resolved when it was requested
-        by_header = dict(spec.export_columns)
-        columns = [(h, by_header[h]) for h in headers if h in by_header]
+        by_header = {f.header: f for f in spec.fields}
+        fields = [by_header[h] for h in headers if h in by_header]
     else:
-        columns = spec.export_columns_for(None if columns_mode == "all" else (visible or
-                                          [spec.column_map[n] for n in spec.default_columns]))
-    qs = exports.with_annotations(qs, columns, spec.annotations)
+        fields = spec.fields_for(None if columns_mode == "all" else (visible or spec.default_columns))
+    qs = exports.with_annotations(qs, fields)
     filters = [f"{c.heading}: {c.value}" for c in chips(filterset, params)]
     if params.get("q"):
         filters = [f for f in filters if not f.startswith("Search")] + [f"Search: {params.get('q')[:100]}"]
     selection = f"{len(selected)} ticked rows (those still matching the filters)" if selected is not None else "all matching rows"
-    return ExportPlan(spec, qs, columns, columns_mode, normalise_params(spec, params, filterset).urlencode(),
+    return ExportPlan(spec, qs, fields, columns_mode, normalise_params(spec, params, filterset).urlencode(),
                       filters, selection)
-
-
-def job_plan(job) -> ExportPlan:
-    """Rebuilds a queued export's plan from what the job stored (ids and names only)."""
-    spec = LISTS[job.list_name]
-    return export_plan(spec, QueryDict(job.params), visible=None, columns_mode=job.columns_mode,
-                       selected=job.selected or None, notices=[], headers=job.columns)

@@ -6,7 +6,7 @@ import datetime as dt
 import re as _re
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, StringAgg, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -14,8 +14,8 @@ from django.utils.http import urlencode
 from .choices import NumberStatus, VerificationState
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
                       OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
-from .models import (AuditLog, CallerId, Location, NumberChange, Owner, PhoneNumber, ProviderAccount, SiteSettings, SyncRun,
-                     Trunk, TrunkGroup)
+from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, Owner, PhoneNumber, ProviderAccount,
+                     SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import count_rows
 
 # Sortable columns -> (non-null db field). Each has an index ending in id (models.PhoneNumber).
@@ -51,6 +51,36 @@ def parse_sort(value: str | None, allowed: dict[str, str], default: str) -> tupl
         return Sort(key, allowed[key], raw.startswith("-")), None
     error = f"Unknown sort {raw!r}; sorted by {default}." if raw else None
     return Sort(default, allowed[default], False), error
+
+
+def visible_views(user, list_name: str | None = None) -> QuerySet:
+    """Saved views a user may open: their own and everyone's shared ones."""
+    qs = SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+    return qs.filter(list_name=list_name) if list_name else qs
+
+
+def list_preference(user, list_name: str) -> ListPreference | None:
+    return ListPreference.objects.filter(user=user, list_name=list_name).select_related("default_view").first()
+
+
+def default_view_ids(user) -> set[int]:
+    return set(ListPreference.objects.filter(user=user).values_list("default_view_id", flat=True))
+
+
+def tag_names(pks: list[int]) -> dict[int, str]:
+    """Number pk -> its tags as "a, b" (one query for a chunk of numbers)."""
+    names: dict[int, list[str]] = {}
+    for pk, name in (Tag.numbers.through.objects.filter(phonenumber_id__in=pks)
+                     .order_by("tag__name").values_list("phonenumber_id", "tag__name")):
+        names.setdefault(pk, []).append(name)
+    return {pk: ", ".join(v) for pk, v in names.items()}
+
+
+def tag_names_sql() -> Subquery:
+    """The same value as ``tag_names`` as a correlated subquery (PostgreSQL COPY exports)."""
+    return Subquery(
+        Tag.numbers.through.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
+        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
 
 
 def number_queryset() -> QuerySet:

@@ -1,10 +1,11 @@
-"""Column definitions for the list pages, rendered with ``format_html`` per cell.
+"""The lists' columns: one definition per column serves the screen, the column chooser, the
+CSV/XLSX exports and the API (name, header, renderer, exported fields, sortable, default
+visibility, related data to load).
 
-django-tables2 was the first choice, but its per-cell machinery (accessor resolution, argument
-introspection, a template per cell) cost ~25 ms per 50-row page against ~3 ms here, which made our
-page 1 slower than the Django admin changelist it is benchmarked against (tests/perf/bench.py).
-A column is data (name, header, renderer, sortable), so the column chooser and exports can share
-these definitions later.
+Cells are rendered with ``format_html``. django-tables2 was the first choice, but its per-cell
+machinery (accessor resolution, argument introspection, a template per cell) cost ~25 ms per
+50-row page against ~3 ms here, which made our page 1 slower than the Django admin changelist it
+is benchmarked against (tests/perf/bench.py).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from django.db.models import F
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from . import selectors
 from .choices import VerificationState
-from .selectors import CALLER_ID_SORTS, NUMBER_SORTS
+from .services.exports import Field
 from .templatetags.inventory_tags import freshness
 
 DASH = mark_safe('<span class="muted">—</span>')
@@ -25,22 +28,53 @@ DASH = mark_safe('<span class="muted">—</span>')
 
 @dataclass(frozen=True)
 class Column:
+    """``name`` is the key in ``cols=`` and ``sort=``; ``fields`` are the values the column stands
+    for in exports and the API, in order (one cell on screen may be several values, e.g. status,
+    provider status and "missing since"). A column without ``render`` is data only: exported and
+    served by the API, never on screen or in the chooser."""
+
     name: str
     header: str
-    render: Callable[[object, "Table"], SafeString | str]
+    render: Callable[[object, "Table"], SafeString | str] | None
+    fields: tuple[Field, ...]
     sortable: bool = False
     wrap: bool = False
-    # Export columns (services.exports *_COLUMNS headers) this on-screen column stands for, so
-    # "export current view" gives the same columns in the same order. Empty: its own name.
-    export: tuple[str, ...] = ()
     default: bool = True  # shown until the user picks columns
     # Related data the renderer needs, loaded only while the column is visible.
     select: tuple[str, ...] = ()
     prefetch: tuple[str, ...] = ()
 
     @property
-    def export_names(self) -> tuple[str, ...]:
-        return self.export or (self.name,)
+    def on_screen(self) -> bool:
+        return self.render is not None
+
+
+def value(header: str, path: str | None = None, **kw) -> Field:
+    """An exported field; ``path`` defaults to the header (a plain model field)."""
+    return Field(header, path or header, **kw)
+
+
+def data(name: str, path: str | None = None, **kw) -> Column:
+    """A data-only column with one field of the same name."""
+    return Column(name, name, None, (value(name, path, **kw),), default=False)
+
+
+def check_columns(columns: list[Column], sorts: dict[str, str]) -> list[Column]:
+    """Definition-time guard: unique names and headers, every column exports something, and only
+    sort keys the selector knows are offered."""
+    names = [c.name for c in columns]
+    headers = [f.header for c in columns for f in c.fields]
+    for label, items in (("column", names), ("field", headers)):
+        doubled = sorted({x for x in items if items.count(x) > 1})
+        if doubled:
+            raise ValueError(f"duplicate {label} names: {', '.join(doubled)}")
+    empty = [c.name for c in columns if not c.fields]
+    if empty:
+        raise ValueError(f"columns without fields: {', '.join(empty)}")
+    unsortable = [c.name for c in columns if c.sortable and c.name not in sorts]
+    if unsortable:
+        raise ValueError(f"sortable columns without a sort key: {', '.join(unsortable)}")
+    return columns
 
 
 def text(attr: str):
@@ -130,33 +164,42 @@ def _date(attr: str):
     return render
 
 
-NUMBER_COLUMNS = [
-    Column("e164", "Number", number_cell, sortable=True, export=("e164",)),
-    Column("provider", "Provider", text("account.provider_name"), sortable=True),
-    Column("account", "Account", text("account.name")),
-    Column("country", "Country", text("country"), sortable=True),
-    Column("region", "Region", text("region")),
-    Column("city", "City", text("city"), sortable=True),
-    Column("kind", "Kind", lambda row, t: row.get_kind_display(), sortable=True),
-    Column("status", "Status", status_cell, sortable=True, export=("status", "provider_status", "missing_since")),
-    Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row), export=("voice", "sms", "mms")),
-    Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency), export=("monthly_cost", "currency")),
-    Column("renews", "Renews", _date("expires_at"), export=("expires_at",)),
-    Column("owner", "Owner", lambda row, t: owner_link(row.owner), export=("owner", "owner_type")),
-    Column("trunk", "Trunk", link("trunk")),
-    Column("trunk_group", "Trunk group", link("trunk_group")),
-    Column("description", "Description", text("description"), wrap=True),
-    Column("freshness", "Data", freshness_cell, export=("account_last_sync",)),
-    Column("location", "Location", link("location"), default=False),
-    Column("did_group", "DID group", link("number_group"), default=False),
-    Column("application", "Application", text("application"), default=False),
-    Column("extension", "Extension", text("extension"), default=False),
-    Column("acquired", "Acquired", _date("acquired_at"), default=False, export=("acquired_at",)),
-    Column("first_seen", "First seen", _date("first_seen"), sortable=True, default=False),
-    Column("tags", "Tags", tags_cell, default=False, prefetch=("tags",)),
-    Column("note", "Note", note_cell, wrap=True, default=False, select=("note",)),
-]
-assert {c.name for c in NUMBER_COLUMNS if c.sortable} <= set(NUMBER_SORTS)
+NUMBER_COLUMNS = check_columns([
+    Column("e164", "Number", number_cell, (value("e164"),), sortable=True),
+    data("number_raw"),
+    data("valid", "is_valid"),
+    Column("provider", "Provider", text("account.provider_name"), (value("provider"),), sortable=True),
+    Column("account", "Account", text("account.name"), (value("account", "account__name"),)),
+    Column("country", "Country", text("country"), (value("country"),), sortable=True),
+    Column("region", "Region", text("region"), (value("region"),)),
+    Column("city", "City", text("city"), (value("city"),), sortable=True),
+    Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind"),), sortable=True),
+    Column("status", "Status", status_cell, (value("status"), value("provider_status", "raw_status"),
+                                             value("missing_since")), sortable=True),
+    Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row),
+           (value("voice"), value("sms"), value("mms"))),
+    Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency),
+           (value("monthly_cost"), value("currency"))),
+    Column("renews", "Renews", _date("expires_at"), (value("expires_at"),)),
+    Column("owner", "Owner", lambda row, t: owner_link(row.owner),
+           (value("owner", "owner__name"), value("owner_type", "owner__owner_type"))),
+    Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),)),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
+    Column("description", "Description", text("description"), (value("description"),), wrap=True),
+    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),)),
+    Column("location", "Location", link("location"), (value("location", "location__name"),), default=False),
+    data("main_number", "is_main_number"),
+    Column("did_group", "DID group", link("number_group"), (value("did_group", "number_group__name"),), default=False),
+    Column("application", "Application", text("application"), (value("application"),), default=False),
+    Column("extension", "Extension", text("extension"), (value("extension"),), default=False),
+    Column("acquired", "Acquired", _date("acquired_at"), (value("acquired_at"),), default=False),
+    Column("first_seen", "First seen", _date("first_seen"), (value("first_seen"),), sortable=True, default=False),
+    data("removed_at"),
+    Column("tags", "Tags", tags_cell, (value("tags", "tag_names", annotate=selectors.tag_names_sql,
+                                             load=selectors.tag_names),), default=False, prefetch=("tags",)),
+    Column("note", "Note", note_cell, (value("note", "note_text", annotate=lambda: F("note__text")),), wrap=True,
+           default=False, select=("note",)),
+], selectors.NUMBER_SORTS)
 
 
 def account_cell(row, table):
@@ -167,41 +210,62 @@ def self_link(row, table):
     return format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)
 
 
-NAMED_OBJECT_COLUMNS = [Column("name", "Name", self_link), Column("account", "Account", text("account.name"))]
+NAME = Column("name", "Name", self_link, (value("name"),))
+ACCOUNT = Column("account", "Account", text("account.name"), (value("account", "account__name"),))
+PROVIDER = data("provider", "account__provider")
+ACCOUNT_AND_PROVIDER = Column("account", "Account", account_cell,
+                              (value("account", "account__name"), value("provider", "account__provider")))
+EXTERNAL_ID = data("external_id")
+NUMBER_COUNT = Column("numbers", "Numbers", text("number_count"), (value("numbers", "number_count"),))
+NAME_SORTS = {"name": "name"}
 
-OWNER_COLUMNS = [
-    Column("name", "Owner", self_link),
-    Column("type", "Type", lambda row, t: row.type_label),
-    Column("account", "Account", account_cell, export=("account", "provider")),
-    Column("location", "Location", link("location")),
-    Column("numbers", "Numbers", text("number_count")),
-]
+OWNER_COLUMNS = check_columns([
+    Column("name", "Owner", self_link, (value("name"),)),
+    Column("type", "Type", lambda row, t: row.type_label, (value("type", "owner_type"),)),
+    data("first_name"),
+    data("last_name"),
+    ACCOUNT_AND_PROVIDER,
+    Column("location", "Location", link("location"), (value("location", "location__name"),)),
+    NUMBER_COUNT,
+    EXTERNAL_ID,
+], NAME_SORTS)
 
-LOCATION_COLUMNS = [
-    Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row)),
-    Column("kind", "Kind", text("kind")),
-    Column("account", "Account", account_cell, export=("account", "provider")),
-    Column("country", "Country", text("country_code")),
-    Column("region", "Region", text("region")),
-    Column("city", "City", text("city")),
-    Column("main_number", "Main number", text("main_number")),
-    Column("numbers", "Numbers", text("number_count")),
-]
+LOCATION_COLUMNS = check_columns([
+    Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
+           (value("name"),)),
+    Column("kind", "Kind", text("kind"), (value("kind"),)),
+    ACCOUNT_AND_PROVIDER,
+    Column("country", "Country", text("country_code"), (value("country", "country_code"),)),
+    Column("region", "Region", text("region"), (value("region"),)),
+    Column("city", "City", text("city"), (value("city"),)),
+    Column("main_number", "Main number", text("main_number"), (value("main_number"),)),
+    NUMBER_COUNT,
+    EXTERNAL_ID,
+], NAME_SORTS)
 
-TRUNK_COLUMNS = [
-    *NAMED_OBJECT_COLUMNS,
-    Column("kind", "Type", text("kind")),
-    Column("trunk_group", "Trunk group", link("trunk_group")),
-    Column("numbers", "Numbers", text("number_count")),
-    Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH, export=("removed_at",)),
-]
+TRUNK_COLUMNS = check_columns([
+    NAME,
+    ACCOUNT,
+    PROVIDER,
+    Column("kind", "Type", text("kind"), (value("kind"),)),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
+    data("description"),
+    NUMBER_COUNT,
+    EXTERNAL_ID,
+    Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH,
+           (value("removed_at"),)),
+], NAME_SORTS)
 
-TRUNK_GROUP_COLUMNS = [
-    *NAMED_OBJECT_COLUMNS,
-    Column("capacity", "Capacity", text("capacity_limit"), export=("capacity_limit",)),
-    Column("trunks", "Trunks", text("trunk_count")),
-    Column("numbers", "Numbers", text("number_count")),
-]
+TRUNK_GROUP_COLUMNS = check_columns([
+    NAME,
+    ACCOUNT,
+    PROVIDER,
+    Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit"),)),
+    Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count"),)),
+    NUMBER_COUNT,
+    EXTERNAL_ID,
+    data("removed_at"),
+], NAME_SORTS)
 
 
 class Table:
@@ -231,7 +295,7 @@ class Table:
 
 def number_table(rows) -> Table:
     """Drill-down pages (trunk, owner, location, group): the default columns."""
-    return Table(rows, [c for c in NUMBER_COLUMNS if c.default], table_id="numbers-table", empty_text="No numbers match these filters.")
+    return Table(rows, [c for c in NUMBER_COLUMNS if c.on_screen and c.default], table_id="numbers-table", empty_text="No numbers match these filters.")
 
 
 def verification_cell(row, table):
@@ -247,18 +311,22 @@ def owner_cell(row, table):
                        number.e164, number.account.provider_name, number.account.name)
 
 
-CALLER_ID_COLUMNS = [
+CALLER_ID_COLUMNS = check_columns([
     Column("e164", "Caller ID", lambda row, t: format_html('<span class="num">{}</span>', row.e164 or row.number_raw),
+           (value("e164"),), sortable=True),
+    data("number_raw"),
+    Column("account", "Account", account_cell, (value("account", "account__name"), value("provider", "account__provider")),
            sortable=True),
-    Column("account", "Account", account_cell, sortable=True, export=("account", "provider")),
-    Column("state", "Verification", verification_cell, export=("verification_state",)),
-    Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, sortable=True),
-    Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no")),
+    Column("state", "Verification", verification_cell, (value("verification_state", "state"),)),
+    Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, (value("verified_until"),),
+           sortable=True),
+    Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no"),
+           (value("active"),)),
     Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
         "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
         "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left),
-        export=("code_entering_attempts_left", "verification_call_attempts_left")),
-    Column("owner", "Owned by", owner_cell, export=("owned_by_account",)),
-    Column("freshness", "Data", freshness_cell, export=("account_last_sync",)),
-]
-assert {c.name for c in CALLER_ID_COLUMNS if c.sortable} <= set(CALLER_ID_SORTS)
+        (value("code_entering_attempts_left"), value("verification_call_attempts_left"))),
+    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),)),
+    data("external_id"),
+    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),)),
+], selectors.CALLER_ID_SORTS)

@@ -588,7 +588,7 @@ import json, threading, time
 from django.db import connection
 from django.utils import timezone
 from numbersadmin.inventory.models import ProviderAccount, SyncRun
-from numbersadmin.inventory.services.dispatch import enqueue_sync
+from numbersadmin.inventory.runner import sync_now
 account = ProviderAccount.objects.get(name=%(name)r)
 if %(after)r:  # wait (in this process: no start-up delay) until the run is this far in
     run_id, seconds = %(after)r
@@ -609,7 +609,7 @@ def click():
     try:
         barrier.wait()
         began = time.monotonic()
-        run, created = enqueue_sync(account, trigger="manual")
+        run, created = sync_now(account, trigger="manual")
         item = [run.pk, created, run.state, began, time.monotonic()]
     except Exception as exc:
         item = ["error", repr(exc), "", 0, 0]
@@ -627,7 +627,7 @@ print("CLICKS " + json.dumps({"results": out, "into_run": into, "issued_within":
 
 
 def clicks(env, name: str, n: int = 50, after: tuple[int, float] | None = None) -> dict:
-    """``n`` threads call ``enqueue_sync`` at once (a barrier), each on its own connection."""
+    """``n`` threads call ``sync_now`` ("Sync now") at once (a barrier), each on its own connection."""
     out = manage(env, "shell", "--no-imports", "-c", CLICKS % {"name": name, "n": n, "after": after}).stdout
     return json.loads(out.split("CLICKS ", 1)[1])
 

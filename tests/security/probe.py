@@ -136,12 +136,12 @@ def seed(rng: random.Random) -> dict:
     from django.conf import settings
     from django.test import Client
 
-    from numbersadmin.inventory.services.dispatch import enqueue_sync
+    from numbersadmin.inventory.runner import sync_now
 
     if os.environ.get("REDIS_URL"):
         settings.TASK_RUNNER = "celery"
         for account in accounts.values():
-            enqueue_sync(account)
+            sync_now(account)
         settings.TASK_RUNNER = "inline"
         SyncRun.objects.filter(state="queued").update(state="failed", error_class="probe")
     for username in ("ops", "nobody"):

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from numbersadmin.inventory.choices import SyncTrigger
 from numbersadmin.inventory.models import PhoneNumber, SyncRun
-from numbersadmin.inventory.services.sync import run_sync
+from numbersadmin.inventory.runner import run_here
 
 
 def sync(account, trigger=SyncTrigger.CLI) -> SyncRun:
-    return run_sync(SyncRun.objects.create(account=account, trigger=trigger).pk)
+    """A sync run here, as the CLI does it: the runs it queues (rate-limit retries) follow inline."""
+    return run_here(account, trigger=trigger)
 
 
 def snapshot(account) -> list[tuple]:

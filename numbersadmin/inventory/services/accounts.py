@@ -14,7 +14,8 @@ from providers.errors import ProviderError, UnsafeURL
 
 from ..crypto import SecretsUnavailable
 from ..validators import validate_base_url
-from ..models import AuditLog, ProviderAccount
+from .audit import audit
+from ..models import ProviderAccount
 
 
 def clean_secrets(provider: str, secrets: dict[str, str], *, partial: bool) -> dict[str, str]:
@@ -113,15 +114,3 @@ def account_test_connection(account: ProviderAccount, user=None) -> ConnectionRe
         client.close()
     audit(user, "account.test", account, {"ok": result.ok, "error_class": result.error_class})
     return result
-
-
-def audit(user, action: str, target, detail: dict | None = None, rows: int | None = None) -> AuditLog:
-    is_user = getattr(user, "is_authenticated", False)
-    return AuditLog.objects.create(
-        user=user if is_user else None,
-        username=user.get_username() if is_user else (str(user) if user else ""),
-        action=action,
-        target=str(target)[:200],
-        detail=detail or {},
-        rows=rows,
-    )

@@ -20,7 +20,7 @@ from django.db.models.functions import Concat, Length
 from django.utils import timezone
 
 from ..models import NumberNote, PhoneNumber, Tag
-from .accounts import audit
+from .audit import audit
 
 TAG_MAX_LENGTH = 50
 TAG_PUNCTUATION = " -_.:/"

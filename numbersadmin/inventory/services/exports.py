@@ -1,4 +1,5 @@
-"""CSV export of a list, built from the same selector queryset the screen shows.
+"""Export formats: CSV (Python or PostgreSQL COPY), XLSX and the manifest. They write whatever
+fields and queryset they are given; which fields a list has is the list's columns (tables.py).
 
 Safety rule (OWASP CSV injection), decided once here: a cell starting with ``= + - @``, tab or CR
 gets a leading apostrophe, EXCEPT a value that is exactly an E.164 number (``+`` then 1-15
@@ -9,20 +10,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import logging
 import re
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import F, OuterRef, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
-
-logger = logging.getLogger(__name__)
 
 E164_RE = re.compile(r"^\+[1-9]\d{0,14}$")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -46,130 +43,41 @@ class _Echo:
         return value
 
 
-# (header, values() path). Kept flat so the export runs as one set-based query.
-NUMBER_COLUMNS = [
-    ("e164", "e164"),
-    ("number_raw", "number_raw"),
-    ("valid", "is_valid"),
-    ("provider", "provider"),
-    ("account", "account__name"),
-    ("country", "country"),
-    ("region", "region"),
-    ("city", "city"),
-    ("kind", "kind"),
-    ("status", "status"),
-    ("provider_status", "raw_status"),
-    ("trunk", "trunk__name"),
-    ("trunk_group", "trunk_group__name"),
-    ("did_group", "number_group__name"),
-    ("application", "application"),
-    ("description", "description"),
-    ("owner", "owner__name"),
-    ("owner_type", "owner__owner_type"),
-    ("location", "location__name"),
-    ("extension", "extension"),
-    ("main_number", "is_main_number"),
-    ("voice", "voice"),
-    ("sms", "sms"),
-    ("mms", "mms"),
-    ("monthly_cost", "monthly_cost"),
-    ("currency", "currency"),
-    ("acquired_at", "acquired_at"),
-    ("expires_at", "expires_at"),
-    ("first_seen", "first_seen"),
-    ("missing_since", "missing_since"),
-    ("removed_at", "removed_at"),
-    ("account_last_sync", "account__last_success_at"),
-    ("tags", "tag_names"),
-    ("note", "note_text"),
-]
-CALLER_ID_COLUMNS = [
-    ("e164", "e164"), ("number_raw", "number_raw"), ("provider", "account__provider"), ("account", "account__name"),
-    ("verification_state", "state"), ("verified_until", "verified_until"), ("active", "active"),
-    ("code_entering_attempts_left", "code_entering_attempts_left"),
-    ("verification_call_attempts_left", "verification_call_attempts_left"),
-    ("owned_by_account", "owner_account"), ("external_id", "external_id"), ("account_last_sync", "account__last_success_at"),
-]
-OWNER_COLUMNS = [
-    ("name", "name"), ("type", "owner_type"), ("first_name", "first_name"), ("last_name", "last_name"),
-    ("account", "account__name"), ("provider", "account__provider"), ("location", "location__name"),
-    ("numbers", "number_count"), ("external_id", "external_id"),
-]
-LOCATION_COLUMNS = [
-    ("name", "name"), ("kind", "kind"), ("account", "account__name"), ("provider", "account__provider"),
-    ("country", "country_code"), ("region", "region"), ("city", "city"), ("main_number", "main_number"),
-    ("numbers", "number_count"), ("external_id", "external_id"),
-]
-TRUNK_COLUMNS = [
-    ("name", "name"), ("account", "account__name"), ("provider", "account__provider"), ("kind", "kind"),
-    ("trunk_group", "trunk_group__name"), ("description", "description"), ("numbers", "number_count"),
-    ("external_id", "external_id"), ("removed_at", "removed_at"),
-]
-TRUNK_GROUP_COLUMNS = [
-    ("name", "name"), ("account", "account__name"), ("provider", "account__provider"),
-    ("capacity_limit", "capacity_limit"), ("trunks", "trunk_count"), ("numbers", "number_count"),
-    ("external_id", "external_id"), ("removed_at", "removed_at"),
-]
+@dataclass(frozen=True)
+class Field:
+    """One exported value: its header and where it comes from. The list columns (tables.py) say
+    which fields a list has; this module only knows how to write them.
+
+    ``path`` is a ``values()`` path, or the alias of ``annotate`` (an expression added to the query
+    only when the field is exported). A many-valued field (tags) has ``load``: one query per chunk
+    of rows on the Python path (never a query per row), while COPY computes ``annotate`` in SQL."""
+
+    header: str
+    path: str
+    annotate: Callable[[], object] | None = None
+    load: Callable[[list[int]], dict[int, str]] | None = None
 
 
-def _tag_names(pks: list[int]) -> dict[int, str]:
-    from ..models import Tag
-
-    names: dict[int, list[str]] = {}
-    for pk, name in (Tag.numbers.through.objects.filter(phonenumber_id__in=pks)
-                     .order_by("tag__name").values_list("phonenumber_id", "tag__name")):
-        names.setdefault(pk, []).append(name)
-    return {pk: ", ".join(v) for pk, v in names.items()}
-
-
-def _tag_names_sql():
-    from django.db.models import StringAgg, Subquery, Value
-
-    from ..models import Tag
-
-    return Subquery(
-        Tag.numbers.through.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
-        .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
-
-
-# Export paths that are not plain columns. Expressions are added to the query only when exported.
-NUMBER_ANNOTATIONS = {"note_text": lambda: F("note__text")}
-
-
-def with_annotations(qs: QuerySet, columns: list[tuple[str, str]], annotations: dict) -> QuerySet:
-    needed = {path: annotations[path]() for _, path in columns if path in annotations}
+def with_annotations(qs: QuerySet, fields: list[Field]) -> QuerySet:
+    needed = {f.path: f.annotate() for f in fields if f.annotate is not None and f.load is None}
     return qs.annotate(**needed) if needed else qs
 
 
-@dataclass(frozen=True)
-class LoadedColumn:
-    """A many-to-many list per row. The Python path loads it for a chunk of rows with one query
-    (the same on SQLite and PostgreSQL, never a query per row); COPY computes the same value
-    in SQL."""
-
-    load: Callable[[list[int]], dict[int, str]]
-    expression: Callable[[], object]
-
-
-CHUNK_LOADERS = {"tag_names": LoadedColumn(_tag_names, _tag_names_sql)}
-
-
-def iter_rows(qs: QuerySet, columns: list[tuple[str, str]], chunk_size: int = 2000) -> Iterator[tuple]:
-    """Values in column order, fetched ``chunk_size`` rows at a time (server-side cursor on
+def iter_rows(qs: QuerySet, fields: list[Field], chunk_size: int = 2000) -> Iterator[tuple]:
+    """Values in field order, fetched ``chunk_size`` rows at a time (server-side cursor on
     PostgreSQL): memory stays flat whatever the row count."""
-    paths = [path for _, path in columns]
-    loaded = [i for i, path in enumerate(paths) if path in CHUNK_LOADERS]
+    loaded = [i for i, f in enumerate(fields) if f.load is not None]
     if not loaded:
-        yield from qs.values_list(*paths).iterator(chunk_size=chunk_size)
+        yield from qs.values_list(*[f.path for f in fields]).iterator(chunk_size=chunk_size)
         return
-    db_paths = ["pk"] + [p for p in paths if p not in CHUNK_LOADERS]
+    db_paths = ["pk"] + [f.path for f in fields if f.load is None]
     source = qs.values_list(*db_paths).iterator(chunk_size=chunk_size)
     while chunk := list(islice(source, chunk_size)):
         pks = [row[0] for row in chunk]
-        extra = {i: CHUNK_LOADERS[paths[i]].load(pks) for i in loaded}
+        extra = {i: fields[i].load(pks) for i in loaded}
         for row in chunk:
             values = iter(row[1:])
-            yield tuple(extra[i].get(row[0]) if i in extra else next(values) for i in range(len(paths)))
+            yield tuple(extra[i].get(row[0]) if i in extra else next(values) for i in range(len(fields)))
 
 
 @dataclass
@@ -218,7 +126,7 @@ def _one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | None = None,
+def csv_rows(qs: QuerySet, fields: list[Field], manifest: Manifest | None = None,
              chunk_size: int = 2000) -> Iterator[str]:
     """Yields CSV text in chunks; memory stays flat whatever the row count.
 
@@ -231,12 +139,12 @@ def csv_rows(qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | 
     quoted = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator=eol)
     if manifest is not None:
         yield "".join(f"# {key}: {_one_line(value)}{eol}" for key, value in manifest.items())
-    yield writer.writerow([header for header, _ in columns])
+    yield writer.writerow([f.header for f in fields])
     if use_copy:
-        yield from _copy_rows(qs, columns)
+        yield from _copy_rows(qs, fields)
         return
     buffer: list[str] = []
-    for row in iter_rows(qs, columns, chunk_size):
+    for row in iter_rows(qs, fields, chunk_size):
         cells = [neutralise(v) for v in row]
         buffer.append((quoted if cells and cells[0].startswith("#") else writer).writerow(cells))
         if len(buffer) >= 500:
@@ -267,18 +175,18 @@ def _copy_expression(expression, field):
     return Func(expression, template=_COPY_TEMPLATES.get(kind, _COPY_TEXT), output_field=TextField())
 
 
-def _copy_rows(qs: QuerySet, columns: list[tuple[str, str]]) -> Iterator[str]:
-    plain = [c for c in columns if c[1] not in CHUNK_LOADERS]
-    compiler = qs.values_list(*[p for _, p in plain]).query.get_compiler(using=qs.db)
+def _copy_rows(qs: QuerySet, fields: list[Field]) -> Iterator[str]:
+    plain = [f for f in fields if f.load is None]
+    compiler = qs.values_list(*[f.path for f in plain]).query.get_compiler(using=qs.db)
     compiler.setup_query()
-    fields = {path: getattr(expression, "output_field", None)
-              for (expression, _sql, _alias), (_, path) in zip(compiler.select, plain)}
+    types = {f.path: getattr(expression, "output_field", None)
+             for (expression, _sql, _alias), f in zip(compiler.select, plain)}
     annotations = {}
-    for i, (_, path) in enumerate(columns):
-        if path in CHUNK_LOADERS:
-            annotations[f"xcol{i}"] = _copy_expression(CHUNK_LOADERS[path].expression(), None)
+    for i, f in enumerate(fields):
+        if f.load is not None:
+            annotations[f"xcol{i}"] = _copy_expression(f.annotate(), None)
         else:
-            annotations[f"xcol{i}"] = _copy_expression(F(path), fields.get(path))
+            annotations[f"xcol{i}"] = _copy_expression(F(f.path), types.get(f.path))
     try:
         sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
     except EmptyResultSet:  # a filter Django knows matches nothing: no rows, not an error
@@ -310,7 +218,7 @@ def _text_cell(ws, value):
     return cell
 
 
-def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: Manifest | None = None,
+def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | None = None,
                progress: Callable[[int], None] | None = None) -> int:
     """openpyxl write-only mode (constant memory); every cell is text, so nothing is a formula
     and numbers keep their "+" and leading zeros. The manifest is a second sheet. ``target`` is
@@ -319,9 +227,9 @@ def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: M
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
-    ws.append([_text_cell(ws, header) for header, _ in columns])
+    ws.append([_text_cell(ws, f.header) for f in fields])
     rows = 0
-    for row in iter_rows(qs, columns):
+    for row in iter_rows(qs, fields):
         ws.append([_text_cell(ws, value) for value in row])
         rows += 1
         if progress and rows % 1000 == 0:
@@ -332,57 +240,3 @@ def write_xlsx(target, qs: QuerySet, columns: list[tuple[str, str]], manifest: M
             meta.append([_text_cell(meta, key), _text_cell(meta, value)])
     wb.save(target)
     return rows
-
-
-def run_export_job(job_id) -> None:
-    """Builds a queued XLSX export (Celery task or the in-process runner). The file is written
-    under a temporary name and renamed, so a half-written file is never offered for download."""
-    from .. import lists
-    from ..models import ExportJob
-
-    job = ExportJob.objects.filter(pk=job_id).select_related("requested_by").first()
-    if job is None or job.state != ExportJob.State.QUEUED:
-        return
-    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING)
-    try:
-        plan = lists.job_plan(job)
-        folder = Path(settings.EXPORT_DIR)
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"{job.pk}.xlsx"
-        partial = folder / f"{job.pk}.xlsx.part"
-
-        def progress(done: int) -> None:
-            ExportJob.objects.filter(pk=job.pk).update(rows_written=done)
-
-        with partial.open("wb") as fh:
-            rows = write_xlsx(fh, plan.qs, plan.columns, plan.manifest(job.requested_by, job.rows_total), progress)
-        partial.replace(final)
-        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.SUCCEEDED, rows_written=rows,
-                                                   finished_at=timezone.now())
-    except Exception as exc:  # recorded on the job; the message names the class only (no data, no secrets)
-        logger.exception("export job %s failed", job.pk)
-        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.FAILED, finished_at=timezone.now(),
-                                                   error_message=f"Export failed ({type(exc).__name__}).")
-
-
-def cleanup_export_jobs(now: dt.datetime | None = None) -> int:
-    """Deletes job files older than EXPORT_RETENTION_HOURS (the job row stays, for the audit
-    trail) and fails jobs whose worker died mid-run. Returns the number of files deleted."""
-    from ..models import ExportJob
-
-    now = now or timezone.now()
-    deleted = 0
-    expired = ExportJob.objects.filter(state=ExportJob.State.SUCCEEDED, finished_at__lt=now - dt.timedelta(
-        hours=settings.EXPORT_RETENTION_HOURS)).exclude(file_name="")
-    for job in expired:
-        for suffix in (".xlsx", ".xlsx.part"):
-            path = Path(settings.EXPORT_DIR) / f"{job.pk}{suffix}"
-            if path.exists():
-                path.unlink()
-                deleted += 1
-        ExportJob.objects.filter(pk=job.pk).update(file_name="")
-    limit = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    ExportJob.objects.filter(state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
-                             created_at__lt=now - limit).update(
-        state=ExportJob.State.FAILED, finished_at=now, error_message="Export interrupted (worker stopped); start it again.")
-    return deleted

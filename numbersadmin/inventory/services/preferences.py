@@ -7,17 +7,10 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from ..models import ListPreference, SavedView
 
 MAX_VIEWS_PER_USER = 200
-
-
-def visible_views(user, list_name: str | None = None):
-    """The user's own views and everyone's shared ones."""
-    qs = SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
-    return qs.filter(list_name=list_name) if list_name else qs
 
 
 def save_columns(user, list_name: str, names: list[str]) -> ListPreference:

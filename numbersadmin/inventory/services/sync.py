@@ -30,12 +30,14 @@ from providers.errors import BadResponse, ProviderError, RateLimited
 
 from ..choices import SyncState, SyncTrigger
 from ..crypto import SecretsUnavailable
-from ..models import ProviderAccount, SyncRun
+from ..models import NumberChange, PhoneNumber, ProviderAccount, SyncRun
 from . import ingest
 from .accounts import build_client
+from .audit import audit
 
 logger = logging.getLogger(__name__)
 LOST_MESSAGE = "the worker running this sync stopped (its heartbeat lapsed); a fresh sync was started"
+QUEUED_LOST_MESSAGE = "no worker picked this run up in time (its task was lost); a fresh sync was started"
 
 
 # -- leases -------------------------------------------------------------------------------------
@@ -128,6 +130,31 @@ def claim_run(run_id: int) -> tuple[SyncRun | None, str]:
         return run, token
 
 
+# -- queueing ------------------------------------------------------------------------------------
+# Services only record that a run should happen (a QUEUED row, ``enqueued_at`` empty); the runner
+# (numbersadmin/inventory/runner.py) hands such rows to Celery or a thread after the commit.
+def enqueue_sync(account: ProviderAccount, *, trigger: str = SyncTrigger.MANUAL, user=None) -> tuple[SyncRun, bool]:
+    """Queue a sync unless one is already queued/running for the account. Returns (run, created).
+    A queued/running run whose worker or task was lost is marked lost and replaced."""
+    with transaction.atomic():
+        ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+        active = SyncRun.objects.filter(account=account, state__in=[SyncState.QUEUED, SyncState.RUNNING]).first()
+        if active is not None and not run_is_dead(active):
+            return active, False
+        if active is not None:
+            mark_lost(active, LOST_MESSAGE if active.state == SyncState.RUNNING else QUEUED_LOST_MESSAGE)
+        run = SyncRun.objects.create(account=account, trigger=trigger, requested_by=user if getattr(user, "pk", None) else None)
+    return run, True
+
+
+def replace_lost_run(run: SyncRun) -> SyncRun | None:
+    """Mark a dead RUNNING run lost and queue a fresh one (unless another run is already active)."""
+    if not mark_lost(run):
+        return None
+    fresh, created = enqueue_sync(run.account, trigger=SyncTrigger.RECOVERY)
+    return fresh if created else None
+
+
 class Heartbeat:
     """Keeps the run alive from a thread while it works (fetch, lookups and apply alike), on its
     own database connection: ``heartbeat_at`` on the run row. Stops when the run ends; a killed
@@ -200,8 +227,6 @@ def run_sync(run_id: int) -> SyncRun:
     if run.state == SyncState.RUNNING:
         # Redelivered (acks_late) after its worker died, or a duplicate while it still runs.
         if run_is_dead(run):
-            from .dispatch import replace_lost_run  # dispatch imports this module
-
             replace_lost_run(run)
         return SyncRun.objects.get(pk=run.pk)
     if run.state != SyncState.QUEUED:
@@ -334,10 +359,9 @@ def _on_fresh_connection(write, attempts: int | None = None) -> None:
 
 
 def _handle_rate_limit(run: SyncRun, exc: RateLimited, token: str) -> None:
-    """Honour Retry-After by scheduling a new run; the worker never sleeps. The cap counts the
-    consecutive rate limits of this sync (its chain of retries), not the account's history."""
-    from .dispatch import schedule_run  # late import: dispatch imports this module
-
+    """Honour Retry-After by queueing a new run due then (the runner hands it over with that
+    delay); the worker never sleeps. The cap counts the consecutive rate limits of this sync (its
+    chain of retries), not the account's history."""
     # Providers without Retry-After (Plivo) get the configured back-off.
     delay = exc.retry_after if exc.retry_after is not None else settings.SYNC_DEFAULT_RETRY_AFTER
     retries = run.rate_limit_retries
@@ -350,29 +374,23 @@ def _handle_rate_limit(run: SyncRun, exc: RateLimited, token: str) -> None:
         if not _finish_where(run, token, SyncState.RETRY_SCHEDULED, exc.error_class,
                              f"{exc}; retrying in {delay:.0f} s", fresh=False):
             return  # reclaimed meanwhile: its replacement is already on the way
-        retry = SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by,
-                                       rate_limit_retries=retries + 1, not_before=run.retry_at)
+        SyncRun.objects.create(account=run.account, trigger=SyncTrigger.RETRY, requested_by=run.requested_by,
+                               rate_limit_retries=retries + 1, not_before=run.retry_at)
         release_lease(run.account_id, token)  # this run is over; the retry must be able to claim it
-        schedule_run(retry, countdown=delay)
 
 
 @transaction.atomic
 def confirm_held_removals(run: SyncRun, user=None) -> int:
     """Admin confirms removals the breaker held. Only for the account's latest finished run, and
     only numbers still absent (a newer sync would have restored re-listed ones)."""
-    from .accounts import audit
 
     latest = SyncRun.objects.filter(account=run.account, finished_at__isnull=False).order_by("-finished_at", "-id").first()
     if run.state != SyncState.NEEDS_REVIEW or latest is None or latest.pk != run.pk:
         raise ValueError("Only the latest run that is waiting for review can be confirmed.")
-    from ..models import PhoneNumber
-
     pks = list(PhoneNumber.objects.filter(
         account=run.account, external_id__in=run.held_external_ids, removed_at__isnull=True
     ).values_list("pk", flat=True))
     removed = ingest.mark_removed(run.account, pks, run, timezone.now(), history := [])
-    from ..models import NumberChange
-
     NumberChange.objects.bulk_create(history, batch_size=ingest.BATCH)
     run.removed, run.held_removals, run.state = removed, 0, SyncState.SUCCEEDED
     run.error_message = f"{run.error_message} Confirmed by {getattr(user, 'username', 'admin')}."

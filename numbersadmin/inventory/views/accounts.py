@@ -9,12 +9,12 @@ from django.views.decorators.http import require_POST
 
 from providers import registry
 
-from .. import selectors
+from .. import runner, selectors
 from ..choices import SyncTrigger
 from ..forms import AccountForm, SiteSettingsForm
 from ..models import ProviderAccount, SiteSettings, SyncRun
 from ..services import accounts as account_services
-from ..services.dispatch import enqueue_sync
+from ..services.audit import audit
 from ..services.sync import confirm_held_removals
 from .common import render_page
 
@@ -104,8 +104,8 @@ def account_test(request, pk: int):
 @permission_required(MANAGE, raise_exception=True)
 def account_sync(request, pk: int):
     account = get_object_or_404(ProviderAccount, pk=pk)
-    run, created = enqueue_sync(account, trigger=SyncTrigger.MANUAL, user=request.user)
-    account_services.audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
+    run, created = runner.sync_now(account, trigger=SyncTrigger.MANUAL, user=request.user)
+    audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
     if created:
         messages.info(request, f"Sync of {account.name} queued.")
     else:
@@ -153,7 +153,7 @@ def site_settings(request):
     form = SiteSettingsForm(request.POST or None, instance=settings_obj)
     if request.method == "POST" and form.is_valid():
         form.save()
-        account_services.audit(request.user, "settings.update", "site settings", form.cleaned_data)
+        audit(request.user, "settings.update", "site settings", form.cleaned_data)
         messages.success(request, "Settings saved.")
         return redirect("site_settings")
     return render(request, "inventory/site_settings.html", {"form": form})

@@ -24,7 +24,7 @@ from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from ..services.accounts import audit
+from ..services.audit import audit
 
 SPREAD = 5  # the per-user and per-client buckets allow this many times the per-pair limit
 

@@ -6,6 +6,7 @@ view are the only server-side state, and the URL wins over both."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,13 +17,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .. import lists, selectors
+from .. import export_jobs, lists, runner, selectors
 from ..lists import ListSpec
 from ..models import ExportJob, ListPreference, SavedView
 from ..services import exports, preferences
-from ..services.accounts import audit
-from ..services.dispatch import schedule_export
-from ..tables import Table
+from ..services.audit import audit
+from ..tables import Column, Table
 from .accounts import MANAGE
 from .common import htmx_partial, paged, render_page
 
@@ -40,91 +40,117 @@ def _visible_view(user, pk) -> SavedView | None:
         pk = int(pk)
     except (TypeError, ValueError):
         return None
-    return preferences.visible_views(user).filter(pk=pk).first()
+    return selectors.visible_views(user).filter(pk=pk).first()
 
 
-def list_page(request, list_name: str):
-    spec = _spec(list_name)
+@dataclass
+class ViewState:
+    """What the request asks to see, before any rows are read: the saved view it names, the
+    visible columns (URL, else the user's choice, else the defaults) and the notices so far."""
+
+    saved_views: list[SavedView]
+    saved: SavedView | None
+    visible: list[Column]
+    cols_from_url: bool
+    notices: list[str] = field(default_factory=list)
+    column_notices: list[str] = field(default_factory=list)
+
+
+def _saved_view(params, saved_views: list[SavedView], notices: list[str]) -> SavedView | None:
+    if params.get("view") in (None, "", "none"):
+        return None
+    saved = next((v for v in saved_views if str(v.pk) == params.get("view")), None)
+    if saved is None:
+        notices.append("That saved view does not exist or is not shared with you.")
+    return saved
+
+
+def _view_state(request, spec: ListSpec, pref: ListPreference | None) -> ViewState:
     params = request.GET
-    pref = ListPreference.objects.filter(user=request.user, list_name=spec.name).select_related("default_view").first()
-    # A bare list URL opens the user's default view (if it still exists and is still visible).
-    if not params and pref and pref.default_view and not htmx_partial(request):
-        view = pref.default_view
-        if view.is_visible_to(request.user):
-            return redirect(view.get_absolute_url())
-
     notices: list[str] = []
-    saved_views = list(preferences.visible_views(request.user, spec.name))
-    saved = None
-    if params.get("view") not in (None, "", "none"):
-        saved = next((v for v in saved_views if str(v.pk) == params.get("view")), None)
-        if saved is None:
-            notices.append("That saved view does not exist or is not shared with you.")
-
+    saved_views = list(selectors.visible_views(request.user, spec.name))
+    saved = _saved_view(params, saved_views, notices)
     column_notices: list[str] = []
     visible = lists.parse_columns(spec, params.getlist("cols"), column_notices)
-    notices.extend(column_notices)
     cols_from_url = visible is not None
     if visible is None and pref and pref.columns:
         visible = lists.parse_columns(spec, pref.columns, [])  # stale names in a preference are dropped quietly
-    visible = visible or [spec.column_map[n] for n in spec.default_columns]
+    return ViewState(saved_views, saved, visible or spec.default_columns, cols_from_url,
+                     notices + column_notices, column_notices)
 
-    if params.get("export"):
-        response, refused = _export(request, spec, params, visible, saved, column_notices)
-        if response is not None:
-            return response
-        notices.extend(refused)
 
+@dataclass
+class Results:
+    filterset: object
+    sort: selectors.Sort
+    per_page: int
+    rows: list
+    page: object = None  # KeysetPage (keyset lists)
+    page_obj: object = None  # Django Page (numbered lists)
+
+
+def _with_related(qs, visible: list[Column]):
+    """Only what the visible columns render is joined or prefetched."""
+    related = [r for c in visible for r in c.select]
+    prefetch = [r for c in visible for r in c.prefetch]
+    if related:
+        qs = qs.select_related(*related)
+    return qs.prefetch_related(*prefetch) if prefetch else qs
+
+
+def _numbered_page(spec: ListSpec, qs, sort, per_page: int, number, notices: list[str]):
+    paginator = Paginator(spec.order(qs, sort), per_page)
+    try:
+        return paginator.page(number or 1)
+    except InvalidPage:
+        notices.append(f"There is no page {str(number)[:20]!r}; showing the first page.")
+        return paginator.page(1)
+
+
+def _results(request, spec: ListSpec, state: ViewState) -> Results:
+    params, notices = request.GET, state.notices
     filterset = spec.filterset(params)
     notices.extend(lists.form_notices(filterset))
     sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
     if error:
         notices.append(error)
     per_page = lists.parse_per_page(params.get("per_page"), notices)
-    qs = filterset.qs
-    related = [r for c in visible for r in c.select]
-    prefetch = [r for c in visible for r in c.prefetch]
-    if related:
-        qs = qs.select_related(*related)
-    if prefetch:
-        qs = qs.prefetch_related(*prefetch)
-
-    page = page_obj = None
+    qs = _with_related(filterset.qs, state.visible)
     if spec.keyset:
         page = paged(request, qs, field=sort.field, descending=sort.descending, per_page=per_page, notices=notices)
-        rows = page.rows
+        results = Results(filterset, sort, per_page, page.rows, page=page)
     else:
-        paginator = Paginator(spec.order(qs, sort), per_page)
-        try:
-            page_obj = paginator.page(params.get("page") or 1)
-        except InvalidPage:
-            notices.append(f"There is no page {str(params.get('page'))[:20]!r}; showing the first page.")
-            page_obj = paginator.page(1)
-        rows = list(page_obj.object_list)
+        page_obj = _numbered_page(spec, qs, sort, per_page, params.get("page"), notices)
+        results = Results(filterset, sort, per_page, list(page_obj.object_list), page_obj=page_obj)
     if spec.after_page:
-        spec.after_page(rows)
+        spec.after_page(results.rows)
+    return results
 
-    table = Table(rows, visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True)
+
+def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: ListPreference | None) -> dict:
+    params, filterset, saved = request.GET, results.filterset, state.saved
     primary_fields, more_fields, hidden_fields = _split_fields(filterset)
     current = lists.normalise_params(spec, params, filterset)
-    visible_names = [c.name for c in visible]
-    hidden = [c for c in spec.columns if c.name not in visible_names]
+    visible_names = [c.name for c in state.visible]
+    hidden = [c for c in spec.column_map.values() if c.name not in visible_names]
     context = {
-        "spec": spec, "filterset": filterset, "table": table, "page": page, "page_obj": page_obj, "sort": sort,
-        "notices": notices, "per_page": per_page, "per_page_choices": lists.PER_PAGE_CHOICES,
+        "spec": spec, "filterset": filterset, "page": results.page, "page_obj": results.page_obj,
+        "table": Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True),
+        "sort": results.sort, "notices": state.notices, "per_page": results.per_page,
+        "per_page_choices": lists.PER_PAGE_CHOICES,
         "chips": lists.chips(filterset, params), "clear_all_url": lists.clear_all_url(params),
         "primary_fields": primary_fields, "more_fields": more_fields, "hidden_fields": hidden_fields,
         "more_active": sum(1 for f in more_fields if params.get(f.name) not in (None, "", filterset.defaults.get(f.name))),
-        "chooser": [(c, True) for c in visible] + [(c, False) for c in hidden],
-        "cols_param": ",".join(visible_names) if cols_from_url else "",
-        "saved_views": saved_views,
+        "chooser": [(c, True) for c in state.visible] + [(c, False) for c in hidden],
+        "cols_param": ",".join(visible_names) if state.cols_from_url else "",
+        "saved_views": state.saved_views,
         "saved": saved, "default_view_id": pref.default_view_id if pref else None,
         "current_query": current.urlencode(),
         "back_query": lists.without(params)[1:],
-        "visible_cols": ",".join(visible_names), "visible_count": len(visible),
+        "visible_cols": ",".join(visible_names), "visible_count": len(state.visible),
         # The export form re-sends the view (and the saved view, for the file name).
         "export_params": [(k, v) for k, values in current.lists() for v in values]
-        + ([("view", saved.pk)] if saved else []) + ([] if cols_from_url else [("cols", ",".join(visible_names))]),
+        + ([("view", saved.pk)] if saved else []) + ([] if state.cols_from_url else [("cols", ",".join(visible_names))]),
         "view_modified": saved is not None and current.urlencode() != saved.params,
         "view_param": params.get("view", ""),
         "can_bulk_edit": spec.bulk_editable and request.user.has_perm(MANAGE),
@@ -132,7 +158,24 @@ def list_page(request, list_name: str):
     }
     if spec.intro_context:
         context.update(spec.intro_context())
-    return render_page(request, "inventory/list.html", context)
+    return context
+
+
+def list_page(request, list_name: str):
+    spec = _spec(list_name)
+    pref = selectors.list_preference(request.user, spec.name)
+    # A bare list URL opens the user's default view (if it still exists and is still visible).
+    default = pref.default_view if pref else None
+    if not request.GET and default and not htmx_partial(request) and default.is_visible_to(request.user):
+        return redirect(default.get_absolute_url())
+    state = _view_state(request, spec, pref)
+    if request.GET.get("export"):
+        response, refused = _export(request, spec, request.GET, state.visible, state.saved, state.column_notices)
+        if response is not None:
+            return response
+        state.notices.extend(refused)
+    results = _results(request, spec, state)
+    return render_page(request, "inventory/list.html", _context(request, spec, state, results, pref))
 
 
 def _split_fields(filterset):
@@ -170,32 +213,26 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     # Only slug characters reach the Content-Disposition header (no header injection).
     base = "-".join(p for p in (slugify(spec.title), slugify(saved.name)[:40] if saved else "", stamp) if p)
-    detail = {"format": fmt, "columns": plan.columns_mode, "column_names": [h for h, _ in plan.columns],
+    detail = {"format": fmt, "columns": plan.columns_mode, "column_names": [f.header for f in plan.fields],
               "query": plan.query, "filters": plan.filters, "selection": plan.selection,
               "view": saved.name if saved else ""}
     if fmt == "xlsx" and rows > settings.EXPORT_XLSX_SYNC_ROWS:
-        exports.cleanup_export_jobs()  # cheap; keeps the embedded mode (no beat) tidy too
-        busy = ExportJob.objects.filter(requested_by=request.user,
-                                        state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING]).count()
-        if busy >= settings.EXPORT_JOBS_PER_USER:
-            return None, [f"You already have {busy} Excel exports being prepared; wait for one to finish "
-                          "(or export CSV, which streams right away)."]
-        job = ExportJob.objects.create(
-            requested_by=request.user, list_name=spec.name, params=plan.query, selected=selected or [],
-            columns=[h for h, _ in plan.columns], columns_mode=plan.columns_mode, file_format="xlsx",
-            rows_total=rows, file_name=f"{base}.xlsx")
-        audit(request.user, "export", spec.name, {**detail, "job": job.pk}, rows=rows)
-        schedule_export(job.pk)
+        try:
+            job = export_jobs.request_job(request.user, plan, selected=selected, rows=rows, file_name=f"{base}.xlsx",
+                                          detail=detail)
+        except export_jobs.TooManyJobs as exc:
+            return None, [str(exc)]
+        runner.start_export(job.pk)
         return redirect(job.get_absolute_url()), []
     audit(request.user, "export", spec.name, detail, rows=rows)
     manifest = plan.manifest(request.user, rows)
     if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.columns, manifest),
+        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
         return response, []
     fh = tempfile.TemporaryFile()  # anonymous: gone when the response closes it
-    exports.write_xlsx(fh, plan.qs, plan.columns, manifest)
+    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
     fh.seek(0)
     return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx",
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), []
@@ -324,8 +361,8 @@ def change_view(request, pk: int, action: str):
 
 
 def view_index(request):
-    views = preferences.visible_views(request.user).order_by("list_name", "name")
-    pref_defaults = set(ListPreference.objects.filter(user=request.user).values_list("default_view_id", flat=True))
+    views = selectors.visible_views(request.user).order_by("list_name", "name")
+    pref_defaults = selectors.default_view_ids(request.user)
     return render(request, "inventory/saved_views.html", {
         "views": [(v, lists.get_spec(v.list_name), v.pk in pref_defaults) for v in views if lists.get_spec(v.list_name)],
     })

@@ -12,11 +12,10 @@ from django.core.management.base import BaseCommand
 
 from providers import registry
 
-from ...choices import SyncTrigger
-from ...models import ProviderAccount, SyncRun
+from ...models import ProviderAccount
+from ...runner import Scheduler, run_here
 from ...services.accounts import account_create, account_update
-from ...services.dispatch import Scheduler, recover_interrupted_runs
-from ...services.sync import run_sync
+from ...services.dispatch import recover_interrupted_runs
 
 DEMO_SIZES = {"didww": 600, "voximplant": 90, "webex": 160, "apifonica": 120, "plivo": 140}
 DEMO_PORT_BASE = 18600  # stable ports keep the demo data identical across restarts
@@ -48,7 +47,7 @@ class Command(BaseCommand):
             if slug == "didww":
                 held = ["+" + d["number"] for d in sim.dids[::40]]  # some become Voximplant caller IDs
             account = self._account(slug, spec, sim.base_url)
-            run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
+            run = run_here(account)
             self.stdout.write(f"  {spec.name}: simulator {sim.base_url} -> {account.name}: {run.get_state_display()}, "
                               f"{run.added} added, {run.changed} changed, {run.unchanged} unchanged")
         for sim in sims:

@@ -5,7 +5,7 @@ from django.http import QueryDict
 
 from ... import lists
 from ...services import exports
-from ...services.accounts import audit
+from ...services.audit import audit
 
 # CLI names are the UI's list names (lists.LISTS).
 CHOICES = sorted(lists.LISTS)
@@ -67,11 +67,11 @@ class Command(BaseCommand):
         if opts["format"] == "xlsx":
             if opts["output"] == "-":
                 raise CommandError("XLSX needs -o FILE.")
-            rows = exports.write_xlsx(opts["output"], plan.qs, plan.columns, manifest)
+            rows = exports.write_xlsx(opts["output"], plan.qs, plan.fields, manifest)
         else:
             fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
             try:
-                exports.write_csv(fh, exports.csv_rows(plan.qs, plan.columns, manifest))
+                exports.write_csv(fh, exports.csv_rows(plan.qs, plan.fields, manifest))
             finally:
                 if fh is not sys.stdout:
                     fh.close()

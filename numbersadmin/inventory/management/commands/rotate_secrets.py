@@ -3,7 +3,7 @@ from django.db import transaction
 
 from ...crypto import SecretsUnavailable, decrypt_secrets, rotate
 from ...models import ProviderAccount
-from ...services.accounts import audit
+from ...services.audit import audit
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ...choices import SyncState, SyncTrigger
 from ...models import ProviderAccount, SyncRun
-from ...services.sync import run_sync
+from ...runner import run_here, sync_now
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             return self._queue(accounts, opts["wait"])
         failed = 0
         for account in accounts:
-            run = run_sync(SyncRun.objects.create(account=account, trigger=SyncTrigger.CLI).pk)
+            run = run_here(account)
             line = (f"{account.name}: {run.get_state_display()} - {run.items_fetched} fetched in {run.pages_fetched} pages; "
                     f"{run.added} added, {run.changed} changed, {run.removed} removed, {run.unchanged} unchanged")
             if run.held_removals:
@@ -47,11 +47,9 @@ class Command(BaseCommand):
     def _queue(self, accounts, wait: float):
         import time
 
-        from ...services.dispatch import enqueue_sync
-
         runs = []
         for account in accounts:
-            run, created = enqueue_sync(account, trigger=SyncTrigger.CLI)
+            run, created = sync_now(account, trigger=SyncTrigger.CLI)
             runs.append(run)
             self.stdout.write(f"{account.name}: run #{run.pk} {'queued' if created else 'already ' + run.state}")
         deadline = time.monotonic() + wait
