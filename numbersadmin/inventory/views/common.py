@@ -1,4 +1,5 @@
-"""Helpers shared by the list views: one URL serves the page, its HTMX partial and the export."""
+"""Helpers shared by the views: one URL serves the page, its HTMX partial and the export; one
+shape for the drill-down pages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from ..pagination import InvalidCursor, KeysetPage, keyset_page
+from ..tables import number_table
 
 
 def htmx_partial(request: HttpRequest) -> bool:
@@ -32,3 +34,18 @@ def paged(request: HttpRequest, qs, *, field: str, descending: bool, per_page: i
     except InvalidCursor:
         notices.append("That page link is not valid (it may be from an older view); showing the first page.")
         return keyset_page(qs, field=field, descending=descending, cursor=None, per_page=per_page)
+
+
+RELATED_LIMIT = 50  # drill-down pages cap related rows and link to the filtered list
+
+
+def detail_page(request: HttpRequest, template: str, obj, *, name: str, crumb: tuple[str, str], numbers,
+                list_url: str, title_prefix: str = "", **extra):
+    """A drill-down page on inventory/detail_base.html: ``obj`` (also as ``name`` in the template),
+    its live ``numbers`` (first RELATED_LIMIT rows, and the total) and a link to the filtered list."""
+    numbers = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
+    return render(request, template, {
+        "object": obj, name: obj, "crumb_label": crumb[0], "crumb_url": crumb[1], "title_prefix": title_prefix,
+        "table": number_table(list(numbers[:RELATED_LIMIT])), "total": numbers.count(), "limit": RELATED_LIMIT,
+        "list_url": list_url, **extra,
+    })

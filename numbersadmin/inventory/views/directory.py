@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from .. import selectors
 from ..models import CallerId, Location, Owner
-from .trunks import RELATED_LIMIT, _related_numbers
+from .common import RELATED_LIMIT, detail_page
 
 
 def owner_detail(request, pk: int):
     owner = get_object_or_404(Owner.objects.select_related("account", "location"), pk=pk)
-    table, total = _related_numbers(owner=owner)
-    return render(request, "inventory/directory/owner_detail.html", {
-        "owner": owner, "table": table, "total": total, "limit": RELATED_LIMIT,
-    })
+    return detail_page(request, "inventory/directory/owner_detail.html", owner, name="owner",
+                       crumb=("Owners", reverse("owners")), numbers=selectors.number_queryset().filter(owner=owner),
+                       list_url=f"{reverse('numbers')}?owner={owner.pk}")
 
 
 def location_detail(request, pk: int):
     location = get_object_or_404(Location.objects.select_related("account"), pk=pk)
-    table, total = _related_numbers(location=location)
     candidates = CallerId.objects.filter(location=location, removed_at__isnull=True).order_by("e164")
     neighbours = selectors.location_neighbours(location)
     for n in neighbours:
@@ -30,8 +29,9 @@ def location_detail(request, pk: int):
         n["url"] = "/numbers/?" + urlencode(query)
     main = location.main_number and selectors.number_queryset().filter(e164=location.main_number,
                                                                        account=location.account).first()
-    return render(request, "inventory/directory/location_detail.html", {
-        "location": location, "table": table, "total": total, "limit": RELATED_LIMIT, "candidates": candidates,
-        "neighbours": neighbours, "main": main,
-        "owners": location.owners.filter(removed_at__isnull=True).order_by("name")[:RELATED_LIMIT],
-    })
+    return detail_page(request, "inventory/directory/location_detail.html", location, name="location",
+                       crumb=("Locations", reverse("locations")),
+                       numbers=selectors.number_queryset().filter(location=location),
+                       list_url=f"{reverse('numbers')}?location={location.pk}", candidates=candidates,
+                       neighbours=neighbours, main=main,
+                       owners=location.owners.filter(removed_at__isnull=True).order_by("name")[:RELATED_LIMIT])

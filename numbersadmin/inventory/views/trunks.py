@@ -1,32 +1,27 @@
+"""Trunks and trunk groups: drill-down pages with their numbers."""
+
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from .. import selectors
 from ..models import Trunk, TrunkGroup
-from ..tables import number_table
-
-RELATED_LIMIT = 50  # drill-down pages cap related rows and link to the filtered list
-
-
-def _related_numbers(**lookup):
-    qs = selectors.number_queryset().filter(removed_at__isnull=True, **lookup).order_by("e164", "pk")
-    return number_table(list(qs[:RELATED_LIMIT])), qs.count()
+from .common import detail_page
 
 
 def trunk_detail(request, pk: int):
     trunk = get_object_or_404(Trunk.objects.select_related("account", "trunk_group"), pk=pk)
-    table, total = _related_numbers(trunk=trunk)
-    return render(request, "inventory/trunks/detail.html", {
-        "trunk": trunk, "table": table, "total": total, "limit": RELATED_LIMIT,
-    })
+    return detail_page(request, "inventory/trunks/detail.html", trunk, name="trunk", title_prefix="Trunk ",
+                       crumb=("Trunks", reverse("trunks")), numbers=selectors.number_queryset().filter(trunk=trunk),
+                       list_url=f"{reverse('numbers')}?trunk={trunk.pk}")
 
 
 def trunk_group_detail(request, pk: int):
     group = get_object_or_404(TrunkGroup.objects.select_related("account"), pk=pk)
-    table, total = _related_numbers(trunk_group=group)
     via_trunks = selectors.number_queryset().filter(removed_at__isnull=True, trunk__trunk_group=group).count()
-    return render(request, "inventory/trunks/group_detail.html", {
-        "group": group, "trunks": group.trunks.all(), "table": table, "total": total, "limit": RELATED_LIMIT,
-        "via_trunks": via_trunks,
-    })
+    return detail_page(request, "inventory/trunks/group_detail.html", group, name="group", title_prefix="Trunk group ",
+                       crumb=("Trunk groups", reverse("trunk_groups")),
+                       numbers=selectors.number_queryset().filter(trunk_group=group),
+                       list_url=f"{reverse('numbers')}?trunk_group={group.pk}", trunks=group.trunks.all(),
+                       via_trunks=via_trunks)
