@@ -276,7 +276,7 @@ class ProviderSpec:
     config_fields: tuple[str, ...] = ()
     tuning_fields: tuple[str, ...] = ("page_size",)  # config keys the adapter reads, not on the form
     client_factory: Callable[..., ProviderClient] | None = None  # (base_url, secrets, config, **http_opts)
-    # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulator.Simulator
+    # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulators.server.Simulator
     simulator_factory: Callable[..., Any] | None = None
     demo_secrets: dict = field(default_factory=dict)  # what `simulate`/`demo` accept by default
     file_secrets: tuple[str, ...] = ()  # secrets an admin uploads as a file (e.g. credentials.json)

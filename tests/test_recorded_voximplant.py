@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from providers.simulator import SimResponse, Simulator
+from providers.simulators.server import SimResponse, Simulator
 from providers.voximplant import SPEC
 from .support.helpers import export_rows
 

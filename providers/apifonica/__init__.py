@@ -14,7 +14,7 @@ def _client(**kw):
 
 
 def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import ApifonicaSimulator
+    from ..simulators.apifonica import ApifonicaSimulator
 
     return ApifonicaSimulator(account_sid=secrets["account_sid"], auth_token=secrets["auth_token"],
                               numbers=numbers, seed=seed, **kw)

@@ -13,7 +13,7 @@ def _client(**kw):
 
 
 def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import DidwwSimulator
+    from ..simulators.didww import DidwwSimulator
 
     return DidwwSimulator(api_key=secrets["api_key"], dids=numbers, seed=seed, **kw)
 

@@ -14,7 +14,7 @@ def _client(**kw):
 
 
 def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import PlivoSimulator
+    from ..simulators.plivo import PlivoSimulator
 
     return PlivoSimulator(auth_id=secrets["auth_id"], auth_token=secrets["auth_token"], numbers=numbers,
                           seed=seed, **kw)

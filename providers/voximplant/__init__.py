@@ -4,7 +4,7 @@ voximplant.com/docs/references/httpapi ; wire facts in providers/WIRE.md section
 from __future__ import annotations
 
 from ..base import ProviderSpec
-from .demo_key import DEMO_CREDENTIALS_JSON
+from ..simulators.voximplant_demo_key import DEMO_CREDENTIALS_JSON
 
 
 def parse_credentials(text):
@@ -27,7 +27,7 @@ def _client(**kw):
 
 
 def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import VoximplantSimulator
+    from ..simulators.voximplant import VoximplantSimulator
 
     return VoximplantSimulator(
         credentials_json=secrets["credentials_json"],

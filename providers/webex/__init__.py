@@ -14,7 +14,7 @@ def _client(**kw):
 
 
 def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import WebexSimulator
+    from ..simulators.webex import WebexSimulator
 
     return WebexSimulator(access_token=secrets["access_token"], numbers=numbers, seed=seed, **kw)
 

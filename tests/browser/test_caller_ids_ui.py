@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def vox(didww_sim):
-    from providers.voximplant.simulator import VoximplantSimulator
+    from providers.simulators.voximplant import VoximplantSimulator
 
     owned = ["+" + d["number"] for d in didww_sim.dids[:3]]
     sim = VoximplantSimulator(caller_ids=30, numbers=20, seed=4, owned_numbers=owned)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from providers.didww.simulator import DidwwSimulator
+from providers.simulators.didww import DidwwSimulator
 
 from ..support.helpers import export_rows
 from .conftest import Proc, manage

@@ -26,7 +26,7 @@ from providers.errors import AuthError, BadResponse, InvalidRequest, NotFound, R
 from providers.apifonica import SPEC
 from providers.apifonica.client import ApifonicaClient
 from providers.apifonica.mapping import build_inventory, error_summary, map_number, parse_date
-from providers.apifonica.simulator import FOREIGN_HOST, UNPARSEABLE_SIP, ApifonicaSimulator
+from providers.simulators.apifonica import FOREIGN_HOST, UNPARSEABLE_SIP, ApifonicaSimulator
 
 SID = "AC0000demo0000apifonica"
 TOKEN = "demo-apifonica-token"

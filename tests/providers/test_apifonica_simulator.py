@@ -11,7 +11,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from providers.apifonica.simulator import (
+from providers.simulators.apifonica import (
     FOREIGN_HOST,
     NUMBER_KEYS,
     UNPARSEABLE_SIP,

@@ -11,7 +11,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from providers.didww.simulator import DidwwSimulator
+from providers.simulators.didww import DidwwSimulator
 
 KEY = "demo-didww-key"
 JSONAPI = "application/vnd.api+json"

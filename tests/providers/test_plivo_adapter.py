@@ -33,7 +33,7 @@ from providers.plivo.mapping import (
     parse_datetime,
     pool_uuid_of,
 )
-from providers.plivo.simulator import PlivoSimulator
+from providers.simulators.plivo import PlivoSimulator
 from ..support.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("plivo")

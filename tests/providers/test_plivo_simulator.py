@@ -18,7 +18,7 @@ import plivo.exceptions
 import plivo.rest.client
 import pytest
 
-from providers.plivo.simulator import PlivoSimulator
+from providers.simulators.plivo import PlivoSimulator
 
 AUTH_ID = "MAODZKMDFJMJU3MTEYNG"  # SDK-valid: 20 chars starting "MA"
 TOKEN = "sim-plivo-token-42"

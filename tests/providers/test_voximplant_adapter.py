@@ -39,14 +39,14 @@ from providers.errors import (
 from providers.voximplant import SPEC, parse_credentials
 from providers.voximplant.client import TokenRedactor, VoximplantClient
 from providers.voximplant.credentials import TokenSigner
-from providers.voximplant.demo_key import (
+from providers.simulators.voximplant_demo_key import (
     DEMO_ACCOUNT_ID,
     DEMO_CREDENTIALS_JSON,
     DEMO_KEY_ID,
     DEMO_PRIVATE_KEY_PEM,
 )
 from providers.voximplant.mapping import build_inventory, kind_for, map_caller_id, map_number
-from providers.voximplant.simulator import VoximplantSimulator
+from providers.simulators.voximplant import VoximplantSimulator
 
 BASE = "https://api.voximplant.test/platform_api"
 UTC = dt.timezone.utc

@@ -32,7 +32,7 @@ from providers.webex.mapping import (
     status_of,
     tracking_id,
 )
-from providers.webex.simulator import FOREIGN_HOST, OWNER_TYPES, WebexSimulator
+from providers.simulators.webex import FOREIGN_HOST, OWNER_TYPES, WebexSimulator
 from ..support.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("webex")

@@ -11,7 +11,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from providers.webex.simulator import FEATURE_TYPES, FOREIGN_HOST, OWNER_TYPES, WebexSimulator
+from providers.simulators.webex import FEATURE_TYPES, FOREIGN_HOST, OWNER_TYPES, WebexSimulator
 
 TOKEN = "demo-webex-token"
 NUMBERS = "/v1/telephony/config/numbers"

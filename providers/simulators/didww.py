@@ -39,7 +39,7 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlencode
 
-from ..simulator import SimRequest, SimResponse, Simulator
+from .server import SimRequest, SimResponse, Simulator
 
 JSONAPI = "application/vnd.api+json"
 DEFAULT_API_VERSION = "2026-04-16"

@@ -36,10 +36,10 @@ from urllib.parse import parse_qsl
 import jwt
 import phonenumbers
 
-from ..simulator import SimRequest, SimResponse, Simulator, with_retry_after
-from ..simulator import expand_pattern as _expand
-from .credentials import MAX_TOKEN_LIFETIME, parse_credentials
-from .demo_key import DEMO_CREDENTIALS_JSON
+from ..voximplant.credentials import MAX_TOKEN_LIFETIME, parse_credentials
+from .server import SimRequest, SimResponse, Simulator, with_retry_after
+from .server import expand_pattern as _expand
+from .voximplant_demo_key import DEMO_CREDENTIALS_JSON
 
 LEEWAY = 10  # seconds of clock skew tolerated on iat/exp
 DEFAULT_COUNT = 20

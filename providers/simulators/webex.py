@@ -35,8 +35,8 @@ from urllib.parse import urlencode
 
 import phonenumbers
 
-from ..simulator import Fault, SimRequest, SimResponse, Simulator
-from ..simulator import expand_pattern as _expand
+from .server import Fault, SimRequest, SimResponse, Simulator
+from .server import expand_pattern as _expand
 
 DEFAULT_MAX = 2000
 FOREIGN_HOST = "webexapis.attacker.example"

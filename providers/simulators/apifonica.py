@@ -47,8 +47,8 @@ from urllib.parse import urlencode
 import phonenumbers
 from phonenumbers import PhoneNumberType as PNT
 
-from ..simulator import SimRequest, SimResponse, Simulator
-from ..simulator import expand_pattern as _expand
+from .server import SimRequest, SimResponse, Simulator
+from .server import expand_pattern as _expand
 
 DEFAULT_LIMIT = MAX_LIMIT = 20
 FOREIGN_HOST = "api.apifonica.attacker.example"

@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 
 import phonenumbers
 
-from ..simulator import SimRequest, SimResponse, Simulator
+from .server import SimRequest, SimResponse, Simulator
 
 NOW = dt.datetime(2026, 4, 20, 9, 0, tzinfo=dt.timezone.utc)  # the simulator's fixed "today"
 MAX_LIMIT = 20
