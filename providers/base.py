@@ -276,19 +276,12 @@ class ProviderSpec:
     config_fields: tuple[str, ...] = ()
     tuning_fields: tuple[str, ...] = ("page_size",)  # config keys the adapter reads, not on the form
     client_factory: Callable[..., ProviderClient] | None = None  # (base_url, secrets, config, **http_opts)
-    # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulators.server.Simulator
-    simulator_factory: Callable[..., Any] | None = None
-    demo_secrets: dict = field(default_factory=dict)  # what `simulate`/`demo` accept by default
     file_secrets: tuple[str, ...] = ()  # secrets an admin uploads as a file (e.g. credentials.json)
     # validate_secrets(secrets) raises ValueError with a message that never quotes secret material
     validate_secrets: Callable[[dict], None] | None = None
     # Applied to every raw payload before it is stored (account identifiers, per-number credentials).
     raw_redaction: RawRedaction = NOTHING
     docs: str = ""
-
-    def simulator(self, *, secrets: dict | None = None, numbers: int = 200, seed: int = 1, **kw: Any):
-        assert self.simulator_factory is not None
-        return self.simulator_factory(secrets={**self.demo_secrets, **(secrets or {})}, numbers=numbers, seed=seed, **kw)
 
     def client(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
         assert self.client_factory is not None

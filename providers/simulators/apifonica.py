@@ -50,6 +50,7 @@ from phonenumbers import PhoneNumberType as PNT
 from .server import SimRequest, SimResponse, Simulator
 from .server import expand_pattern as _expand
 
+DEMO_SECRETS = {"account_sid": "AC0000demo0000apifonica", "auth_token": "demo-apifonica-token"}
 DEFAULT_LIMIT = MAX_LIMIT = 20
 FOREIGN_HOST = "api.apifonica.attacker.example"
 NOW = dt.datetime(2026, 4, 20, 9, 0, tzinfo=dt.timezone.utc)  # the simulator's fixed "today"
@@ -108,7 +109,7 @@ class ApifonicaSimulator(Simulator):
     list_items = ("numbers",)
     list_next = "next"
 
-    def __init__(self, account_sid: str = "AC0000demo0000apifonica", auth_token: str = "demo-apifonica-token",
+    def __init__(self, account_sid: str = DEMO_SECRETS["account_sid"], auth_token: str = DEMO_SECRETS["auth_token"],
                  numbers: int = 60, seed: int = 1, *, repeat_cursor: bool = False, foreign_next: bool = False,
                  endless: bool = False) -> None:
         super().__init__()
@@ -402,3 +403,9 @@ class ApifonicaSimulator(Simulator):
     def _response(self, limit: int, prev: str | None, nxt: str | None, chunk: list[dict], *, page: int) -> SimResponse:
         body = {"limit": limit, "prev": prev, "next": nxt, "numbers": chunk}
         return SimResponse(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, page=page)
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> ApifonicaSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return ApifonicaSimulator(account_sid=secrets["account_sid"], auth_token=secrets["auth_token"],
+                              numbers=numbers, seed=seed, **kw)

@@ -41,6 +41,7 @@ from urllib.parse import quote, urlencode
 
 from .server import SimRequest, SimResponse, Simulator
 
+DEMO_SECRETS = {"api_key": "demo-didww-key"}
 JSONAPI = "application/vnd.api+json"
 DEFAULT_API_VERSION = "2026-04-16"
 BEARER_ONLY_VERSION = "2026-11-19"  # first version that refuses Api-Key on /v3
@@ -282,7 +283,7 @@ class DidwwSimulator(Simulator):
     list_next = "links.next"
     list_next_omitted = True
 
-    def __init__(self, api_key: str = "demo-didww-key", dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
+    def __init__(self, api_key: str = DEMO_SECRETS["api_key"], dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
                  seed: int = 1, countries: Iterable[str] | None = None, *, legacy_relationship_names: bool = False,
                  api_version: str = DEFAULT_API_VERSION) -> None:
         super().__init__()
@@ -764,3 +765,8 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> DidwwSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return DidwwSimulator(api_key=secrets["api_key"], dids=numbers, seed=seed, **kw)

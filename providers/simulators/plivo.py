@@ -39,6 +39,7 @@ import phonenumbers
 
 from .server import SimRequest, SimResponse, Simulator
 
+DEMO_SECRETS = {"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"}
 NOW = dt.datetime(2026, 4, 20, 9, 0, tzinfo=dt.timezone.utc)  # the simulator's fixed "today"
 MAX_LIMIT = 20
 AUTH_FAILED = "Authentication failed"
@@ -144,7 +145,7 @@ class PlivoSimulator(Simulator):
     list_total = "meta.total_count"
     list_next = "meta.next"
 
-    def __init__(self, auth_id: str = "MADEMOPLIVOAUTHID001", auth_token: str = "demo-plivo-token",
+    def __init__(self, auth_id: str = DEMO_SECRETS["auth_id"], auth_token: str = DEMO_SECRETS["auth_token"],
                  numbers: int = 60, powerpacks: int = 3, seed: int = 1):
         super().__init__()
         self.auth_id = auth_id
@@ -481,3 +482,8 @@ class PlivoSimulator(Simulator):
             rows = [r for r in rows if any(national(r["number"]).startswith(s) for s in starts)]
         return rows, None
 
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> PlivoSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return PlivoSimulator(auth_id=secrets["auth_id"], auth_token=secrets["auth_token"], numbers=numbers,
+                          seed=seed, **kw)

@@ -41,6 +41,7 @@ from .server import SimRequest, SimResponse, Simulator, with_retry_after
 from .server import expand_pattern as _expand
 from .voximplant_demo_key import DEMO_CREDENTIALS_JSON
 
+DEMO_SECRETS = {"credentials_json": DEMO_CREDENTIALS_JSON}
 LEEWAY = 10  # seconds of clock skew tolerated on iat/exp
 DEFAULT_COUNT = 20
 METHODS = ("GetCallerIDs", "GetPhoneNumbers")
@@ -516,3 +517,10 @@ class VoximplantSimulator(Simulator):
             getter, desc = sorts[order]
             rows.sort(key=getter, reverse=desc)
         return self._window(params, [dict(r) for r in rows])
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> VoximplantSimulator:
+    """The registry's factory: a simulator that trusts the key of these credentials; a third as
+    many caller IDs as numbers (at least 20)."""
+    return VoximplantSimulator(credentials_json=secrets["credentials_json"], numbers=numbers,
+                               caller_ids=max(20, numbers // 3), seed=seed, **kw)

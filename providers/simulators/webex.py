@@ -38,6 +38,7 @@ import phonenumbers
 from .server import Fault, SimRequest, SimResponse, Simulator
 from .server import expand_pattern as _expand
 
+DEMO_SECRETS = {"access_token": "demo-webex-token"}
 DEFAULT_MAX = 2000
 FOREIGN_HOST = "webexapis.attacker.example"
 
@@ -113,7 +114,7 @@ class WebexSimulator(Simulator):
     # the continuation is the Link header (drop_next below).
     list_items = ("phoneNumbers", "locations", "items")
 
-    def __init__(self, access_token: str = "demo-webex-token", numbers: int = 120, locations: int = 5, seed: int = 1,
+    def __init__(self, access_token: str = DEMO_SECRETS["access_token"], numbers: int = 120, locations: int = 5, seed: int = 1,
                  org_id: str | None = None, *, extension_only: int | None = None, foreign_next_link: bool = False,
                  repeat_next_link: bool = False) -> None:
         super().__init__()
@@ -603,3 +604,8 @@ def _uuid_of(webex_id_: str) -> str:
     except (ValueError, UnicodeDecodeError):
         return ""
     return text.rsplit("/", 1)[-1] if text.startswith("ciscospark://") else ""
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> WebexSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return WebexSimulator(access_token=secrets["access_token"], numbers=numbers, seed=seed, **kw)

@@ -19,10 +19,10 @@ from providers.simulators.apifonica import ApifonicaSimulator
 from providers.simulators.didww import DidwwSimulator
 from providers.simulators.plivo import PlivoSimulator
 from providers.simulators.server import Simulator
-from providers.voximplant.credentials import parse_credentials, sign_token
-from providers.simulators.voximplant_demo_key import DEMO_CREDENTIALS_JSON
 from providers.simulators.voximplant import VoximplantSimulator
+from providers.simulators.voximplant_demo_key import DEMO_CREDENTIALS_JSON
 from providers.simulators.webex import WebexSimulator
+from providers.voximplant.credentials import parse_credentials, sign_token
 
 SIZE = 20  # items per page; every simulator below holds more than three pages
 PLIVO_ID, PLIVO_TOKEN = "MAODZKMDFJMJU3MTEYNG", "sim-plivo-token-42"

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from providers.simulators.voximplant_demo_key import DEMO_ACCOUNT_ID, DEMO_CREDENTIALS_JSON, DEMO_KEY_ID, DEMO_PRIVATE_KEY_PEM
 from providers.simulators.voximplant import VoximplantSimulator
+from providers.simulators.voximplant_demo_key import DEMO_ACCOUNT_ID, DEMO_CREDENTIALS_JSON, DEMO_KEY_ID, DEMO_PRIVATE_KEY_PEM
 
 TODAY = dt.date(2026, 4, 20)
 OWNED = ["+4930901820", "+12025550143"]  # e.g. numbers a DIDWW account owns
