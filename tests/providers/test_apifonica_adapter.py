@@ -25,7 +25,7 @@ from providers.base import (
 from providers.errors import AuthError, BadResponse, InvalidRequest, NotFound, RateLimited, Unavailable, UnsafeURL
 from providers.apifonica import SPEC
 from providers.apifonica.client import ApifonicaClient
-from providers.apifonica.mapping import build_inventory, error_summary, map_number, parse_date
+from providers.apifonica.mapping import build_inventory, error_summary, map_number, rfc2822_datetime
 from providers.simulators.apifonica import FOREIGN_HOST, UNPARSEABLE_SIP, ApifonicaSimulator
 from providers.simulators.registry import demo_secrets, simulator
 
@@ -130,10 +130,10 @@ def test_unparseable_sip_number_is_kept_with_empty_e164():
     (None, None),
     (12345, None),
 ])
-def test_parse_date(text, expected):
-    assert parse_date(text) == expected
+def test_rfc2822_datetime(text, expected):
+    assert rfc2822_datetime(text) == expected
     if expected is not None:
-        assert parse_date(text).tzinfo is not None
+        assert rfc2822_datetime(text).tzinfo is not None
 
 
 def test_error_summary():

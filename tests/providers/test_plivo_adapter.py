@@ -30,11 +30,11 @@ from providers.plivo.mapping import (
     error_summary,
     kind_for,
     map_number,
-    parse_datetime,
     pool_uuid_of,
 )
 from providers.simulators.plivo import PlivoSimulator
 from providers.simulators.registry import demo_secrets, simulator
+from providers.values import iso_datetime
 from ..support.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("plivo")
@@ -161,9 +161,9 @@ def test_error_summary_shapes_and_dates():
     assert error_summary({"api_id": "x", "error": "Authentication failed"}) == "Authentication failed"
     assert error_summary({"api_id": "x", "error_code": 404, "message": "no such number"}) == "404: no such number"
     assert error_summary([]) == error_summary({"api_id": "x"}) == ""
-    assert parse_datetime("2019-10-09T16:54:34.0117Z") == dt.datetime(2019, 10, 9, 16, 54, 34, 11700, tzinfo=UTC)
-    assert parse_datetime("2014-02-14") == dt.datetime(2014, 2, 14, tzinfo=UTC)
-    assert parse_datetime("soon") is parse_datetime(None) is None
+    assert iso_datetime("2019-10-09T16:54:34.0117Z") == dt.datetime(2019, 10, 9, 16, 54, 34, 11700, tzinfo=UTC)
+    assert iso_datetime("2014-02-14") == dt.datetime(2014, 2, 14, tzinfo=UTC)
+    assert iso_datetime("soon") is iso_datetime(None) is None
 
 
 # ---------------------------------------------------------------------------------------------
