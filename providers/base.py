@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import phonenumbers
 
@@ -246,6 +246,16 @@ class ProviderClient(Protocol):
         not answer for are left out (unknown): they become "missing", never removed."""
 
     def close(self) -> None: ...
+
+
+def page_size(config: dict, maximum: int, default: int | None = None) -> int:
+    """Items per page: the config's ``page_size`` (tests and slow accounts lower it) within
+    1..``maximum`` (the API's cap); ``default`` (else ``maximum``) when unset or not a number."""
+    default = maximum if default is None else default
+    try:
+        return max(1, min(maximum, int(config.get("page_size") or default)))
+    except (TypeError, ValueError):
+        return default
 
 
 def lookup_each(external_ids: Sequence[str], probe: Callable[[str], bool]) -> dict[str, bool]:
