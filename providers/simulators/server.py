@@ -59,9 +59,6 @@ class SimRequest:
                 return value
         return default
 
-    def params(self) -> dict[str, str]:
-        return dict(self.query)
-
 
 @dataclass
 class SimResponse:
