@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import phonenumbers
 
@@ -248,6 +248,16 @@ class ProviderClient(Protocol):
     def close(self) -> None: ...
 
 
+def page_size(config: dict, maximum: int, default: int | None = None) -> int:
+    """Items per page: the config's ``page_size`` (tests and slow accounts lower it) within
+    1..``maximum`` (the API's cap); ``default`` (else ``maximum``) when unset or not a number."""
+    default = maximum if default is None else default
+    try:
+        return max(1, min(maximum, int(config.get("page_size") or default)))
+    except (TypeError, ValueError):
+        return default
+
+
 def lookup_each(external_ids: Sequence[str], probe: Callable[[str], bool]) -> dict[str, bool]:
     """Shared loop for ``lookup_numbers``: ``probe(id)`` returns whether the number exists;
     a 404 is a definitive "gone"; any other provider error stops the lookups (the rest stay
@@ -276,19 +286,12 @@ class ProviderSpec:
     config_fields: tuple[str, ...] = ()
     tuning_fields: tuple[str, ...] = ("page_size",)  # config keys the adapter reads, not on the form
     client_factory: Callable[..., ProviderClient] | None = None  # (base_url, secrets, config, **http_opts)
-    # simulator_factory(secrets=dict, numbers=int, seed=int) -> providers.simulator.Simulator
-    simulator_factory: Callable[..., Any] | None = None
-    demo_secrets: dict = field(default_factory=dict)  # what `simulate`/`demo` accept by default
     file_secrets: tuple[str, ...] = ()  # secrets an admin uploads as a file (e.g. credentials.json)
     # validate_secrets(secrets) raises ValueError with a message that never quotes secret material
     validate_secrets: Callable[[dict], None] | None = None
     # Applied to every raw payload before it is stored (account identifiers, per-number credentials).
     raw_redaction: RawRedaction = NOTHING
     docs: str = ""
-
-    def simulator(self, *, secrets: dict | None = None, numbers: int = 200, seed: int = 1, **kw: Any):
-        assert self.simulator_factory is not None
-        return self.simulator_factory(secrets={**self.demo_secrets, **(secrets or {})}, numbers=numbers, seed=seed, **kw)
 
     def client(self, *, base_url: str, secrets: dict, config: dict | None = None, **http_opts: Any):
         assert self.client_factory is not None

@@ -74,19 +74,3 @@ class UnsafeURL(ProviderError):
 
     error_class = "unsafe_url"
     label = "refused to follow a URL outside the configured host"
-
-
-ERROR_LABELS = {
-    cls.error_class: cls.label
-    for cls in (
-        ProviderError,
-        AuthError,
-        RateLimited,
-        Unavailable,
-        ProviderTimeout,
-        BadResponse,
-        NotFound,
-        InvalidRequest,
-        UnsafeURL,
-    )
-}

@@ -51,7 +51,7 @@ def ops_client(client, ops_user):
 
 @pytest.fixture
 def didww_sim():
-    from providers.didww.simulator import DidwwSimulator
+    from providers.simulators.didww import DidwwSimulator
 
     sim = DidwwSimulator(api_key="sim-key-0123456789", dids=250, trunks=5, trunk_groups=2, seed=3)
     sim.start()

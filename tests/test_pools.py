@@ -8,7 +8,7 @@ import pytest
 
 from numbersadmin.inventory.models import NumberGroup, PhoneNumber
 from numbersadmin.inventory.services.accounts import account_create
-from providers.plivo import SPEC
+from providers.simulators.registry import demo_secrets, simulator
 
 from .support.helpers import sync
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def plivo():
-    sim = SPEC.simulator(numbers=60, seed=4)
+    sim = simulator("plivo", numbers=60, seed=4)
     sim.start()
-    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=dict(SPEC.demo_secrets))
+    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=demo_secrets("plivo"))
     assert sync(account).state == "succeeded"
     yield sim, account
     sim.stop()

@@ -11,7 +11,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from providers.simulator import SimResponse, Simulator
+from providers.simulators.server import SimResponse, Simulator
 
 from .providers.test_apifonica_adapter import DOC_EXAMPLE
 from .support.helpers import export_rows

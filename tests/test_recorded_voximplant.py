@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from providers.simulator import SimResponse, Simulator
-from providers.voximplant import SPEC
+from providers.simulators.server import SimResponse, Simulator
+from providers.simulators.registry import demo_secrets
 from .support.helpers import export_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,7 +75,7 @@ class RecordedVoximplant(Simulator):
 
 def test_recorded_voximplant_sync_exports_caller_ids_and_numbers(tmp_path):
     creds = tmp_path / "credentials.json"
-    creds.write_text(SPEC.demo_secrets["credentials_json"])
+    creds.write_text(demo_secrets("voximplant")["credentials_json"])
     with RecordedVoximplant() as server:
         call_command("add_account", "voximplant", "vox", "--base-url", server.base_url,
                      "--secret", f"credentials_json=@{creds}", stdout=io.StringIO())

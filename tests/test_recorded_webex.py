@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from providers.simulator import SimResponse, Simulator
+from providers.simulators.server import SimResponse, Simulator
 from .support.helpers import export_rows
 from .support.fixtures import fixture_dir
 

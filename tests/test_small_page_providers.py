@@ -8,6 +8,7 @@ import pytest
 from numbersadmin.inventory.models import PhoneNumber, ProviderAccount
 from numbersadmin.inventory.services.accounts import account_create
 from providers import registry
+from providers.simulators.registry import demo_secrets, simulator
 
 from .support.helpers import snapshot, sync
 
@@ -17,17 +18,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("slug", ["apifonica", "plivo"])
 def test_admin_adds_account_and_secrets_stay_write_only(admin_client, slug):
     spec = registry.get(slug)
-    sim = spec.simulator(numbers=30, seed=2)
+    sim = simulator(slug, numbers=30, seed=2)
     sim.start()
     try:
         data = {"name": slug, "base_url": sim.base_url, "sync_interval_minutes": 60, "enabled": "on"}
-        data.update({f"secret_{k}": v for k, v in spec.demo_secrets.items()})
+        data.update({f"secret_{k}": v for k, v in demo_secrets(slug).items()})
         assert admin_client.post(f"/accounts/add/{slug}/", data).status_code == 302
         account = ProviderAccount.objects.get(name=slug)
         assert "OK" in admin_client.post(f"/accounts/{account.pk}/test/", follow=True).content.decode()
         assert sync(account).state == "succeeded"
         page = admin_client.get(f"/accounts/{account.pk}/edit/").content.decode()
-        assert spec.demo_secrets[spec.secret_fields[-1]] not in page
+        assert demo_secrets(slug)[spec.secret_fields[-1]] not in page
     finally:
         sim.stop()
 
@@ -35,12 +36,11 @@ def test_admin_adds_account_and_secrets_stay_write_only(admin_client, slug):
 @pytest.mark.parametrize("flag, error_class", [("repeat_cursor", "bad_response"), ("foreign_next", "unsafe_url"),
                                                ("endless", "bad_response")])
 def test_bad_apifonica_cursors_stop_the_run_and_keep_inventory(flag, error_class):
-    spec = registry.get("apifonica")
-    sim = spec.simulator(numbers=45, seed=6)
+    sim = simulator("apifonica", numbers=45, seed=6)
     sim.start()
     try:
         account = account_create(provider="apifonica", name="af", base_url=sim.base_url,
-                                 secrets=dict(spec.demo_secrets), config={"page_size": "10"})
+                                 secrets=demo_secrets("apifonica"), config={"page_size": "10"})
         assert sync(account).state == "succeeded"
         before = snapshot(account)
         setattr(sim, flag, True)
@@ -68,9 +68,8 @@ def _sync_with_page_cap(account, cap):
 
 
 def test_unparseable_number_is_kept_and_flagged(ops_client):
-    spec = registry.get("apifonica")
-    with spec.simulator(numbers=40, seed=1) as sim:
-        account = account_create(provider="apifonica", name="af", base_url=sim.base_url, secrets=dict(spec.demo_secrets))
+    with simulator("apifonica", numbers=40, seed=1) as sim:
+        account = account_create(provider="apifonica", name="af", base_url=sim.base_url, secrets=demo_secrets("apifonica"))
         assert sync(account).state == "succeeded"
     flagged = PhoneNumber.objects.filter(account=account, is_valid=False)
     assert flagged.exists() and all(n.e164 == "" and n.number_raw for n in flagged)

@@ -10,17 +10,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount
-from providers.voximplant import SPEC
+from providers.simulators.registry import demo_secrets, simulator
 
 from .support.helpers import sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DEMO = json.loads(SPEC.demo_secrets["credentials_json"])
+DEMO = json.loads(demo_secrets("voximplant")["credentials_json"])
 
 
 @pytest.fixture
 def vox_sim():
-    sim = SPEC.simulator(numbers=30, seed=2)
+    sim = simulator("voximplant", numbers=30, seed=2)
     sim.start()
     yield sim
     sim.stop()
@@ -60,10 +60,10 @@ def test_bad_credentials_give_a_form_error_that_never_echoes_key_material(admin_
 
 
 def test_valid_upload_syncs_and_is_never_shown_again(admin_client, vox_sim):
-    response = post_add(admin_client, vox_sim, SPEC.demo_secrets["credentials_json"])
+    response = post_add(admin_client, vox_sim, demo_secrets("voximplant")["credentials_json"])
     assert response.status_code == 302, response.content.decode()[:2000]
     account = ProviderAccount.objects.get(name="Vox")
-    assert account.get_secrets()["credentials_json"] == SPEC.demo_secrets["credentials_json"]
+    assert account.get_secrets()["credentials_json"] == demo_secrets("voximplant")["credentials_json"]
     assert "OK" in admin_client.post(f"/accounts/{account.pk}/test/", follow=True).content.decode()
     run = sync(account)
     assert run.state == "succeeded", run.error_message
@@ -77,7 +77,7 @@ def test_valid_upload_syncs_and_is_never_shown_again(admin_client, vox_sim):
                                                         "sync_interval_minutes": 30, "enabled": "on"})
     account.refresh_from_db()
     assert account.sync_interval_minutes == 30
-    assert account.get_secrets()["credentials_json"] == SPEC.demo_secrets["credentials_json"]
+    assert account.get_secrets()["credentials_json"] == demo_secrets("voximplant")["credentials_json"]
 
 
 def test_token_rejected_by_provider_fails_as_authentication(admin_client, vox_sim):

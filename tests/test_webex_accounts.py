@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from numbersadmin.inventory.models import Owner, PhoneNumber, ProviderAccount
-from providers.webex import SPEC
+from providers.simulators.registry import simulator
 
 from .support.helpers import snapshot, sync
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def wx_sim():
-    sim = SPEC.simulator(numbers=60, seed=3)
+    sim = simulator("webex", numbers=60, seed=3)
     sim.start()
     yield sim
     sim.stop()

@@ -13,13 +13,6 @@ def _client(**kw):
     return ApifonicaClient(**kw)
 
 
-def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import ApifonicaSimulator
-
-    return ApifonicaSimulator(account_sid=secrets["account_sid"], auth_token=secrets["auth_token"],
-                              numbers=numbers, seed=seed, **kw)
-
-
 SPEC = ProviderSpec(
     slug="apifonica",
     name="Apifonica",
@@ -27,8 +20,6 @@ SPEC = ProviderSpec(
     secret_fields=("account_sid", "auth_token"),
     config_fields=(),
     client_factory=_client,
-    simulator_factory=_simulator,
-    demo_secrets={"account_sid": "AC0000demo0000apifonica", "auth_token": "demo-apifonica-token"},
     # Every number carries the account SID (the Basic-auth user) and SIP numbers a ``token``
     # (a credential, per the API docs); URIs embed the SID after /accounts/.
     raw_redaction=RawRedaction(keys=frozenset({"account_sid", "token"}), segments=("accounts",)),

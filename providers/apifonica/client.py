@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import quote, urlencode
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback
+from ..base import Closeable, Inventory, Progress, ProgressCallback, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -38,10 +38,7 @@ class ApifonicaClient(Closeable):
         auth_token = str(secrets.get("auth_token") or "").strip()
         if not account_sid or not auth_token:
             raise AuthError("authentication failed: Apifonica account SID and auth token are both required")
-        try:  # config may lower the page size (tests); never above the API's cap
-            self.page_size = max(1, min(MAX_LIMIT, int(config.get("page_size") or MAX_LIMIT)))
-        except (TypeError, ValueError):
-            self.page_size = MAX_LIMIT
+        self.page_size = page_size(config, MAX_LIMIT)
         self.max_pages = MAX_PAGES
         self.numbers_path = f"/accounts/{quote(account_sid, safe='')}/numbers"
         self.http = HttpClient(

@@ -32,31 +32,20 @@ from ..base import (
     country_of,
     to_e164,
 )
+from ..values import flag, text
 
 KINDS = {"local": KIND_LOCAL, "mobile": KIND_MOBILE, "toll_free": KIND_TOLL_FREE, "sip": KIND_SIP}
 INTERNATIONAL = "international"
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def parse_date(value: Any) -> dt.datetime | None:
+def rfc2822_datetime(value: Any) -> dt.datetime | None:
     """RFC 2822 date (``Thu, 31 Mar 2016 11:16:59 +0300``) -> aware datetime; None if unusable.
     A date without a zone (``-0000``) is taken as UTC."""
-    text = _text(value)
-    if not text:
+    stamp = text(value)
+    if not stamp:
         return None
     try:
-        when = email.utils.parsedate_to_datetime(text)
+        when = email.utils.parsedate_to_datetime(stamp)
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:  # pragma: no cover - older Pythons returned None instead of raising
@@ -77,30 +66,30 @@ def error_summary(body: Any) -> str:
 
 
 def kind_of(type_: Any) -> str:
-    return KINDS.get(_text(type_).lower(), KIND_UNKNOWN)
+    return KINDS.get(text(type_).lower(), KIND_UNKNOWN)
 
 
 def country_code_of(item: dict, e164: str) -> str:
     """ISO alpha-2 from ``country_code``; ``international`` (or anything else) -> from the number."""
-    code = _text(item.get("country_code"))
+    code = text(item.get("country_code"))
     if len(code) == 2 and code.isascii() and code.isalpha():
         return code.upper()
     return country_of(e164)
 
 
 def application_of(item: dict) -> str:
-    return _text(item.get("call_app_sid")) or _text(item.get("msg_app_sid"))
+    return text(item.get("call_app_sid")) or text(item.get("msg_app_sid"))
 
 
 def map_number(item: Any) -> NumberRecord | None:
     """One ``numbers[]`` item; ``None`` when it has no ``number_sid`` (the caller decides)."""
     if not isinstance(item, dict):
         return None
-    number_sid = _text(item.get("number_sid"))
+    number_sid = text(item.get("number_sid"))
     if not number_sid:
         return None
-    number = _text(item.get("number"))
-    code = _text(item.get("country_code"))
+    number = text(item.get("number"))
+    code = text(item.get("country_code"))
     region = code.upper() if len(code) == 2 and code.isalpha() else None
     e164 = to_e164(number, region)
     return NumberRecord(
@@ -111,11 +100,11 @@ def map_number(item: Any) -> NumberRecord | None:
         kind=kind_of(item.get("type")),
         status=STATUS_ACTIVE,  # no status field documented: listed = rented = active
         raw_status="",
-        description=_text(item.get("name")),
-        voice=_flag(item.get("voice")),
-        sms=_flag(item.get("messaging")),
+        description=text(item.get("name")),
+        voice=flag(item.get("voice")),
+        sms=flag(item.get("messaging")),
         mms=None,
-        acquired_at=parse_date(item.get("created")),
+        acquired_at=rfc2822_datetime(item.get("created")),
         application=application_of(item),
         raw=item,
     )

@@ -12,12 +12,6 @@ def _client(**kw):
     return DidwwClient(**kw)
 
 
-def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import DidwwSimulator
-
-    return DidwwSimulator(api_key=secrets["api_key"], dids=numbers, seed=seed, **kw)
-
-
 SPEC = ProviderSpec(
     slug="didww",
     name="DIDWW",
@@ -28,7 +22,5 @@ SPEC = ProviderSpec(
     # SIP trunk credentials (voice_in_trunks configuration) are kept out of the stored raw payload.
     raw_redaction=RawRedaction(keys=frozenset({"auth_user", "auth_password", "auth_from_user"})),
     client_factory=_client,
-    simulator_factory=_simulator,
-    demo_secrets={"api_key": "demo-didww-key"},
     docs="API key from the DIDWW portal (Settings > API). Requests pin X-DIDWW-API-Version 2026-04-16.",
 )

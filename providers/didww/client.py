@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import quote
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -47,10 +47,7 @@ class DidwwClient(Closeable):
         api_key = str((secrets or {}).get("api_key") or "").strip()
         if not api_key:
             raise AuthError("authentication failed: no DIDWW API key configured")
-        try:  # config may lower the page size (tests, slow accounts); never above the API's cap
-            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or MAX_PAGE_SIZE)))
-        except (TypeError, ValueError):
-            self.page_size = MAX_PAGE_SIZE
+        self.page_size = page_size(config, MAX_PAGE_SIZE)
         self.http = HttpClient(
             base_url,
             headers={

@@ -8,7 +8,6 @@ relationship was included (absent / null / linkage), ``included`` is flat and ke
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Iterable
 
 from ..base import (
@@ -31,6 +30,7 @@ from ..base import (
     country_of,
     to_e164,
 )
+from ..values import iso_datetime, text, verbatim_text
 
 DIDS = "dids"
 TRUNKS = "voice_in_trunks"
@@ -135,21 +135,6 @@ class ResourceStore:
 
 
 # -- value helpers -----------------------------------------------------------------------------
-def parse_datetime(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    # DIDWW sends UTC; a naive value is read as UTC rather than local time.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def _int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -184,8 +169,8 @@ def status_for(attributes: dict) -> tuple[str, str]:
 def group_type_name(did_group: dict | None, store: ResourceStore) -> str:
     type_res = store.linked(did_group, "did_group_types", "did_group_type")
     if type_res is not None:
-        return _text(attrs(type_res).get("name"))
-    return _text(attrs(did_group).get("number_type"))  # 2026-11-19 moved the type to an attribute
+        return verbatim_text(attrs(type_res).get("name"))
+    return verbatim_text(attrs(did_group).get("number_type"))  # 2026-11-19 moved the type to an attribute
 
 
 def group_country(did_group: dict | None, store: ResourceStore) -> dict | None:
@@ -211,12 +196,12 @@ def map_location(did_group: dict | None, store: ResourceStore) -> LocationRecord
         return None
     return LocationRecord(
         external_id=f"{kind}:{place['id']}",
-        name=_text(attrs(place).get("name")),
+        name=verbatim_text(attrs(place).get("name")),
         kind=kind,
-        country_code=_text(attrs(country).get("iso")).upper(),
-        country_name=_text(attrs(country).get("name")),
-        region=_text(attrs(region).get("name")),
-        city=_text(attrs(city).get("name")),
+        country_code=verbatim_text(attrs(country).get("iso")).upper(),
+        country_name=verbatim_text(attrs(country).get("name")),
+        region=verbatim_text(attrs(region).get("name")),
+        city=verbatim_text(attrs(city).get("name")),
         raw=place,
     )
 
@@ -227,8 +212,8 @@ def map_did_group(did_group: dict, store: ResourceStore) -> NumberGroupRecord:
     location = map_location(did_group, store)
     return NumberGroupRecord(
         external_id=str(did_group["id"]),
-        name=_text(a.get("area_name")) or _text(a.get("prefix")),
-        prefix=_text(a.get("prefix")),
+        name=verbatim_text(a.get("area_name")) or verbatim_text(a.get("prefix")),
+        prefix=verbatim_text(a.get("prefix")),
         group_type=group_type_name(did_group, store),
         features=tuple(str(f) for f in features),
         location_id=location.external_id if location else None,
@@ -241,8 +226,8 @@ def map_number(did: dict, store: ResourceStore) -> NumberRecord:
     group_id = linked_id(did, "did_group")
     group = store.get(DID_GROUPS, group_id)
     country = group_country(group, store)
-    iso = _text(attrs(country).get("iso")).upper()
-    number = _text(a.get("number"))
+    iso = verbatim_text(attrs(country).get("iso")).upper()
+    number = verbatim_text(a.get("number"))
     e164 = to_e164(number, iso or None)
     features = attrs(group).get("features")
     location = map_location(group, store)
@@ -255,12 +240,12 @@ def map_number(did: dict, store: ResourceStore) -> NumberRecord:
         kind=kind_for(group_type_name(group, store)) if group else KIND_UNKNOWN,
         status=status,
         raw_status=raw_status,
-        description=_text(a.get("description")),
+        description=verbatim_text(a.get("description")),
         voice=True,  # DIDWW DIDs are voice-in numbers
         sms=("sms_in" in features) if group is not None and isinstance(features, list) else None,
         mms=None,
-        acquired_at=parse_datetime(a.get("created_at")),
-        expires_at=parse_datetime(a.get("expires_at")),
+        acquired_at=iso_datetime(a.get("created_at")),
+        expires_at=iso_datetime(a.get("expires_at")),
         location_id=location.external_id if location else None,
         trunk_id=linked_id(did, *TRUNK_RELS),
         trunk_group_id=linked_id(did, *TRUNK_GROUP_RELS),
@@ -281,9 +266,9 @@ def map_trunk(trunk: dict, group_of: dict[str, str] | None = None) -> TrunkRecor
         group_id = linked_id(trunk, *TRUNK_GROUP_RELS)
     return TrunkRecord(
         external_id=str(trunk["id"]),
-        name=_text(a.get("name")),
-        kind=_text(config.get("type")).removesuffix("_configurations"),  # "sip" / "pstn"
-        description=_text(a.get("description")),
+        name=verbatim_text(a.get("name")),
+        kind=verbatim_text(config.get("type")).removesuffix("_configurations"),  # "sip" / "pstn"
+        description=verbatim_text(a.get("description")),
         trunk_group_id=group_id,
         raw=trunk,
     )
@@ -293,7 +278,7 @@ def map_trunk_group(group: dict) -> TrunkGroupRecord:
     a = attrs(group)
     return TrunkGroupRecord(
         external_id=str(group["id"]),
-        name=_text(a.get("name")),
+        name=verbatim_text(a.get("name")),
         capacity_limit=_int_or_none(a.get("capacity_limit")),
         raw=group,
     )
@@ -338,6 +323,6 @@ def error_summary(doc: Any, limit: int = 3) -> str:
     for err in errors[:limit] if isinstance(errors, list) else ():
         if not isinstance(err, dict):
             continue
-        title, detail = _text(err.get("title")).strip(), _text(err.get("detail")).strip()[:160]
+        title, detail = text(err.get("title")), text(err.get("detail"))[:160]
         parts.append(f"{title}: {detail}" if title and detail and detail != title else title or detail)
     return "; ".join(p for p in parts if p)

@@ -13,13 +13,6 @@ def _client(**kw):
     return PlivoClient(**kw)
 
 
-def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import PlivoSimulator
-
-    return PlivoSimulator(auth_id=secrets["auth_id"], auth_token=secrets["auth_token"], numbers=numbers,
-                          seed=seed, **kw)
-
-
 SPEC = ProviderSpec(
     slug="plivo",
     name="Plivo",
@@ -27,8 +20,6 @@ SPEC = ProviderSpec(
     secret_fields=("auth_id", "auth_token"),
     config_fields=(),
     client_factory=_client,
-    simulator_factory=_simulator,
-    demo_secrets={"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"},
     # The auth_id (the Basic-auth user) sits in every resource_uri / number_pool path.
     # and a subaccount's auth_id is the bare ``sub_account`` field.
     raw_redaction=RawRedaction(keys=frozenset({"sub_account"}), segments=("Account",)),

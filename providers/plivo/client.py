@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -37,10 +37,7 @@ class PlivoClient(Closeable):
             raise AuthError("authentication failed: Plivo auth_id and auth_token are both required")
         if not _AUTH_ID.match(auth_id):
             raise AuthError("authentication failed: the Plivo auth_id has an invalid format")
-        try:
-            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or MAX_PAGE_SIZE)))
-        except (TypeError, ValueError):
-            self.page_size = MAX_PAGE_SIZE
+        self.page_size = page_size(config, MAX_PAGE_SIZE)
         self.account_path = f"/Account/{auth_id}"
         self.http = HttpClient(
             base_url,

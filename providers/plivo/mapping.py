@@ -16,8 +16,6 @@ Wire facts (providers/WIRE.md section 5, fixtures in tests/fixtures/plivo):
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any, Iterable
 
 from ..base import (
@@ -36,8 +34,8 @@ from ..base import (
     country_of,
     to_e164,
 )
+from ..values import TRUE_WORDS, iso_datetime, strict_text, truthy
 
-UTC = dt.timezone.utc
 # Plivo bills every account in US dollars: rental rates carry no currency field because there is
 # only one (plivo.com/pricing quotes USD; the account balance is USD).
 CURRENCY = "USD"
@@ -54,10 +52,6 @@ KINDS = {
 COUNTRYISH_CITIES = {"USA", "US", "UK", "GB", "GBR", "CAN", "DEU", "FRA", "AUS"}
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def kind_for(value: Any) -> str:
     """Plivo ``number_type`` / pool ``type`` -> canonical kind ("toll-free" == "tollfree")."""
     if not isinstance(value, str):
@@ -66,47 +60,27 @@ def kind_for(value: Any) -> str:
     return KINDS.get(key, KIND_UNKNOWN)
 
 
-def _flag(value: Any) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "enabled")
-    return bool(value)
-
-
-
-
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """``YYYY-MM-DD`` or ISO 8601 (``2019-09-03T08:50:09.578928Z``) -> aware UTC datetime."""
-    text = _text(value)
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+def truthy_or_enabled(value: Any) -> bool | None:
+    """A capability or state flag: booleans as sent, text "enabled" also counts as true."""
+    return truthy(value, TRUE_WORDS + ("enabled",))
 
 
 def last_segment(uri: Any) -> str:
     """``/v1/Account/X/Application/123/`` -> ``123``."""
-    parts = [p for p in _text(uri).split("/") if p]
+    parts = [p for p in strict_text(uri).split("/") if p]
     return parts[-1] if parts else ""
 
 
 def application_of(value: Any) -> str:
     if isinstance(value, dict):  # defensive: an expanded application object
-        return _text(value.get("app_name")) or _text(value.get("name")) or last_segment(
-            value.get("resource_uri")) or _text(str(value.get("app_id") or ""))
+        return strict_text(value.get("app_name")) or strict_text(value.get("name")) or last_segment(
+            value.get("resource_uri")) or strict_text(str(value.get("app_id") or ""))
     return last_segment(value)
 
 
 def pool_uuid_of(number_pool: Any) -> str:
     """Pool uuid = the path segment after ``NumberPool`` (the SDK takes ``split('/')[5]``)."""
-    parts = [p for p in _text(number_pool).split("/") if p]
+    parts = [p for p in strict_text(number_pool).split("/") if p]
     for i, part in enumerate(parts[:-1]):
         if part == "NumberPool":
             return parts[i + 1]
@@ -122,9 +96,9 @@ def _region_name(region: str, country_name: str) -> str:
 
 
 def location_for(item: dict, country: str) -> LocationRecord | None:
-    country_name = _text(item.get("country"))
-    region = _region_name(_text(item.get("region")), country_name)
-    city = _text(item.get("city"))
+    country_name = strict_text(item.get("country"))
+    region = _region_name(strict_text(item.get("region")), country_name)
+    city = strict_text(item.get("city"))
     if city.upper() in COUNTRYISH_CITIES | {country_name.upper(), country.upper()}:
         city = ""
     if region.upper() in {country_name.upper(), country.upper()}:
@@ -145,14 +119,14 @@ def location_for(item: dict, country: str) -> LocationRecord | None:
 
 
 def _country(item: dict, e164: str) -> str:
-    iso2 = _text(item.get("country_iso2")).upper()
+    iso2 = strict_text(item.get("country_iso2")).upper()
     if len(iso2) == 2 and iso2.isalpha():
         return iso2
     return country_of(e164)  # account numbers carry a country *name* ("United States")
 
 
 def _pool_capabilities(pool_items: Iterable[dict]) -> tuple[bool | None, bool | None]:
-    services = {_text(p.get("service")).lower() for p in pool_items}
+    services = {strict_text(p.get("service")).lower() for p in pool_items}
     return (True if "sms" in services else None), (True if "mms" in services else None)
 
 
@@ -163,8 +137,8 @@ def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRe
     source = item if item is not None else (pool_items[0] if pool_items else {})
     number = source.get("number")
     number = "" if number is None else str(number)
-    iso2_hint = next((_text(p.get("country_iso2")).upper() for p in pool_items if p.get("country_iso2")), "")
-    e164 = to_e164(number, _text(source.get("country_iso2")).upper() or iso2_hint or None)
+    iso2_hint = next((strict_text(p.get("country_iso2")).upper() for p in pool_items if p.get("country_iso2")), "")
+    e164 = to_e164(number, strict_text(source.get("country_iso2")).upper() or iso2_hint or None)
     country = _country(source, e164) or iso2_hint
     pool_ids = tuple(dict.fromkeys(
         str(p.get("number_pool_uuid") or p.get("numberpool_uuid")) for p in pool_items
@@ -174,11 +148,11 @@ def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRe
         record = NumberRecord(
             external_id=number, number=number, e164=e164, country_code=country,
             kind=kind_for(source.get("type")), status=STATUS_ACTIVE, raw_status="",
-            sms=sms, mms=mms, acquired_at=parse_datetime(source.get("added_on")),
+            sms=sms, mms=mms, acquired_at=iso_datetime(source.get("added_on")),
             pool_ids=pool_ids, raw={"pool_numbers": pool_items},
         )
         return record, None
-    active = _flag(item.get("active"))
+    active = truthy_or_enabled(item.get("active"))
     location = location_for(item, country)
     raw = dict(item)
     if pool_items:
@@ -191,14 +165,14 @@ def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRe
         kind=kind_for(item.get("number_type") or item.get("type")),
         status=STATUS_INACTIVE if active is False else STATUS_ACTIVE,
         raw_status="" if active is None else ("active" if active else "inactive"),
-        description=_text(item.get("alias")),
-        voice=_flag(item.get("voice_enabled")),
-        sms=_flag(item.get("sms_enabled")),
-        mms=_flag(item.get("mms_enabled")),
+        description=strict_text(item.get("alias")),
+        voice=truthy_or_enabled(item.get("voice_enabled")),
+        sms=truthy_or_enabled(item.get("sms_enabled")),
+        mms=truthy_or_enabled(item.get("mms_enabled")),
         monthly_cost=parse_decimal(item.get("monthly_rental_rate")),
         currency=CURRENCY,
-        acquired_at=parse_datetime(item.get("added_on")),
-        expires_at=parse_datetime(item.get("renewal_date")),
+        acquired_at=iso_datetime(item.get("added_on")),
+        expires_at=iso_datetime(item.get("renewal_date")),
         location_id=location.external_id if location else None,
         application=application_of(item.get("application")),
         pool_ids=pool_ids,
@@ -212,10 +186,10 @@ def map_pool(powerpack: dict, pool_items: Iterable[dict] = ()) -> NumberGroupRec
     if not uuid:
         return None
     services = tuple(dict.fromkeys(
-        s for s in (_text(p.get("service")).lower() for p in pool_items) if s))
+        s for s in (strict_text(p.get("service")).lower() for p in pool_items) if s))
     return NumberGroupRecord(
         external_id=uuid,
-        name=_text(powerpack.get("name")) or uuid,
+        name=strict_text(powerpack.get("name")) or uuid,
         group_type=POOL_GROUP_TYPE,
         features=tuple(sorted(services)),
         raw=powerpack,

@@ -4,7 +4,6 @@ voximplant.com/docs/references/httpapi ; wire facts in providers/WIRE.md section
 from __future__ import annotations
 
 from ..base import ProviderSpec
-from .demo_key import DEMO_CREDENTIALS_JSON
 
 
 def parse_credentials(text):
@@ -26,18 +25,6 @@ def _client(**kw):
     return VoximplantClient(**kw)
 
 
-def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import VoximplantSimulator
-
-    return VoximplantSimulator(
-        credentials_json=secrets["credentials_json"],
-        numbers=numbers,
-        caller_ids=max(20, numbers // 3),
-        seed=seed,
-        **kw,
-    )
-
-
 SPEC = ProviderSpec(
     slug="voximplant",
     name="Voximplant",
@@ -45,8 +32,6 @@ SPEC = ProviderSpec(
     secret_fields=("credentials_json",),
     config_fields=(),
     client_factory=_client,
-    simulator_factory=_simulator,
-    demo_secrets={"credentials_json": DEMO_CREDENTIALS_JSON},
     file_secrets=("credentials_json",),
     validate_secrets=_validate,
     docs="Upload the credentials.json of a service account (Control panel > Service accounts > "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from ..base import Closeable, CountedListing, Inventory, ProgressCallback, lookup_each
+from ..base import Closeable, CountedListing, Inventory, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse, InvalidRequest, ProviderError, RateLimited
 from ..http import HttpClient, Redactor, Response, parse_retry_after
 from . import mapping
@@ -54,10 +54,7 @@ class VoximplantClient(Closeable):
             self.credentials = parse_credentials(text)
         except ValueError as exc:  # messages from parse_credentials never quote key material
             raise AuthError(f"authentication failed: {exc}") from None
-        try:
-            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or PAGE_SIZE)))
-        except (TypeError, ValueError):
-            self.page_size = PAGE_SIZE
+        self.page_size = page_size(config, MAX_PAGE_SIZE, PAGE_SIZE)
         self.signer = TokenSigner(self.credentials, **({"clock": clock} if clock else {}))
         self.http = HttpClient(
             base_url,

@@ -12,7 +12,6 @@ as ``YYYY-MM-DD``); GetPhoneNumbers items are AttachedPhoneInfoType (``phone_id`
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Iterable
 
 from ..base import (
@@ -32,6 +31,7 @@ from ..base import (
     country_of,
     to_e164,
 )
+from ..values import strict_text, truthy
 
 UTC = dt.timezone.utc
 
@@ -51,15 +51,9 @@ def kind_for(category: Any) -> str:
     return KINDS_BY_CATEGORY.get(key, KIND_UNKNOWN)
 
 
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
-
-
 def status_for(item: dict) -> tuple[str, str]:
     """(canonical status, raw status). Canceled (subscription ends at renewal) beats deactivated."""
-    flags = [name for name in ("deactivated", "canceled") if _flag(item.get(name))]
+    flags = [name for name in ("deactivated", "canceled") if truthy(item.get(name))]
     raw = ",".join(flags) or "active"
     if "canceled" in flags:
         return STATUS_CANCELLING, raw
@@ -104,10 +98,6 @@ def parse_int(value: Any) -> int | None:
     return None
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def map_caller_id(item: dict) -> CallerIdRecord:
     number = item.get("callerid_number")
     number = "" if number is None else str(number)
@@ -116,7 +106,7 @@ def map_caller_id(item: dict) -> CallerIdRecord:
         external_id=str(item["callerid_id"]),
         number=number,
         e164=to_e164(number),
-        active=_flag(active) if active is not None else None,
+        active=truthy(active),
         verified_until=parse_date(item.get("verified_until")),
         code_entering_attempts_left=parse_int(item.get("code_entering_attempts_left")),
         verification_call_attempts_left=parse_int(item.get("verification_call_attempts_left")),
@@ -125,7 +115,7 @@ def map_caller_id(item: dict) -> CallerIdRecord:
 
 
 def region_location(item: dict, country: str) -> LocationRecord | None:
-    region = _text(item.get("phone_region_name"))
+    region = strict_text(item.get("phone_region_name"))
     if not region:
         return None
     return LocationRecord(
@@ -141,7 +131,7 @@ def region_location(item: dict, country: str) -> LocationRecord | None:
 def map_number(item: dict) -> tuple[NumberRecord, LocationRecord | None]:
     number = item.get("phone_number")
     number = "" if number is None else str(number)
-    declared = _text(item.get("phone_country_code")).upper()
+    declared = strict_text(item.get("phone_country_code")).upper()
     e164 = to_e164(number, declared or None)
     country = declared if len(declared) == 2 and declared.isalpha() else country_of(e164)
     status, raw_status = status_for(item)
@@ -157,13 +147,13 @@ def map_number(item: dict) -> tuple[NumberRecord, LocationRecord | None]:
         raw_status=raw_status,
         description="",
         voice=True,
-        sms=_flag(sms) if sms is not None else None,
+        sms=truthy(sms),
         monthly_cost=parse_decimal(item.get("phone_price")),
         currency="",  # the account's currency; not part of AttachedPhoneInfoType
         acquired_at=parse_utc_datetime(item.get("phone_purchase_date")),
         expires_at=date_to_datetime(item.get("phone_next_renewal")),
         location_id=location.external_id if location else None,
-        application=_text(item.get("application_name")),
+        application=strict_text(item.get("application_name")),
         raw=item,
     )
     return record, location

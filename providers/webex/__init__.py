@@ -13,12 +13,6 @@ def _client(**kw):
     return WebexClient(**kw)
 
 
-def _simulator(*, secrets: dict, numbers: int = 200, seed: int = 1, **kw):
-    from .simulator import WebexSimulator
-
-    return WebexSimulator(access_token=secrets["access_token"], numbers=numbers, seed=seed, **kw)
-
-
 SPEC = ProviderSpec(
     slug="webex",
     name="Webex Calling",
@@ -26,8 +20,6 @@ SPEC = ProviderSpec(
     secret_fields=("access_token",),
     config_fields=("org_id",),
     client_factory=_client,
-    simulator_factory=_simulator,
-    demo_secrets={"access_token": "demo-webex-token"},
     raw_redaction=RawRedaction(keys=frozenset({"orgId"})),  # the organisation id, on every location
     docs="Access token of a full or read-only administrator (or location administrator) with the "
     "spark-admin:telephony_config_read scope; spark-admin:locations_read adds location addresses. "

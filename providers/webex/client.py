@@ -16,7 +16,7 @@ import re
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback, lookup_each
+from ..base import Closeable, Inventory, Progress, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse, NotFound, Unavailable
 from ..http import HttpClient, Response
 from . import mapping
@@ -98,10 +98,7 @@ class WebexClient(Closeable):
         token = str((secrets or {}).get("access_token") or "").strip()
         if not token:
             raise AuthError("authentication failed: no Webex access token configured")
-        try:
-            self.page_size = max(1, min(MAX_PAGE_SIZE, int(config.get("page_size") or DEFAULT_PAGE_SIZE)))
-        except (TypeError, ValueError):
-            self.page_size = DEFAULT_PAGE_SIZE
+        self.page_size = page_size(config, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
         self.org_id = str(config.get("org_id") or "").strip() or None
         self.max_pages = MAX_PAGES
         self._pages = 0  # pages fetched by the current fetch_inventory

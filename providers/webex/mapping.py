@@ -32,6 +32,7 @@ from ..base import (
     country_of,
     to_e164,
 )
+from ..values import flag, text
 
 STATES = {"ACTIVE": STATUS_ACTIVE, "INACTIVE": STATUS_INACTIVE}
 
@@ -40,23 +41,17 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _flag(item: dict, *names: str) -> bool | None:
-    """First boolean under any of ``names`` (providers drift between spellings)."""
+def first_flag(item: dict, *names: str) -> bool | None:
+    """The first ``flag`` under any of ``names`` (providers drift between spellings)."""
     for name in names:
-        value = item.get(name)
-        if isinstance(value, bool):
+        value = flag(item.get(name))
+        if value is not None:
             return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
     return None
 
 
 def _id_of(obj: Any) -> str | None:
-    value = _text(_dict(obj).get("id"))
+    value = text(_dict(obj).get("id"))
     return value or None
 
 
@@ -66,12 +61,12 @@ def error_summary(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
     parts: list[str] = []
-    message = _text(body.get("message"))
+    message = text(body.get("message"))
     if message:
         parts.append(message)
     errors = body.get("errors")
     for err in errors if isinstance(errors, list) else ():
-        desc = _text(_dict(err).get("description"))
+        desc = text(_dict(err).get("description"))
         if desc and desc not in parts:
             parts.append(desc)
     return "; ".join(parts)
@@ -79,19 +74,19 @@ def error_summary(body: Any) -> str:
 
 def tracking_id(body: Any, headers: dict[str, str] | None = None) -> str:
     """Webex's request id for support: body ``trackingId``, else the ``trackingid`` header."""
-    value = _text(_dict(body).get("trackingId"))
+    value = text(_dict(body).get("trackingId"))
     if not value and headers:
-        value = _text(headers.get("trackingid"))
+        value = text(headers.get("trackingid"))
     return value[:200]
 
 
 # -- records -----------------------------------------------------------------------------------
 def owner_name(owner: dict) -> str:
-    display = _text(owner.get("displayName"))
+    display = text(owner.get("displayName"))
     if display:
         return display
-    full = " ".join(p for p in (_text(owner.get("firstName")), _text(owner.get("lastName"))) if p)
-    return full or _text(owner.get("id"))
+    full = " ".join(p for p in (text(owner.get("firstName")), text(owner.get("lastName"))) if p)
+    return full or text(owner.get("id"))
 
 
 def map_owner(owner: Any, location_id: str | None = None) -> OwnerRecord | None:
@@ -102,37 +97,37 @@ def map_owner(owner: Any, location_id: str | None = None) -> OwnerRecord | None:
     return OwnerRecord(
         external_id=owner_id,
         name=owner_name(owner),
-        owner_type=_text(owner.get("type")),
-        first_name=_text(owner.get("firstName")),
-        last_name=_text(owner.get("lastName")),
+        owner_type=text(owner.get("type")),
+        first_name=text(owner.get("firstName")),
+        last_name=text(owner.get("lastName")),
         location_id=location_id,
         raw=owner,
     )
 
 
 def kind_of(item: dict) -> str:
-    if _flag(item, "tollFreeNumber"):
+    if first_flag(item, "tollFreeNumber"):
         return KIND_TOLL_FREE
     types = item.get("includedTelephonyTypes", item.get("telephonyType"))
     types = types if isinstance(types, list) else [types]
-    if any(_text(t).upper() == "MOBILE_NUMBER" for t in types):
+    if any(text(t).upper() == "MOBILE_NUMBER" for t in types):
         return KIND_MOBILE
     return KIND_LOCAL
 
 
 def status_of(state: Any) -> str:
     """ACTIVE -> active; INACTIVE and anything unknown -> inactive (raw state kept)."""
-    return STATES.get(_text(state).upper(), STATUS_INACTIVE)
+    return STATES.get(text(state).upper(), STATUS_INACTIVE)
 
 
 def map_number(item: Any) -> NumberRecord | None:
     """One numbers-table row; ``None`` for extension-only rows (no ``phoneNumber``)."""
     item = _dict(item)
-    number = _text(item.get("phoneNumber"))
+    number = text(item.get("phoneNumber"))
     if not number:
         return None
     e164 = to_e164(number)
-    state = _text(item.get("state"))
+    state = text(item.get("state"))
     return NumberRecord(
         external_id=number,
         number=number,
@@ -141,13 +136,13 @@ def map_number(item: Any) -> NumberRecord | None:
         kind=kind_of(item),
         status=status_of(state),
         raw_status=state,
-        description=_text(item.get("phoneNumberType")),
+        description=text(item.get("phoneNumberType")),
         voice=True,
         location_id=_id_of(item.get("location")),
         owner_id=_id_of(item.get("owner")),
-        extension=_text(item.get("extension")),
-        is_main_number=_flag(item, "mainNumber", "isMainNumber"),
-        is_service_number=_flag(item, "isServiceNumber"),
+        extension=text(item.get("extension")),
+        is_main_number=first_flag(item, "mainNumber", "isMainNumber"),
+        is_service_number=first_flag(item, "isServiceNumber"),
         raw=item,
     )
 
@@ -155,14 +150,14 @@ def map_number(item: Any) -> NumberRecord | None:
 def map_caller_id(location_id: str, item: Any) -> CallerIdRecord | None:
     """One external-caller-ID candidate of ``location_id`` (may live in another location)."""
     item = _dict(item)
-    number = _text(item.get("phoneNumber"))
+    number = text(item.get("phoneNumber"))
     if not number:
         return None
     return CallerIdRecord(
         external_id=f"{location_id}:{number}",
         number=number,
         e164=to_e164(number),
-        active=_text(item.get("state")).upper() == "ACTIVE",
+        active=text(item.get("state")).upper() == "ACTIVE",
         kind="location_candidate",
         location_id=location_id,
         raw=item,
@@ -176,15 +171,15 @@ def map_location(item: Any, address_item: Any = None, main_number: str = "") -> 
     if location_id is None:
         return None
     address = _dict(item.get("address")) or _dict(other.get("address"))
-    clid = to_e164(_text(_dict(item.get("callingLineId")).get("phoneNumber")))
-    country = _text(address.get("country")).upper()
+    clid = to_e164(text(_dict(item.get("callingLineId")).get("phoneNumber")))
+    country = text(address.get("country")).upper()
     return LocationRecord(
         external_id=location_id,
-        name=_text(item.get("name")) or _text(other.get("name")) or location_id,
+        name=text(item.get("name")) or text(other.get("name")) or location_id,
         kind="site",
         country_code=country if len(country) == 2 and country.isalpha() else "",
-        region=_text(address.get("state")),
-        city=_text(address.get("city")),
+        region=text(address.get("state")),
+        city=text(address.get("city")),
         main_number=clid or main_number,
         raw={**other, **item} if other else item,
     )

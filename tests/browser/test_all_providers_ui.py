@@ -9,6 +9,7 @@ import pytest
 from numbersadmin.inventory.models import PhoneNumber
 from numbersadmin.inventory.services.accounts import account_create
 from providers import registry
+from providers.simulators.registry import demo_secrets, simulator
 
 from ..support.helpers import sync
 from .conftest import login, shot
@@ -20,11 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def five_accounts():
     sims, accounts = [], []
     for slug, spec in registry.PROVIDERS.items():
-        sim = spec.simulator(numbers=120, seed=11)
+        sim = simulator(slug, numbers=120, seed=11)
         sim.start()
         sims.append(sim)
         account = account_create(provider=slug, name=f"{spec.name} acct", base_url=sim.base_url,
-                                 secrets=dict(spec.demo_secrets))
+                                 secrets=demo_secrets(slug))
         run = sync(account)
         assert run.state == "succeeded", (slug, run.error_message)
         accounts.append(account)

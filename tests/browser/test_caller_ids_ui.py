@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def vox(didww_sim):
-    from providers.voximplant.simulator import VoximplantSimulator
+    from providers.simulators.voximplant import VoximplantSimulator
 
     owned = ["+" + d["number"] for d in didww_sim.dids[:3]]
     sim = VoximplantSimulator(caller_ids=30, numbers=20, seed=4, owned_numbers=owned)
@@ -37,10 +37,10 @@ def vox(didww_sim):
 
 def test_expiring_caller_ids_link_to_the_owning_didww_number(page, live_server, didww_account, ops_user, vox):
     sim, owned = vox
-    from providers.voximplant import SPEC
+    from providers.simulators.registry import demo_secrets
 
     account = account_create(provider="voximplant", name="Vox main", base_url=sim.base_url,
-                             secrets=dict(SPEC.demo_secrets))
+                             secrets=demo_secrets("voximplant"))
     assert sync(didww_account).state == "succeeded"
     run = sync(account)
     assert run.state == "succeeded", run.error_message

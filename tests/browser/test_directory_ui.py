@@ -18,11 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def webex_account():
-    from providers.webex import SPEC
+    from providers.simulators.registry import demo_secrets, simulator
 
-    sim = SPEC.simulator(numbers=80, seed=5)
+    sim = simulator("webex", numbers=80, seed=5)
     sim.start()
-    account = account_create(provider="webex", name="Webex org", base_url=sim.base_url, secrets=dict(SPEC.demo_secrets))
+    account = account_create(provider="webex", name="Webex org", base_url=sim.base_url, secrets=demo_secrets("webex"))
     run = sync(account)
     assert run.state == "succeeded", run.error_message
     yield account

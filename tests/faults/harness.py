@@ -40,7 +40,7 @@ class Case:
 
 
 def _didww(numbers: int, seed: int) -> Case:
-    from providers.didww.simulator import DidwwSimulator
+    from providers.simulators.didww import DidwwSimulator
 
     key = "fault-didww-key-0001"
     sim = DidwwSimulator(api_key=key, dids=numbers, trunks=4, trunk_groups=2, seed=seed)
@@ -52,8 +52,8 @@ def _didww(numbers: int, seed: int) -> Case:
 
 
 def _voximplant(numbers: int, seed: int) -> Case:
-    from providers.voximplant.demo_key import DEMO_CREDENTIALS_JSON
-    from providers.voximplant.simulator import VoximplantSimulator
+    from providers.simulators.voximplant_demo_key import DEMO_CREDENTIALS_JSON
+    from providers.simulators.voximplant import VoximplantSimulator
 
     sim = VoximplantSimulator(numbers=numbers, caller_ids=10, seed=seed)
     return Case(
@@ -66,7 +66,7 @@ def _voximplant(numbers: int, seed: int) -> Case:
 
 
 def _webex(numbers: int, seed: int) -> Case:
-    from providers.webex.simulator import WebexSimulator
+    from providers.simulators.webex import WebexSimulator
 
     token = "fault-webex-token-0001"
     sim = WebexSimulator(access_token=token, numbers=numbers, locations=3, seed=seed)
@@ -83,7 +83,7 @@ def _webex(numbers: int, seed: int) -> Case:
 
 
 def _apifonica(numbers: int, seed: int) -> Case:
-    from providers.apifonica.simulator import ApifonicaSimulator
+    from providers.simulators.apifonica import ApifonicaSimulator
 
     sid, token = "ACfault0000apifonica01", "fault-apifonica-token"
     sim = ApifonicaSimulator(account_sid=sid, auth_token=token, numbers=numbers, seed=seed)
@@ -97,7 +97,7 @@ def _apifonica(numbers: int, seed: int) -> Case:
 
 
 def _plivo(numbers: int, seed: int) -> Case:
-    from providers.plivo.simulator import PlivoSimulator
+    from providers.simulators.plivo import PlivoSimulator
 
     auth_id, token = "MAFAULTPLIVOAUTHID01", "fault-plivo-token"
     sim = PlivoSimulator(auth_id=auth_id, auth_token=token, numbers=numbers, powerpacks=2, seed=seed)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from providers.didww.simulator import DidwwSimulator
+from providers.simulators.didww import DidwwSimulator
 from tests.integration.conftest import ROOT, Proc, app_env, manage, services  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

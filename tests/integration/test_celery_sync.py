@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from providers.didww.simulator import DidwwSimulator
+from providers.simulators.didww import DidwwSimulator
 
 from ..support.helpers import export_rows
 from .conftest import Proc, manage
@@ -127,15 +127,14 @@ def test_worker_reschedules_after_rate_limit(app_env, worker, tmp_path, slug):
     after Retry-After instead of sleeping; the retry, run later by the worker, completes the sync."""
     import json
 
-    from providers import registry
+    from providers.simulators.registry import demo_secrets, simulator
 
-    spec = registry.get(slug)
-    sim = spec.simulator(numbers=150, seed=9)
+    sim = simulator(slug, numbers=150, seed=9)
     sim.start()
     name = f"it-{slug}"
     try:
         args = []
-        for key, value in spec.demo_secrets.items():
+        for key, value in demo_secrets(slug).items():
             path = tmp_path / f"{key}.secret"
             path.write_text(value)
             args += ["--secret", f"{key}=@{path}"]
@@ -159,7 +158,7 @@ def test_worker_reschedules_after_rate_limit(app_env, worker, tmp_path, slug):
             assert len(numbers) == len(sim.phone_numbers)
             rows = list(export_rows(manage(app_env, "export", "caller_ids", "-o", "-").stdout))
             assert {r["verification_state"] for r in rows} >= {"verified", "expired", "unverified"}
-            key_line = json.loads(spec.demo_secrets["credentials_json"])["private_key"].splitlines()[1]
+            key_line = json.loads(demo_secrets(slug)["credentials_json"])["private_key"].splitlines()[1]
             assert key_line not in worker.log.read_text()  # the private key never reaches worker logs
         elif slug == "webex":
             assert len(numbers) == sum(1 for n in sim.numbers if n.get("phoneNumber"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.didww.simulator import DidwwSimulator
+from providers.simulators.didww import DidwwSimulator
 
 from .conftest import manage
 

@@ -199,7 +199,7 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
     from numbersadmin.inventory.models import PhoneNumber, SyncRun
     from numbersadmin.inventory.services import ingest, sync
     from numbersadmin.inventory.services.accounts import account_create, build_client
-    from providers.didww.simulator import DidwwSimulator
+    from providers.simulators.didww import DidwwSimulator
 
     # Time our apply step separately (sync.py calls ingest.apply_inventory through the module).
     apply_times: list[float] = []
@@ -297,7 +297,7 @@ def load_numbers(n: int, seed: int = 11) -> dict:
     from django.utils import timezone
 
     from numbersadmin.inventory.models import Location, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
-    from providers.didww.simulator import GEOGRAPHY, _expand
+    from providers.simulators.didww import GEOGRAPHY, _expand
 
     rng = random.Random(seed)
     t0 = time.perf_counter()

@@ -25,8 +25,9 @@ from providers.base import (
 from providers.errors import AuthError, BadResponse, InvalidRequest, NotFound, RateLimited, Unavailable, UnsafeURL
 from providers.apifonica import SPEC
 from providers.apifonica.client import ApifonicaClient
-from providers.apifonica.mapping import build_inventory, error_summary, map_number, parse_date
-from providers.apifonica.simulator import FOREIGN_HOST, UNPARSEABLE_SIP, ApifonicaSimulator
+from providers.apifonica.mapping import build_inventory, error_summary, map_number, rfc2822_datetime
+from providers.simulators.apifonica import FOREIGN_HOST, UNPARSEABLE_SIP, ApifonicaSimulator
+from providers.simulators.registry import demo_secrets, simulator
 
 SID = "AC0000demo0000apifonica"
 TOKEN = "demo-apifonica-token"
@@ -129,10 +130,10 @@ def test_unparseable_sip_number_is_kept_with_empty_e164():
     (None, None),
     (12345, None),
 ])
-def test_parse_date(text, expected):
-    assert parse_date(text) == expected
+def test_rfc2822_datetime(text, expected):
+    assert rfc2822_datetime(text) == expected
     if expected is not None:
-        assert parse_date(text).tzinfo is not None
+        assert rfc2822_datetime(text).tzinfo is not None
 
 
 def test_error_summary():
@@ -159,12 +160,12 @@ def test_registry_and_spec(sim):
     assert registry.get("apifonica") is SPEC
     assert (SPEC.name, SPEC.default_base_url, SPEC.secret_fields, SPEC.config_fields) == (
         "Apifonica", BASE, ("account_sid", "auth_token"), ())
-    assert SPEC.demo_secrets == {"account_sid": SID, "auth_token": TOKEN}
-    demo = SPEC.simulator(numbers=12, seed=3)
+    assert demo_secrets("apifonica") == {"account_sid": SID, "auth_token": TOKEN}
+    demo = simulator("apifonica", numbers=12, seed=3)
     assert isinstance(demo, ApifonicaSimulator) and (demo.account_sid, demo.auth_token) == (SID, TOKEN)
     assert len(demo.numbers) == 12
-    assert SPEC.simulator(numbers=3, endless=True).endless is True  # extra kwargs reach the simulator
-    with SPEC.client(base_url=sim.base_url, secrets=SPEC.demo_secrets) as client:
+    assert simulator("apifonica", numbers=3, endless=True).endless is True  # extra kwargs reach the simulator
+    with SPEC.client(base_url=sim.base_url, secrets=demo_secrets("apifonica")) as client:
         assert isinstance(client, ApifonicaClient) and client.test_connection() == "OK: credentials accepted"
     assert dict(sim.requests[-1].query) == {"limit": "1"}
     for secrets in ({"account_sid": SID}, {"auth_token": TOKEN}, {"account_sid": " ", "auth_token": TOKEN}, {}):

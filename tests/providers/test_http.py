@@ -8,7 +8,7 @@ import pytest
 
 from providers import errors
 from providers.http import HttpClient, parse_retry_after
-from providers.simulator import SimResponse, Simulator
+from providers.simulators.server import SimResponse, Simulator
 
 
 class Echo(Simulator):

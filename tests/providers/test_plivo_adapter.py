@@ -30,10 +30,11 @@ from providers.plivo.mapping import (
     error_summary,
     kind_for,
     map_number,
-    parse_datetime,
     pool_uuid_of,
 )
-from providers.plivo.simulator import PlivoSimulator
+from providers.simulators.plivo import PlivoSimulator
+from providers.simulators.registry import demo_secrets, simulator
+from providers.values import iso_datetime
 from ..support.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("plivo")
@@ -160,9 +161,9 @@ def test_error_summary_shapes_and_dates():
     assert error_summary({"api_id": "x", "error": "Authentication failed"}) == "Authentication failed"
     assert error_summary({"api_id": "x", "error_code": 404, "message": "no such number"}) == "404: no such number"
     assert error_summary([]) == error_summary({"api_id": "x"}) == ""
-    assert parse_datetime("2019-10-09T16:54:34.0117Z") == dt.datetime(2019, 10, 9, 16, 54, 34, 11700, tzinfo=UTC)
-    assert parse_datetime("2014-02-14") == dt.datetime(2014, 2, 14, tzinfo=UTC)
-    assert parse_datetime("soon") is parse_datetime(None) is None
+    assert iso_datetime("2019-10-09T16:54:34.0117Z") == dt.datetime(2019, 10, 9, 16, 54, 34, 11700, tzinfo=UTC)
+    assert iso_datetime("2014-02-14") == dt.datetime(2014, 2, 14, tzinfo=UTC)
+    assert iso_datetime("soon") is iso_datetime(None) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,12 +187,12 @@ def test_registry_and_spec(sim):
     assert registry.get("plivo") is SPEC
     assert (SPEC.name, SPEC.default_base_url, SPEC.secret_fields) == (
         "Plivo", "https://api.plivo.com/v1", ("auth_id", "auth_token"))
-    assert SPEC.demo_secrets == {"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"}
-    demo = SPEC.simulator(numbers=12, seed=3)
+    assert demo_secrets("plivo") == {"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"}
+    demo = simulator("plivo", numbers=12, seed=3)
     assert isinstance(demo, PlivoSimulator) and (demo.auth_id, demo.auth_token) == (
         "MADEMOPLIVOAUTHID001", "demo-plivo-token")
     assert len(demo.numbers) == 12
-    with demo, SPEC.client(base_url=demo.base_url, secrets=SPEC.demo_secrets) as client:
+    with demo, SPEC.client(base_url=demo.base_url, secrets=demo_secrets("plivo")) as client:
         assert isinstance(client, PlivoClient) and client.test_connection() == "OK: 12 numbers"
     with pytest.raises(AuthError, match="both required"):
         SPEC.client(base_url=sim.base_url, secrets={"auth_id": AUTH_ID, "auth_token": " "})

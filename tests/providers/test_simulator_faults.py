@@ -15,14 +15,14 @@ from typing import Callable
 import httpx
 import pytest
 
-from providers.apifonica.simulator import ApifonicaSimulator
-from providers.didww.simulator import DidwwSimulator
-from providers.plivo.simulator import PlivoSimulator
-from providers.simulator import Simulator
+from providers.simulators.apifonica import ApifonicaSimulator
+from providers.simulators.didww import DidwwSimulator
+from providers.simulators.plivo import PlivoSimulator
+from providers.simulators.server import Simulator
+from providers.simulators.voximplant import VoximplantSimulator
+from providers.simulators.voximplant_demo_key import DEMO_CREDENTIALS_JSON
+from providers.simulators.webex import WebexSimulator
 from providers.voximplant.credentials import parse_credentials, sign_token
-from providers.voximplant.demo_key import DEMO_CREDENTIALS_JSON
-from providers.voximplant.simulator import VoximplantSimulator
-from providers.webex.simulator import WebexSimulator
 
 SIZE = 20  # items per page; every simulator below holds more than three pages
 PLIVO_ID, PLIVO_TOKEN = "MAODZKMDFJMJU3MTEYNG", "sim-plivo-token-42"

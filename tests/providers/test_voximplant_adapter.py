@@ -36,17 +36,18 @@ from providers.errors import (
     RateLimited,
     Unavailable,
 )
-from providers.voximplant import SPEC, parse_credentials
-from providers.voximplant.client import TokenRedactor, VoximplantClient
-from providers.voximplant.credentials import TokenSigner
-from providers.voximplant.demo_key import (
+from providers.simulators.registry import demo_secrets, simulator
+from providers.simulators.voximplant import VoximplantSimulator
+from providers.simulators.voximplant_demo_key import (
     DEMO_ACCOUNT_ID,
     DEMO_CREDENTIALS_JSON,
     DEMO_KEY_ID,
     DEMO_PRIVATE_KEY_PEM,
 )
+from providers.voximplant import SPEC, parse_credentials
+from providers.voximplant.client import TokenRedactor, VoximplantClient
+from providers.voximplant.credentials import TokenSigner
 from providers.voximplant.mapping import build_inventory, kind_for, map_caller_id, map_number
-from providers.voximplant.simulator import VoximplantSimulator
 
 BASE = "https://api.voximplant.test/platform_api"
 UTC = dt.timezone.utc
@@ -479,7 +480,7 @@ def shared_sim():
 
 
 def sim_client(sim, secrets=None) -> VoximplantClient:
-    return SPEC.client(base_url=sim.base_url, secrets=secrets or SPEC.demo_secrets)
+    return SPEC.client(base_url=sim.base_url, secrets=secrets or demo_secrets("voximplant"))
 
 
 def test_registry_and_spec():
@@ -487,11 +488,11 @@ def test_registry_and_spec():
     assert ("voximplant", "Voximplant") in registry.choices()
     assert SPEC.default_base_url == "https://api.voximplant.com/platform_api"
     assert SPEC.secret_fields == ("credentials_json",)
-    assert parse_credentials(SPEC.demo_secrets["credentials_json"]).account_id == DEMO_ACCOUNT_ID
-    sim = SPEC.simulator(numbers=90, seed=2)
+    assert parse_credentials(demo_secrets("voximplant")["credentials_json"]).account_id == DEMO_ACCOUNT_ID
+    sim = simulator("voximplant", numbers=90, seed=2)
     assert isinstance(sim, VoximplantSimulator)
     assert (len(sim.phone_numbers), len(sim.caller_ids)) == (90, 30)
-    assert len(SPEC.simulator(numbers=10).caller_ids) == 20
+    assert len(simulator("voximplant", numbers=10).caller_ids) == 20
 
 
 def test_full_sync_against_simulator(sim):

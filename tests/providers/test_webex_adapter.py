@@ -32,7 +32,8 @@ from providers.webex.mapping import (
     status_of,
     tracking_id,
 )
-from providers.webex.simulator import FOREIGN_HOST, OWNER_TYPES, WebexSimulator
+from providers.simulators.registry import simulator
+from providers.simulators.webex import FOREIGN_HOST, OWNER_TYPES, WebexSimulator
 from ..support.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("webex")
@@ -201,7 +202,7 @@ def test_registry_and_spec(sim):
     assert registry.get("webex") is SPEC
     assert (SPEC.name, SPEC.default_base_url, SPEC.secret_fields, SPEC.config_fields) == (
         "Webex Calling", "https://webexapis.com/v1", ("access_token",), ("org_id",))
-    demo = SPEC.simulator(numbers=12, seed=3)
+    demo = simulator("webex", numbers=12, seed=3)
     assert isinstance(demo, WebexSimulator) and demo.access_token == "demo-webex-token"
     assert sum(1 for r in demo.numbers if r.get("phoneNumber")) == 12
     with SPEC.client(base_url=sim.base_url, secrets={"access_token": TOKEN}) as client:

@@ -1,9 +1,8 @@
-"""Webex Calling simulator over real sockets: auth, paging, filters, seeded data, mutations, and
+"""Webex Calling simulator over real sockets: auth, paging, the lookup, seeded data, mutations, and
 the official Python SDK (wxc-sdk) listing numbers and locations against it."""
 
 from __future__ import annotations
 
-import base64
 import collections
 import re
 
@@ -11,7 +10,7 @@ import httpx
 import phonenumbers
 import pytest
 
-from providers.webex.simulator import FEATURE_TYPES, FOREIGN_HOST, OWNER_TYPES, WebexSimulator
+from providers.simulators.webex import FEATURE_TYPES, FOREIGN_HOST, OWNER_TYPES, WebexSimulator
 
 TOKEN = "demo-webex-token"
 NUMBERS = "/v1/telephony/config/numbers"
@@ -75,7 +74,7 @@ def test_routes_methods_org_and_bad_params(api, sim):
     assert api.get(NUMBERS, params={"orgId": sim.org_id, "max": 1}).status_code == 200
     other = api.get(NUMBERS, params={"orgId": "Y2lzY29zcGFyazovL3VzL09SR0FOSVpBVElPTi9vdGhlcg"})
     assert other.status_code == 403 and other.json()["trackingId"]
-    for params in ({"max": "x"}, {"max": "0"}, {"start": "-1"}, {"state": "BROKEN"}, {"details": "yes"}):
+    for params in ({"max": "x"}, {"max": "0"}, {"start": "-1"}):
         response = api.get(NUMBERS, params=params)
         assert response.status_code == 400, params
         assert response.json()["message"]
@@ -154,44 +153,12 @@ def test_page_targeted_faults(api, sim):
     assert api.get(NUMBERS, params={"max": 10, "start": 10}).status_code == 500
 
 
-# -- filters ------------------------------------------------------------------------------------------
-def test_number_filters(api, sim):
+# -- lookup and other listings -------------------------------------------------------------------------
+def test_phone_number_lookup(api, sim):
     rows = wire_rows(sim)
-    loc = sim.calling_locations[1]
-
-    def listed(**params) -> list[dict]:
-        return get_all(api, NUMBERS, "phoneNumbers", **params)
-
-    assert listed(locationId=loc["id"]) == [r for r in rows if r["location"]["id"] == loc["id"]]
-    uuid = base64.urlsafe_b64decode(loc["id"] + "==").decode().rsplit("/", 1)[1]
-    assert listed(locationId=uuid) == listed(locationId=loc["id"])  # the documented uuid form
-    assert listed(ownerType="HUNT_GROUP") == [r for r in rows if r.get("owner", {}).get("type") == "HUNT_GROUP"]
-    assert listed(ownerType="PAGING_GROUP") == [r for r in rows if r.get("owner", {}).get("type") == "GROUP_PAGING"]
-    assert listed(state="INACTIVE") == [r for r in rows if r.get("phoneNumber") and r["state"] == "INACTIVE"]
-    assert listed(state="Default") == rows
-    toll_free = listed(tollFreeNumbers="true")
-    assert toll_free and all(r["tollFreeNumber"] for r in toll_free)
-    assert len(toll_free) + len(listed(tollFreeNumbers="false")) == sum(1 for r in rows if r.get("phoneNumber"))
     target = next(r for r in rows if r.get("phoneNumber") and r.get("owner"))
-    assert listed(phoneNumber=target["phoneNumber"]) == [target]
-    markup = listed(ownerName="<b>Bob</b>")
-    assert [r["owner"]["lastName"] for r in markup] == ['& "Co"']
-    assert listed(ownerId=target["owner"]["id"]) == [r for r in rows if r.get("owner", {}).get("id") ==
-                                                     target["owner"]["id"]]
-    assert listed(numberType="EXTENSION") == [r for r in rows if not r.get("phoneNumber")]
-    assert listed(available="true") == [r for r in rows if r.get("phoneNumber") and "owner" not in r]
-
-
-def test_details_count(api, sim):
-    body = api.get(NUMBERS, params={"details": "true", "max": 1}).json()
-    count = body["count"]
-    assert list(count) == ["assigned", "unAssigned", "inActive", "extensionOnly", "tollFreeNumbers", "total",
-                           "mobileNumber", "serviceNumber"]
-    rows = wire_rows(sim)
-    assert count["total"] == len(rows) == count["assigned"] + count["unAssigned"] + count["extensionOnly"]
-    assert count["extensionOnly"] == sum(1 for r in rows if not r.get("phoneNumber"))
-    assert count["tollFreeNumbers"] == sum(1 for r in rows if r.get("tollFreeNumber"))
-    assert len(body["phoneNumbers"]) == 1
+    assert get_all(api, NUMBERS, "phoneNumbers", phoneNumber=target["phoneNumber"]) == [target]
+    assert get_all(api, NUMBERS, "phoneNumbers", phoneNumber="not a number") == []
 
 
 def test_locations_listings(api, sim):
@@ -205,9 +172,6 @@ def test_locations_listings(api, sim):
     plain = get_all(api, "/v1/locations", "items")
     assert {p["address"]["city"] for p in plain} >= {"San Francisco", "London", "Bangalore", "Berlin", "Sydney"}
     assert all(set(p["address"]) >= {"city", "state", "country"} and "calling" not in p for p in plain)
-    assert api.get(CALLING_LOCATIONS, params={"name": "bangal"}).json()["locations"][0]["name"] == "Bangalore"
-    one = api.get(f"/v1/locations/{plain[0]['id']}").json()
-    assert one == plain[0]
 
 
 def test_available_caller_id_numbers(api, sim):
@@ -221,9 +185,6 @@ def test_available_caller_id_numbers(api, sim):
         assert "mainNumber" not in item and isinstance(item["isMainNumber"], bool)
         assert list(item)[:1] == ["phoneNumber"] and {"state", "tollFreeNumber", "isServiceNumber", "location"} <= set(item)
     assert sum(i["isMainNumber"] for i in items) == 1
-    pick = [items[0]["phoneNumber"], items[-1]["phoneNumber"]]
-    assert [i["phoneNumber"] for i in api.get(path, params={"phoneNumber": ",".join(pick)}).json()["phoneNumbers"]] \
-        == pick
 
 
 # -- seeded data ----------------------------------------------------------------------------------------
@@ -239,6 +200,7 @@ def test_seeded_mix(sim):
     assert {r["phoneNumberType"] for r in rows} >= {"PRIMARY", "ALTERNATE"}
     people = [r["owner"] for r in rows if r.get("owner", {}).get("type") == "PEOPLE"]
     assert all("displayName" not in o and o["firstName"] and o["lastName"] for o in people)
+    assert [o["lastName"] for o in people if o["firstName"] == "<b>Bob</b>"] == ['& "Co"']  # for escaping tests
     features = [r["owner"] for r in rows if r.get("owner", {}).get("type") in FEATURE_TYPES]
     assert all(o["displayName"] and "firstName" not in o for o in features)
     countries = {loc["address"]["country"] for loc in sim.calling_locations}
@@ -352,14 +314,9 @@ def test_wxc_sdk_lists_org_numbers(wx, sim):
             assert model.owner is None
     req = sim.requests[before]
     assert req.headers["authorization"] == f"Bearer {TOKEN}" and req.headers["trackingid"].startswith("SIMPLE_")
-    # filters as the SDK sends them (booleans as "true"/"false", enums as values)
-    toll_free = list(api.telephony.phone_numbers(toll_free_numbers=True, org_id=sim.org_id))
-    assert [n.phone_number for n in toll_free] == [r["phoneNumber"] for r in rows if r["tollFreeNumber"]]
-    assert ("tollFreeNumbers", "true") in sim.requests[-1].query
-    queues = list(api.telephony.phone_numbers(owner_type="CALL_QUEUE"))
-    assert queues and all(n.owner.owner_type == "CALL_QUEUE" for n in queues)
-    details = api.telephony.phone_number_details()
-    assert details.total == len(rows) and details.extension_only == sum(1 for r in rows if not r.get("phoneNumber"))
+    # a partner administrator's org, as the SDK sends it
+    in_org = list(api.telephony.phone_numbers(org_id=sim.org_id))
+    assert len(in_org) == len(rows) and ("orgId", sim.org_id) in sim.requests[-1].query
 
 
 def test_wxc_sdk_follows_link_pages(wx, sim):
@@ -387,7 +344,6 @@ def test_wxc_sdk_lists_locations(wx, sim):
     bangalore = next(p for p in plain if p.name == "Bangalore")
     assert (bangalore.address.city, bangalore.address.state, bangalore.address.country) == ("Bangalore", "Karnataka", "IN")
     assert bangalore.time_zone == "Asia/Kolkata" and bangalore.org_id == sim.org_id
-    assert [p.name for p in api.locations.list(name="Sydney")] == ["Sydney"]
 
 
 def test_wxc_sdk_available_caller_id_numbers(wx, sim):

@@ -121,11 +121,11 @@ def seed(rng: random.Random) -> dict:
     secrets = dict(SECRETS)
     secrets["voximplant"] = {"credentials_json": generate_credentials_json(
         account_id=7123, key_id=f"{CANARY}-vox-key-id", account_email=f"{CANARY}@example.invalid")}
-    from providers import registry
+    from providers.simulators.registry import simulator
 
     sims, accounts = {}, {}
     for slug, values in secrets.items():
-        sim = registry.get(slug).simulator(secrets=values, numbers=40, seed=rng.randint(1, 10**6))
+        sim = simulator(slug, secrets=values, numbers=40, seed=rng.randint(1, 10**6))
         sim.start()
         sims[slug] = sim
         accounts[slug] = account_create(provider=slug, name=f"canary {slug}", base_url=sim.base_url, secrets=values)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from providers.simulator import SimRequest, SimResponse, Simulator
+from providers.simulators.server import SimRequest, SimResponse, Simulator
 from .fixtures import fixture_dir
 
 FIXTURE_DIR = fixture_dir("didww")

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from providers import registry
+from providers.simulators import registry as simulators
 
 from ...models import ProviderAccount
 from ...runner import Scheduler, run_here
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         held: list[str] = []  # E.164 numbers the demo's DIDWW account owns
         for index, (slug, spec) in enumerate(registry.PROVIDERS.items()):
             extra = {"owned_numbers": held[:12]} if slug == "voximplant" else {}
-            sim = spec.simulator(numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7, **extra)
+            sim = simulators.simulator(slug, numbers=opts["numbers"] or DEMO_SIZES.get(slug, 300), seed=7, **extra)
             try:
                 sim.start(port=DEMO_PORT_BASE + index)
             except OSError:  # port taken (another demo?): any free port, the account follows it
@@ -89,7 +90,7 @@ class Command(BaseCommand):
         name = f"{spec.name} demo"
         account = ProviderAccount.objects.filter(name=name).first()
         if account is None:
-            return account_create(provider=slug, name=name, base_url=base_url, secrets=dict(spec.demo_secrets),
+            return account_create(provider=slug, name=name, base_url=base_url, secrets=simulators.demo_secrets(slug),
                                   sync_interval_minutes=15, user="demo")
         # Simulator ports change between runs: point the existing account at this run's port.
-        return account_update(account, base_url=base_url, secrets=dict(spec.demo_secrets), user="demo")
+        return account_update(account, base_url=base_url, secrets=simulators.demo_secrets(slug), user="demo")

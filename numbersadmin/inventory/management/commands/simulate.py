@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from providers import registry
+from providers.simulators import registry as simulators
 
 from ._cli import parse_pairs
 
@@ -23,10 +24,10 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown secret(s) {', '.join(sorted(unknown))}; {spec.name} takes {', '.join(spec.secret_fields)}.")
         if opts["numbers"] < 0:
             raise CommandError("--numbers must be >= 0")
-        sim = spec.simulator(secrets=secrets, numbers=opts["numbers"], seed=opts["seed"])
+        sim = simulators.simulator(spec.slug, secrets=secrets, numbers=opts["numbers"], seed=opts["seed"])
         sim.start(port=opts["port"])
-        shown = {k: ("(from --secret)" if k in secrets else v if len(v) <= 40 else "(built-in demo value; see providers/%s)" % spec.slug)
-                 for k, v in {**spec.demo_secrets, **secrets}.items()}
+        shown = {k: ("(from --secret)" if k in secrets else v if len(v) <= 40 else "(built-in demo value: DEMO_SECRETS in providers/simulators/%s.py)" % spec.slug)
+                 for k, v in {**simulators.demo_secrets(spec.slug), **secrets}.items()}
         self.stdout.write(f"{spec.name} simulator with {opts['numbers']} numbers at {sim.base_url}")
         self.stdout.write("Accepted credentials: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         self.stdout.write(f"Add it: manage.py add_account {spec.slug} NAME --base-url {sim.base_url} "

@@ -9,16 +9,14 @@ numbers/) and providers/WIRE.md section 4; there are no public fixtures. Reprodu
   "CREATED", ...}``). Every error (incl. base-class faults) uses it. A path account SID other
   than the authenticated one is 403 (also undocumented).
 * ``GET /v2/accounts/{sid}/numbers``: ``limit`` (default and max 20; above 20, 0 or not a number
-  -> 400), filters ``number`` (E.164, ``+`` optional), ``country_code``, ``country_name``,
-  ``type``, ``voice``, ``messaging`` (``true``/``false``, else 400). Response ``{"limit", "prev",
-  "next", "numbers"}``; ``next``/``prev`` are absolute URLs built from the request's Host:
-  ``http://<Host>/v2/accounts/{sid}/numbers?<original filters and limit>&next=<24-hex id>``, null at
-  the ends. The cursor is keyset-style (an ObjectId-like id per number, ordered by rental time):
-  ``next`` = items after the id, ``prev`` = items before it, so numbers added or removed between
-  pages neither shift nor repeat the listing. Undocumented whether real ``next`` URLs echo the
-  filters; here they do.
-* ``GET /v2/accounts/{sid}/numbers/{number_sid}``: the bare item (response shape inferred from the
-  rent endpoint's ``uri``), 404 when unknown.
+  -> 400). Response ``{"limit", "prev", "next", "numbers"}``; ``next``/``prev`` are absolute URLs
+  built from the request's Host: ``http://<Host>/v2/accounts/{sid}/numbers?limit=<n>&next=<24-hex
+  id>``, null at the ends. The cursor is keyset-style (an ObjectId-like id per number, ordered by
+  rental time): ``next`` = items after the id, ``prev`` = items before it, so numbers added or
+  removed between pages neither shift nor repeat the listing.
+* Not simulated, because no client sends them: the documented list filters (``number``,
+  ``country_code``, ``type``, ...; ignored here) and any per-number GET (Apifonica documents none;
+  our adapter has no lookup).
 * Number SIDs (``num`` + uuid) and SIP number ranges are invented: the docs show placeholders only.
 
 Test switches: ``repeat_cursor`` (every ``next`` after page 1 repeats page 1's cursor),
@@ -47,16 +45,15 @@ from urllib.parse import urlencode
 import phonenumbers
 from phonenumbers import PhoneNumberType as PNT
 
-from ..simulator import SimRequest, SimResponse, Simulator
-from ..simulator import expand_pattern as _expand
+from .server import SimRequest, SimResponse, Simulator
+from .server import expand_pattern as _expand
 
+DEMO_SECRETS = {"account_sid": "AC0000demo0000apifonica", "auth_token": "demo-apifonica-token"}
 DEFAULT_LIMIT = MAX_LIMIT = 20
 FOREIGN_HOST = "api.apifonica.attacker.example"
 NOW = dt.datetime(2026, 4, 20, 9, 0, tzinfo=dt.timezone.utc)  # the simulator's fixed "today"
 FIRST_RENTAL = dt.datetime(2016, 3, 31, 8, 16, 59, tzinfo=dt.timezone.utc)
 CURSOR = re.compile(r"[0-9a-f]{24}")
-FILTERS = ("number", "country_code", "country_name", "type", "voice", "messaging")
-BOOL_FILTERS = ("voice", "messaging")
 NUMBER_KEYS = ("number_sid", "account_sid", "number", "token", "name", "country_code", "country_name", "type",
                "call_controller", "call_method", "msg_controller", "msg_method", "msg_app_sid", "call_app_sid",
                "endpoint_sid", "created", "updated", "voice", "messaging", "mode")
@@ -108,7 +105,7 @@ class ApifonicaSimulator(Simulator):
     list_items = ("numbers",)
     list_next = "next"
 
-    def __init__(self, account_sid: str = "AC0000demo0000apifonica", auth_token: str = "demo-apifonica-token",
+    def __init__(self, account_sid: str = DEMO_SECRETS["account_sid"], auth_token: str = DEMO_SECRETS["auth_token"],
                  numbers: int = 60, seed: int = 1, *, repeat_cursor: bool = False, foreign_next: bool = False,
                  endless: bool = False) -> None:
         super().__init__()
@@ -312,15 +309,10 @@ class ApifonicaSimulator(Simulator):
         if not self._authenticated(req):
             raise ApiError(401)
         route = parts[1:]
-        if len(route) < 3 or route[0] != "accounts" or route[2] != "numbers" or len(route) > 4:
+        if len(route) != 3 or route[0] != "accounts" or route[2] != "numbers":
             raise ApiError(404)
         if route[1] != self.account_sid:
             raise ApiError(403)
-        if len(route) == 4:
-            try:
-                return SimResponse.json(200, self.find_number(route[3]))
-            except KeyError:
-                raise ApiError(404) from None
         return self._list(req)
 
     # -- listing ------------------------------------------------------------------------------
@@ -332,29 +324,9 @@ class ApifonicaSimulator(Simulator):
             raise ApiError(400)
         return int(raw)
 
-    def _filtered(self, req: SimRequest) -> list[dict]:
-        rows = list(self.numbers)
-        for name in FILTERS:
-            value = req.param(name)
-            if value is None or value == "":
-                continue
-            if name in BOOL_FILTERS:
-                if value.lower() not in ("true", "false"):
-                    raise ApiError(400)
-                wanted = value.lower() == "true"
-                rows = [r for r in rows if r.get(name) is wanted]
-            elif name == "number":
-                digits = re.sub(r"\D", "", value)
-                rows = [r for r in rows if re.sub(r"\D", "", str(r.get("number") or "")) == digits]
-            elif name in ("country_code", "country_name"):
-                rows = [r for r in rows if str(r.get(name) or "").lower() == value.lower()]
-            else:
-                rows = [r for r in rows if r.get(name) == value]
-        return rows
-
     def _url(self, req: SimRequest, key: str, cursor: str, *, foreign: bool = False) -> str:
         host = FOREIGN_HOST if foreign else (req.headers.get("host") or f"127.0.0.1:{self.port}")
-        query = [(k, v) for k, v in req.query if k in FILTERS or k == "limit"] + [(key, cursor)]
+        query = [(k, v) for k, v in req.query if k == "limit"] + [(key, cursor)]
         return f"http://{host}{req.path}?{urlencode(query)}"
 
     def _cursor(self, req: SimRequest, name: str) -> str | None:
@@ -367,7 +339,7 @@ class ApifonicaSimulator(Simulator):
 
     def _list(self, req: SimRequest) -> SimResponse:
         limit = self._limit(req)
-        rows = self._filtered(req)
+        rows = self.numbers
         after, before = self._cursor(req, "next"), self._cursor(req, "prev")
         if after is not None and before is not None:
             raise ApiError(400)
@@ -402,3 +374,9 @@ class ApifonicaSimulator(Simulator):
     def _response(self, limit: int, prev: str | None, nxt: str | None, chunk: list[dict], *, page: int) -> SimResponse:
         body = {"limit": limit, "prev": prev, "next": nxt, "numbers": chunk}
         return SimResponse(200, json.dumps(body).encode(), {"Content-Type": "application/json"}, page=page)
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> ApifonicaSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return ApifonicaSimulator(account_sid=secrets["account_sid"], auth_token=secrets["auth_token"],
+                              numbers=numbers, seed=seed, **kw)

@@ -1,9 +1,9 @@
 """Shared machinery for provider simulators: a real HTTP server on 127.0.0.1 plus fault controls.
 
-Each provider's ``<provider>/simulator.py`` implements ``handle(request) -> SimResponse`` in that
-provider's wire format; this module serves it over sockets and injects faults so tests and the
-demo exercise the same code paths a real provider would (5xx on page N, 429 + Retry-After,
-stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
+Each provider's module in this package (``simulators/<slug>.py``) implements ``handle(request) ->
+SimResponse`` in that provider's wire format; this module serves it over sockets and injects
+faults so tests and the demo exercise the same code paths a real provider would (5xx on page N,
+429 + Retry-After, stalls, truncated JSON). Faults can be set from Python (tests) or over HTTP with
 ``POST /__sim__/faults`` (for a simulator started with ``manage.py simulate``).
 
 Fault kinds (``sim.faults.add(kind, page=..., path=..., times=...)``; ``page`` is 1-based):
@@ -58,9 +58,6 @@ class SimRequest:
             if key == name:
                 return value
         return default
-
-    def params(self) -> dict[str, str]:
-        return dict(self.query)
 
 
 @dataclass

@@ -13,9 +13,10 @@ Wire behaviour (providers/WIRE.md section 1, seed 000, gdml fixtures):
   ``field_name`` on 101): 100 Authorization failed, 101 Invalid arguments, 102 Missing 'cmd',
   103 Unknown command, 340 Rate limit exceeded (the ``rate_limit`` fault, plus Retry-After).
   Injected 5xx faults answer like the HTTP front end would: a small HTML page, not JSON.
-* Lists: ``{"result": [...], "total_count", "count"}``; ``count`` default 20, ``offset`` default 0;
-  booleans accept true/false in any case (the Python SDK sends "True") and 1/0; list filters are
-  ``;``-separated. Optional item fields are absent when unset, never null.
+* Lists: ``{"result": [...], "total_count", "count"}``, ordered by id; ``count`` default 20,
+  ``offset`` default 0. Optional item fields are absent when unset, never null. Of the documented
+  filters only GetPhoneNumbers ``phone_id`` (``;``-separated ids; the adapter's lookup) is
+  simulated; the others and ``order_by`` are ignored (no client sends them).
 
 Data is plain dicts (``sim.caller_ids``, ``sim.phone_numbers``) so tests can mutate it between
 syncs; dates are relative to ``today`` (default: the real UTC date) and otherwise seeded.
@@ -30,17 +31,18 @@ import re
 import threading
 from email import policy
 from email.parser import BytesParser
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
 import jwt
 import phonenumbers
 
-from ..simulator import SimRequest, SimResponse, Simulator, with_retry_after
-from ..simulator import expand_pattern as _expand
-from .credentials import MAX_TOKEN_LIFETIME, parse_credentials
-from .demo_key import DEMO_CREDENTIALS_JSON
+from ..voximplant.credentials import MAX_TOKEN_LIFETIME, parse_credentials
+from .server import SimRequest, SimResponse, Simulator, with_retry_after
+from .server import expand_pattern as _expand
+from .voximplant_demo_key import DEMO_CREDENTIALS_JSON
 
+DEMO_SECRETS = {"credentials_json": DEMO_CREDENTIALS_JSON}
 LEEWAY = 10  # seconds of clock skew tolerated on iat/exp
 DEFAULT_COUNT = 20
 METHODS = ("GetCallerIDs", "GetPhoneNumbers")
@@ -119,15 +121,6 @@ class _Params:
             raise _invalid(name)
         return int(raw)
 
-    def bool(self, name: str) -> bool | None:
-        raw = self.get(name)
-        if raw is None:
-            return None
-        truth = {"true": True, "1": True, "false": False, "0": False}
-        if raw.lower() not in truth:
-            raise _invalid(name)
-        return truth[raw.lower()]
-
     def list(self, name: str) -> list[str] | None:
         raw = self.get(name)
         return None if raw is None else [item.strip() for item in raw.split(";") if item.strip()]
@@ -139,10 +132,6 @@ class _Params:
         if not all(re.fullmatch(r"\d+", item) for item in items):
             raise _invalid(name)
         return [int(item) for item in items]
-
-
-def _null_last(value: Any) -> tuple:
-    return (value is None, value if value is not None else 0)
 
 
 class VoximplantSimulator(Simulator):
@@ -434,85 +423,18 @@ class VoximplantSimulator(Simulator):
         return rows[offset: offset + count], len(rows), count, offset
 
     def _get_caller_ids(self, params: _Params):
-        rows = list(self.caller_ids)
-        wanted_id = params.int("callerid_id")
-        if wanted_id is not None:
-            rows = [r for r in rows if r["callerid_id"] == wanted_id]
-        number = params.get("callerid_number")
-        if number is not None:
-            digits = number.lstrip("+")
-            rows = [r for r in rows if r["callerid_number"] == digits]
-        active = params.bool("active")
-        if active is not None:
-            rows = [r for r in rows if r.get("active") is active]
-        rows.sort(key=lambda r: r["callerid_id"])
-        order = params.get("order_by")
-        sorts: dict[str, Callable[[dict], Any]] = {
-            "caller_number": lambda r: r["callerid_number"],
-            "verified_until": lambda r: _null_last(r.get("verified_until")),
-        }
-        if order is not None:
-            if order not in sorts:
-                raise _invalid("order_by")
-            rows.sort(key=sorts[order])
+        rows = sorted(self.caller_ids, key=lambda r: r["callerid_id"])
         return self._window(params, [dict(r) for r in rows])
 
     def _get_phone_numbers(self, params: _Params):
-        rows = list(self.phone_numbers)
-
-        def keep(test: Callable[[dict], bool]) -> None:
-            nonlocal rows
-            rows = [r for r in rows if test(r)]
-
+        rows = sorted(self.phone_numbers, key=lambda r: r["phone_id"])
         if (ids := params.int_list("phone_id")) is not None:
-            keep(lambda r: r["phone_id"] in ids)
-        if (numbers := params.list("phone_number")) is not None:
-            wanted = {n.lstrip("+") for n in numbers}
-            keep(lambda r: r["phone_number"] in wanted)
-        app_ids, app_names = params.int_list("application_id"), params.list("application_name")
-        if app_ids is not None and app_names is not None:
-            raise _invalid("application_name")
-        if app_ids is not None:
-            keep(lambda r: r.get("application_id") in app_ids)
-        if app_names is not None:
-            keep(lambda r: r.get("application_name") in app_names)
-        if (bound := params.bool("is_bound_to_application")) is not None:
-            keep(lambda r: ("application_id" in r) is bound)
-        if (template := params.get("phone_template")) is not None:
-            keep(lambda r: r["phone_number"].startswith(template.lstrip("+")))
-        if (countries := params.list("country_code")) is not None:
-            isos = {c.upper() for c in countries}
-            keep(lambda r: r["phone_country_code"] in isos)
-        if (categories := params.list("phone_category_name")) is not None:
-            names = {c.upper() for c in categories}
-            keep(lambda r: r.get("category_name") in names)
-        if (regions := params.list("phone_region_name")) is not None:
-            keep(lambda r: r.get("phone_region_name") in regions)
-        for flag in ("canceled", "deactivated", "auto_charge", "can_be_used"):
-            if (value := params.bool(flag)) is not None:
-                keep(lambda r, flag=flag, value=value: bool(r.get(flag)) is value)
-        sandbox = params.get("sandbox")
-        if sandbox is not None:
-            if sandbox.lower() not in ("all", "true", "false", "1", "0"):
-                raise _invalid("sandbox")
-            if sandbox.lower() in ("true", "1"):
-                rows = []  # every seeded number is a real (non-sandbox) one
-        rows.sort(key=lambda r: r["phone_id"])
-        sorts: dict[str, tuple[Callable[[dict], Any], bool]] = {
-            "phone_number": (lambda r: r["phone_number"], False),
-            "phone_price": (lambda r: r["phone_price"], False),
-            "phone_country_code": (lambda r: r["phone_country_code"], False),
-            "deactivated": (lambda r: not r["deactivated"], False),  # deactivated first
-            "purchase_date": (lambda r: r["phone_purchase_date"], True),  # newest first
-            "phone_next_renewal": (lambda r: r["phone_next_renewal"], False),
-            "verification_status": (lambda r: _null_last(r.get("verification_status")), False),
-            "unverified_hold_until": (lambda r: _null_last(r.get("unverified_hold_until")), False),
-            "verification_name": (lambda r: _null_last(r.get("verification_name")), False),
-        }
-        order = params.get("order_by")
-        if order is not None:
-            if order not in sorts:
-                raise _invalid("order_by")
-            getter, desc = sorts[order]
-            rows.sort(key=getter, reverse=desc)
+            rows = [r for r in rows if r["phone_id"] in ids]
         return self._window(params, [dict(r) for r in rows])
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> VoximplantSimulator:
+    """The registry's factory: a simulator that trusts the key of these credentials; a third as
+    many caller IDs as numbers (at least 20)."""
+    return VoximplantSimulator(credentials_json=secrets["credentials_json"], numbers=numbers,
+                               caller_ids=max(20, numbers // 3), seed=seed, **kw)

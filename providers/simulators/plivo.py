@@ -14,10 +14,8 @@ Shapes follow the recorded SDK fixtures in ``tests/fixtures/plivo`` and seed 004
   ``offset`` >= 0; ``meta: {limit, next, offset, previous, total_count}`` with ``next`` /
   ``previous`` relative paths (``/v1/Account/<id>/Number/?limit=20&offset=20``). At the ends
   the number-pool list says ``""`` and the others ``null``, as in the fixtures.
-* Filters: pool numbers ``type`` (fixed / mobile / toll-free; local and national count as fixed),
-  ``service``, ``country_iso2``, ``starts_with`` (<= 10 comma-separated national prefixes;
-  needs ``country_iso2``; else 400); account numbers ``type``, ``services`` (all of),
-  ``number_startswith``, ``alias``, ``subaccount``, ``renewal_date`` (+ ``__gt/__gte/__lt/__lte``).
+* The documented list filters (``type``, ``services``, ``number_startswith``, ``service``,
+  ``country_iso2``...) are not simulated: no client sends them, and they are ignored here.
 * Errors: ``{"api_id", "error"}``; rate limiting is 429 with that body and *no* Retry-After
   (Plivo documents none).
 
@@ -37,8 +35,9 @@ from urllib.parse import urlencode
 
 import phonenumbers
 
-from ..simulator import SimRequest, SimResponse, Simulator
+from .server import SimRequest, SimResponse, Simulator
 
+DEMO_SECRETS = {"auth_id": "MADEMOPLIVOAUTHID001", "auth_token": "demo-plivo-token"}
 NOW = dt.datetime(2026, 4, 20, 9, 0, tzinfo=dt.timezone.utc)  # the simulator's fixed "today"
 MAX_LIMIT = 20
 AUTH_FAILED = "Authentication failed"
@@ -144,7 +143,7 @@ class PlivoSimulator(Simulator):
     list_total = "meta.total_count"
     list_next = "meta.next"
 
-    def __init__(self, auth_id: str = "MADEMOPLIVOAUTHID001", auth_token: str = "demo-plivo-token",
+    def __init__(self, auth_id: str = DEMO_SECRETS["auth_id"], auth_token: str = DEMO_SECRETS["auth_token"],
                  numbers: int = 60, powerpacks: int = 3, seed: int = 1):
         super().__init__()
         self.auth_id = auth_id
@@ -375,8 +374,7 @@ class PlivoSimulator(Simulator):
                 pp = next((p for p in self.powerpacks if p["uuid"] == rest[1]), None)
                 return self._single(pp, "Powerpack not found")
             if rest == ["Number"]:
-                rows, error = self._filter_numbers(req)
-                return error or self._list(req, "Number/", rows, end=None)
+                return self._list(req, "Number/", list(self.numbers), end=None)
             if len(rest) == 2 and rest[0] == "Number":
                 row = next((r for r in self.numbers if r["number"] == rest[1]), None)
                 return self._single(row, "Number not found")
@@ -386,8 +384,7 @@ class PlivoSimulator(Simulator):
                     return self.error_response(404, "NumberPool not found")
                 members = [p for p in self.pool_numbers if p["number_pool_uuid"] == pool]
                 if len(rest) == 3:
-                    rows, error = self._filter_pool(req, members)
-                    return error or self._list(req, f"NumberPool/{pool}/Number/", rows, end="")
+                    return self._list(req, f"NumberPool/{pool}/Number/", members, end="")
                 if len(rest) == 4:
                     item = next((p for p in members if p["number"] == rest[3]), None)
                     if item is not None:  # the single GET spells the key "numberpool_uuid"
@@ -411,11 +408,9 @@ class PlivoSimulator(Simulator):
         if offset < 0:
             return self.error_response(400, "offset must be a non-negative integer")
         total = len(rows)
-        extra = [(k, v) for k, v in req.query if k not in ("limit", "offset")]
 
         def link(at: int) -> str:
-            query = urlencode([("limit", limit), ("offset", at)] + extra)
-            return f"/v1/Account/{self.auth_id}/{resource}?{query}"
+            return f"/v1/Account/{self.auth_id}/{resource}?{urlencode([('limit', limit), ('offset', at)])}"
 
         meta = {
             "limit": limit,
@@ -427,57 +422,8 @@ class PlivoSimulator(Simulator):
         body = {"api_id": self._api_id(), "meta": meta, "objects": rows[offset:offset + limit]}
         return SimResponse.json(200, body, page=offset // limit + 1)
 
-    def _filter_numbers(self, req: SimRequest) -> tuple[list[dict], SimResponse | None]:
-        rows = list(self.numbers)
-        kind = (req.param("type") or "").lower()
-        if kind:
-            if kind not in ("local", "mobile", "fixed", "national", "tollfree"):
-                return [], self.error_response(400, "type must be one of local, mobile, fixed, national, tollfree")
-            wanted = {"fixed": {"fixed", "local", "national"}}.get(kind, {kind})
-            rows = [r for r in rows if r["number_type"] in wanted]
-        services = [s.strip().lower() for s in (req.param("services") or "").split(",") if s.strip()]
-        if any(s not in ("voice", "sms", "mms") for s in services):
-            return [], self.error_response(400, "services must be a combination of voice, sms, mms")
-        rows = [r for r in rows if all(r.get(f"{s}_enabled") for s in services)]
-        prefix = req.param("number_startswith")
-        if prefix:
-            rows = [r for r in rows if r["number"].startswith(prefix)]
-        if req.param("alias") is not None:
-            rows = [r for r in rows if (r.get("alias") or "") == req.param("alias")]
-        if req.param("subaccount"):
-            rows = [r for r in rows if r.get("sub_account") == req.param("subaccount")]
-        for op, test in (("", lambda a, b: a == b), ("__gt", lambda a, b: a > b), ("__gte", lambda a, b: a >= b),
-                         ("__lt", lambda a, b: a < b), ("__lte", lambda a, b: a <= b)):
-            value = req.param(f"renewal_date{op}")
-            if value:
-                rows = [r for r in rows if r.get("renewal_date") and test(r["renewal_date"], value)]
-        return rows, None
 
-    def _filter_pool(self, req: SimRequest, rows: list[dict]) -> tuple[list[dict], SimResponse | None]:
-        kind = (req.param("type") or "").lower()
-        if kind:
-            kind = {"local": "fixed", "national": "fixed", "tollfree": "toll-free"}.get(kind, kind)
-            if kind not in ("fixed", "mobile", "toll-free"):
-                return [], self.error_response(400, "type must be one of fixed, toll-free, mobile")
-            rows = [r for r in rows if r["type"] == kind]
-        service = (req.param("service") or "").lower()
-        if service:
-            if service not in ("sms", "mms"):
-                return [], self.error_response(400, "service must be sms or mms")
-            rows = [r for r in rows if r.get("service") == service]
-        iso2 = (req.param("country_iso2") or "").upper()
-        if iso2:
-            rows = [r for r in rows if r["country_iso2"] == iso2]
-        starts = [s.strip() for s in (req.param("starts_with") or "").split(",") if s.strip()]
-        if starts:
-            if len(starts) > 10:
-                return [], self.error_response(400, "a maximum of 10 prefixes may be specified in starts_with")
-            if not iso2:
-                return [], self.error_response(400, "country_iso2 is required when starts_with is specified")
-
-            def national(number: str) -> str:
-                return str(phonenumbers.parse("+" + number).national_number)
-
-            rows = [r for r in rows if any(national(r["number"]).startswith(s) for s in starts)]
-        return rows, None
-
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> PlivoSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return PlivoSimulator(auth_id=secrets["auth_id"], auth_token=secrets["auth_token"], numbers=numbers,
+                          seed=seed, **kw)

@@ -9,12 +9,12 @@ Shapes follow the developer-portal examples in ``tests/fixtures/webex`` and the 
   response). ``orgId``, when sent, must be the simulated org (else 403).
 * Pagination: ``max``/``start`` (0-based); ``Link: <absolute url>; rel="next"`` (built from the
   request's Host, other params kept) only while more items remain.
-* ``GET /v1/telephony/config/numbers`` (filters ``locationId, phoneNumber, ownerName, ownerId,
-  ownerType, state, tollFreeNumbers, numberType, available, extension``; ``details=true`` adds
-  ``count``), ``GET /v1/telephony/config/locations`` (``name``), ``GET /v1/locations`` (``name``,
-  ``id``; all locations, calling-enabled or not, with ``address``), ``GET /v1/telephony/config/
-  locations/{id}/externalCallerId/availableNumbers`` (``phoneNumber``, ``ownerName``): PSTN
-  numbers of every location in the same country, with ``isMainNumber`` (not ``mainNumber``).
+* ``GET /v1/telephony/config/numbers`` (filter ``phoneNumber``: the adapter's lookup),
+  ``GET /v1/telephony/config/locations``, ``GET /v1/locations`` (all locations, calling-enabled
+  or not, with ``address``), ``GET /v1/telephony/config/locations/{id}/externalCallerId/
+  availableNumbers``: PSTN numbers of every location in the same country, with ``isMainNumber``
+  (not ``mainNumber``). The other documented filters, ``details=true`` and single-location GETs
+  are not simulated (no client sends them); unknown parameters are ignored.
 
 Test switches: ``foreign_next_link`` (next links name another host), ``repeat_next_link`` (every
 page links to the second page), ``gateway_timeout(max_above=N)`` (504 while ``max`` > N),
@@ -35,9 +35,10 @@ from urllib.parse import urlencode
 
 import phonenumbers
 
-from ..simulator import Fault, SimRequest, SimResponse, Simulator
-from ..simulator import expand_pattern as _expand
+from .server import Fault, SimRequest, SimResponse, Simulator
+from .server import expand_pattern as _expand
 
+DEMO_SECRETS = {"access_token": "demo-webex-token"}
 DEFAULT_MAX = 2000
 FOREIGN_HOST = "webexapis.attacker.example"
 
@@ -69,8 +70,6 @@ FEATURE_TYPES = ("AUTO_ATTENDANT", "CALL_QUEUE", "HUNT_GROUP", "GROUP_PAGING", "
                  "VOICEMAIL_GROUP", "COLLABORATE_BRIDGE", "AI_RECEPTIONIST")
 OWNER_TYPES = ("PEOPLE", "PLACE", "VIRTUAL_LINE") + FEATURE_TYPES
 UNKNOWN_OWNER_TYPE = "AI_RECEPTIONIST"
-# The ownerType *filter* enum spells two of them differently.
-FILTER_ALIASES = {"PAGING_GROUP": "GROUP_PAGING", "BROADWORKS_ANYWHERE": "OFFICE_ANYWHERE"}
 FEATURE_NAMES = {
     "AUTO_ATTENDANT": "{city} Main Menu", "CALL_QUEUE": "{city} Support Queue", "HUNT_GROUP": "{city} Sales Hunt Group",
     "GROUP_PAGING": "{city} Warehouse Paging", "VOICE_MESSAGING": "{city} Voice Portal",
@@ -90,7 +89,6 @@ AUTH_MESSAGE = "The request requires a valid access token set in the Authorizati
 NUMBER_KEYS = ("phoneNumber", "extension", "routingPrefix", "esn", "state", "phoneNumberType", "mainNumber",
                "includedTelephonyTypes", "mobileNetwork", "routingProfile", "tollFreeNumber", "isServiceNumber",
                "location", "owner")
-BOOL_PARAMS = ("tollFreeNumbers", "available", "details", "serviceNumber")
 
 
 class ApiError(Exception):
@@ -113,7 +111,7 @@ class WebexSimulator(Simulator):
     # the continuation is the Link header (drop_next below).
     list_items = ("phoneNumbers", "locations", "items")
 
-    def __init__(self, access_token: str = "demo-webex-token", numbers: int = 120, locations: int = 5, seed: int = 1,
+    def __init__(self, access_token: str = DEMO_SECRETS["access_token"], numbers: int = 120, locations: int = 5, seed: int = 1,
                  org_id: str | None = None, *, extension_only: int | None = None, foreign_next_link: bool = False,
                  repeat_next_link: bool = False) -> None:
         super().__init__()
@@ -419,19 +417,9 @@ class WebexSimulator(Simulator):
         if route == ["telephony", "config", "numbers"]:
             return self._numbers(req)
         if route == ["telephony", "config", "locations"]:
-            items = [self._calling_location(loc) for loc in self.calling_locations]
-            return self._page(req, "locations", self._by_name(req, items))
+            return self._page(req, "locations", [self._calling_location(loc) for loc in self.calling_locations])
         if route == ["locations"]:
-            items = [self._plain_location(loc) for loc in self.locations]
-            if req.param("id"):
-                items = [i for i in items if i["id"] == req.param("id")]
-            return self._page(req, "items", self._by_name(req, items), default_max=100)
-        if len(route) == 2 and route[0] == "locations":
-            try:
-                body = json.dumps(self._plain_location(self._loc(route[1]))).encode()
-                return SimResponse(200, body, {"Content-Type": "application/json", **self._tracking()})
-            except KeyError:
-                raise ApiError(404, "Location not found.") from None
+            return self._page(req, "items", [self._plain_location(loc) for loc in self.locations], default_max=100)
         if len(route) == 6 and route[:3] == ["telephony", "config", "locations"] \
                 and route[4:] == ["externalCallerId", "availableNumbers"]:
             return self._available(req, route[3])
@@ -441,18 +429,6 @@ class WebexSimulator(Simulator):
         return {"TrackingID": f"ROUTER_{str(uuid.uuid4()).upper()}"}
 
     # -- listings -----------------------------------------------------------------------------------
-    def _bool(self, req: SimRequest, name: str) -> bool | None:
-        raw = req.param(name)
-        if raw is None:
-            return None
-        if raw.lower() not in ("true", "false"):
-            raise ApiError(400, f"Invalid value '{raw}' for parameter {name}.")
-        return raw.lower() == "true"
-
-    def _by_name(self, req: SimRequest, items: list[dict]) -> list[dict]:
-        name = req.param("name")
-        return [i for i in items if name.lower() in i["name"].lower()] if name else items
-
     def _render_number(self, row: dict) -> dict:
         out = {k: row[k] for k in NUMBER_KEYS if k in row}
         loc_id = row["location"]["id"]
@@ -464,59 +440,10 @@ class WebexSimulator(Simulator):
 
     def _numbers(self, req: SimRequest) -> SimResponse:
         rows = [self._render_number(row) for row in self.numbers]
-        for name in BOOL_PARAMS:
-            self._bool(req, name)
-        filters = {k: v for k, v in req.query if v != ""}
-
-        def owner_text(row: dict) -> str:
-            o = row.get("owner") or {}
-            return " ".join(str(o.get(k) or "") for k in ("firstName", "lastName", "displayName")).lower()
-
-        if "locationId" in filters:
-            wanted = filters["locationId"]
-            rows = [r for r in rows if r["location"]["id"] == wanted or _uuid_of(r["location"]["id"]) == wanted]
-        if "phoneNumber" in filters:
-            digits = re.sub(r"\D", "", filters["phoneNumber"])
+        if wanted := req.param("phoneNumber"):  # digits anywhere in the number; none match nothing
+            digits = re.sub(r"\D", "", wanted)
             rows = [r for r in rows if digits and digits in re.sub(r"\D", "", r.get("phoneNumber") or "")]
-        if "ownerName" in filters:
-            rows = [r for r in rows if filters["ownerName"].lower() in owner_text(r)]
-        if "ownerId" in filters:
-            rows = [r for r in rows if (r.get("owner") or {}).get("id") == filters["ownerId"]]
-        if "ownerType" in filters:
-            wanted = FILTER_ALIASES.get(filters["ownerType"], filters["ownerType"])
-            rows = [r for r in rows if (r.get("owner") or {}).get("type") == wanted]
-        if "extension" in filters:
-            rows = [r for r in rows if r.get("extension") == filters["extension"]]
-        state = filters.get("state")
-        if state and state != "Default":
-            if state not in ("ACTIVE", "INACTIVE"):
-                raise ApiError(400, f"Invalid value '{state}' for parameter state.")
-            rows = [r for r in rows if r.get("phoneNumber") and r["state"] == state]
-        number_type = filters.get("numberType")
-        if number_type:
-            if number_type not in ("NUMBER", "EXTENSION"):
-                raise ApiError(400, f"Invalid value '{number_type}' for parameter numberType.")
-            rows = [r for r in rows if bool(r.get("phoneNumber")) == (number_type == "NUMBER")]
-        toll_free = self._bool(req, "tollFreeNumbers")
-        if toll_free is not None:
-            rows = [r for r in rows if r.get("phoneNumber") and r["tollFreeNumber"] is toll_free]
-        available = self._bool(req, "available")
-        if available is not None:
-            rows = [r for r in rows if r.get("phoneNumber") and ("owner" not in r) is available]
-        extra = {"count": self._count()} if self._bool(req, "details") else {}
-        return self._page(req, "phoneNumbers", rows, extra=extra)
-
-    def _count(self) -> dict[str, int]:
-        with_number = [r for r in self.numbers if r.get("phoneNumber")]
-        assigned = sum(1 for r in with_number if r.get("owner"))
-        ext_only = len(self.numbers) - len(with_number)
-        return {
-            "assigned": assigned, "unAssigned": len(with_number) - assigned,
-            "inActive": sum(1 for r in with_number if r["state"] == "INACTIVE"), "extensionOnly": ext_only,
-            "tollFreeNumbers": sum(1 for r in with_number if r["tollFreeNumber"]), "total": len(self.numbers),
-            "mobileNumber": sum(1 for r in with_number if r["includedTelephonyTypes"] == "MOBILE_NUMBER"),
-            "serviceNumber": sum(1 for r in with_number if r["isServiceNumber"]),
-        }
+        return self._page(req, "phoneNumbers", rows)
 
     def _calling_location(self, loc: dict) -> dict:
         calling = loc["calling"]
@@ -540,17 +467,9 @@ class WebexSimulator(Simulator):
         countries = {l["id"]: l["address"]["country"] for l in self.locations}
         rows = [r for r in self.numbers if r.get("phoneNumber") and r["includedTelephonyTypes"] != "MOBILE_NUMBER"
                 and countries.get(r["location"]["id"]) == country]
-        wanted = {n.strip() for n in (req.param("phoneNumber") or "").split(",") if n.strip()}
-        if wanted:
-            rows = [r for r in rows if r["phoneNumber"] in wanted]
-        owner_name = (req.param("ownerName") or "").lower()
         items = []
         for row in rows:
             full = self._render_number(row)
-            if owner_name and owner_name not in " ".join(
-                    str((full.get("owner") or {}).get(k) or "") for k in ("firstName", "lastName", "displayName")
-            ).lower():
-                continue
             item = {"phoneNumber": full["phoneNumber"]}
             if "extension" in full:
                 item["extension"] = full["extension"]
@@ -562,8 +481,7 @@ class WebexSimulator(Simulator):
             items.append(item)
         return self._page(req, "phoneNumbers", items)
 
-    def _page(self, req: SimRequest, key: str, items: list[dict], *, extra: dict | None = None,
-              default_max: int = DEFAULT_MAX) -> SimResponse:
+    def _page(self, req: SimRequest, key: str, items: list[dict], *, default_max: int = DEFAULT_MAX) -> SimResponse:
         size, start = self._int(req, "max", default_max), self._int(req, "start", 0)
         if size < 1:
             raise ApiError(400, "max must be greater than 0.")
@@ -583,7 +501,7 @@ class WebexSimulator(Simulator):
                                                                                    ("start", str(next_start))]
             if more or self.repeat_next_link and chunk:
                 headers["Link"] = f'<http://{host}{req.path}?{urlencode(query)}>; rel="next"'
-        body = {**(extra or {}), key: chunk}
+        body = {key: chunk}
         return SimResponse(200, json.dumps(body).encode(), {"Content-Type": "application/json", **headers},
                            page=start // size + 1)
 
@@ -596,10 +514,6 @@ class WebexSimulator(Simulator):
         return int(raw)
 
 
-def _uuid_of(webex_id_: str) -> str:
-    """The uuid inside a base64url Webex id ("" when it is not one)."""
-    try:
-        text = base64.urlsafe_b64decode(webex_id_ + "=" * (-len(webex_id_) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    return text.rsplit("/", 1)[-1] if text.startswith("ciscospark://") else ""
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> WebexSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return WebexSimulator(access_token=secrets["access_token"], numbers=numbers, seed=seed, **kw)

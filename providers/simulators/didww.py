@@ -13,11 +13,11 @@ document (see ``providers/WIRE.md`` section 2). Behaviour reproduced:
   ``links.first/prev/next/last`` built from the client's Host header, other params kept,
   ``next`` omitted on the last page and ``prev`` on the first (jsonapi-resources rules).
 * ``include`` (nested paths, flat de-duplicated ``included``; relationship ``data`` only for
-  included relationships), ``filter[...]`` (comma list = any of), ``sort`` (``-`` = desc),
-  ``fields[type]`` sparse fieldsets.
-* Errors use the jsonapi-resources codes DIDWW returns: 101 invalid resource, 102 filter not
-  allowed, 104 invalid field, 105 param not allowed, 107 invalid filter value, 112 invalid
-  include, 114 invalid sort, 118 invalid page value, 404 record not found.
+  included relationships). Lists come in the default order (creation time, then id; reference
+  catalogs by name). ``filter[...]``, ``sort`` and ``fields[...]`` are not simulated (no client
+  sends them) and answer 105 like any other parameter the API does not take.
+* Errors use the jsonapi-resources codes DIDWW returns: 105 param not allowed, 112 invalid
+  include, 118 invalid page value, 404 record not found.
 
 ``legacy_relationship_names=True`` mimics older API versions: DIDs name their relationships
 ``trunk`` / ``trunk_group`` (types unchanged). The current names stay accepted in ``include``
@@ -34,13 +34,15 @@ import random
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-from ..simulator import SimRequest, SimResponse, Simulator
+from .server import SimRequest, SimResponse, Simulator
+from .server import expand_pattern as _expand
 
+DEMO_SECRETS = {"api_key": "demo-didww-key"}
 JSONAPI = "application/vnd.api+json"
 DEFAULT_API_VERSION = "2026-04-16"
 BEARER_ONLY_VERSION = "2026-11-19"  # first version that refuses Api-Key on /v3
@@ -176,71 +178,6 @@ NEW_IN_2026_04_16 = {"emergency_enabled", "external_reference_id", "service_rest
                      "emergency_calling_service", "emergency_verification", "identity", "address_requirement"}
 
 
-def _attr(name: str) -> Callable[[dict, dict], Any]:
-    return lambda rec, idx: rec.get(name)
-
-
-def _via(link_key: str, target: str, name: str) -> Callable[[dict, dict], Any]:
-    """Value of ``name`` on the record ``link_key`` points at (e.g. a DID's group's country)."""
-    def get(rec: dict, idx: dict) -> Any:
-        linked = idx[target].get(rec.get(link_key))
-        return linked.get(name) if linked else None
-    return get
-
-
-_NULL = lambda rec, idx: None  # noqa: E731 - relationships that are never populated here
-_DID_FILTERS = {
-    **{n: ("str", _attr(n)) for n in ("number", "description", "id")},
-    **{n: ("bool", _attr(n)) for n in ("blocked", "terminated", "awaiting_registration", "emergency_enabled")},
-    "pending_removal": ("bool", lambda r, i: r.get("billing_cycles_count") == 0),
-    "billing_cycles_count": ("int", _attr("billing_cycles_count")),
-    "did_group.id": ("str", _attr("did_group_id")),
-    "did_group.features": ("all", _via("did_group_id", "did_groups", "features")),
-    **{f"{n}.id": ("str", _via("did_group_id", "did_groups", f"{n}_id")) for n in ("country", "region", "city")},
-    **{f"{n}.id": ("str", _attr("voice_in_trunk_id")) for n in ("voice_in_trunk", "trunk")},
-    **{f"{n}.id": ("str", _attr("voice_in_trunk_group_id")) for n in ("voice_in_trunk_group", "trunk_group")},
-    **{n: ("str", _NULL) for n in ("order.id", "order.reference", "capacity_pool.id", "shared_capacity_group.id",
-                                   "address_verification.id", "emergency_calling_service.id")},
-}
-FILTERS: dict[str, dict[str, tuple[str, Callable]]] = {
-    "dids": _DID_FILTERS,
-    "voice_in_trunks": {"id": ("str", _attr("id")), "name": ("str", _attr("name")),
-                        "external_reference_id": ("str", _attr("external_reference_id")),
-                        "configuration.type": ("str", lambda r, i: (r.get("configuration") or {}).get("type"))},
-    "voice_in_trunk_groups": {n: ("str", _attr(n)) for n in ("id", "name", "external_reference_id")},
-    "did_groups": {**{n: ("str", _attr(n)) for n in ("id", "prefix", "area_name")},
-                   **{f"{n}.id": ("str", _attr(f"{n}_id")) for n in ("country", "region", "city", "did_group_type")},
-                   **{n: ("bool", _attr(n)) for n in ("is_metered", "allow_additional_channels", "needs_registration",
-                                                      "is_available", "available_dids_enabled")},
-                   "features": ("all", _attr("features"))},
-    "countries": {**{n: ("str", _attr(n)) for n in ("id", "iso", "name", "prefix")},
-                  "is_available": ("bool", lambda r, i: True)},
-    "regions": {**{n: ("str", _attr(n)) for n in ("id", "iso", "name")}, "country.id": ("str", _attr("country_id"))},
-    "cities": {**{n: ("str", _attr(n)) for n in ("id", "name")}, "is_available": ("bool", lambda r, i: True),
-               **{f"{n}.id": ("str", _attr(f"{n}_id")) for n in ("country", "region")}},
-    "pops": {"id": ("str", _attr("id"))},
-    "did_group_types": {n: ("str", _attr(n)) for n in ("id", "name")},
-}
-SORTS: dict[str, dict[str, Callable]] = {
-    "dids": {n: _attr(n) for n in ("number", "created_at", "expires_at", "description", "blocked", "terminated",
-                                   "awaiting_registration", "capacity_limit", "billing_cycles_count",
-                                   "channels_included_count", "dedicated_channels_count")},
-    "voice_in_trunks": {n: _attr(n) for n in ("name", "created_at", "priority", "weight", "capacity_limit",
-                                              "cli_format", "cli_prefix", "description", "ringing_timeout",
-                                              "external_reference_id")},
-    "voice_in_trunk_groups": {n: _attr(n) for n in ("name", "created_at", "capacity_limit", "external_reference_id")},
-    "did_groups": {**{n: _attr(n) for n in ("prefix", "area_name", "is_metered", "allow_additional_channels",
-                                            "service_restrictions")},
-                   "country.name": _via("country_id", "countries", "name"),
-                   "did_group_type.name": _via("did_group_type_id", "did_group_types", "name")},
-    "countries": {n: _attr(n) for n in ("name", "iso", "prefix")},
-    "regions": {n: _attr(n) for n in ("name", "iso")},
-    "cities": {"name": _attr("name")},
-    "pops": {"name": _attr("name")},
-    "did_group_types": {"name": _attr("name")},
-}
-
-
 class ApiError(Exception):
     def __init__(self, status: int, title: str, detail: str, code: str | None = None):
         super().__init__(detail)
@@ -249,27 +186,14 @@ class ApiError(Exception):
 
 @dataclass
 class _Ctx:
-    """Per-request state: where links point, the served version, lookups, sparse fieldsets."""
+    """Per-request state: where links point, the served version, lookups."""
     base: str
     version: str
     idx: dict[str, dict[str, dict]]
-    fields: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _expand(pattern: str, rng: random.Random) -> str:
-    out = []
-    for cls, ch in re.findall(r"\[([^\]]+)\]|(.)", pattern):
-        if cls:
-            ranges = re.findall(r"(\d)(?:-(\d))?", cls)
-            chars = "".join(chr(c) for a, b in ranges for c in range(ord(a), ord(b or a) + 1))
-            out.append(rng.choice(chars))
-        else:
-            out.append(rng.choice("0123456789") if ch == "X" else rng.choice("23456789") if ch == "N" else ch)
-    return "".join(out)
 
 
 class DidwwSimulator(Simulator):
@@ -282,7 +206,7 @@ class DidwwSimulator(Simulator):
     list_next = "links.next"
     list_next_omitted = True
 
-    def __init__(self, api_key: str = "demo-didww-key", dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
+    def __init__(self, api_key: str = DEMO_SECRETS["api_key"], dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
                  seed: int = 1, countries: Iterable[str] | None = None, *, legacy_relationship_names: bool = False,
                  api_version: str = DEFAULT_API_VERSION) -> None:
         super().__init__()
@@ -292,7 +216,7 @@ class DidwwSimulator(Simulator):
         self._rng = random.Random(seed)
         self._lock = threading.RLock()  # the server is threaded; tests mutate between requests
         self._rels = dict(RELS)
-        self._aliases: dict[str, dict[str, str]] = {  # accepted include/fields spellings
+        self._aliases: dict[str, dict[str, str]] = {  # accepted include spellings
             "voice_in_trunks": {"trunk_group": "voice_in_trunk_group"},
             "voice_in_trunk_groups": {"trunks": "voice_in_trunks"},
         }
@@ -520,8 +444,7 @@ class DidwwSimulator(Simulator):
         params = self._parse_params(req)
         host = req.headers.get("host") or f"127.0.0.1:{self.port}"
         ctx = _Ctx(base=f"http://{host}/v3", version=version,
-                   idx={t: {r["id"]: r for r in recs} for t, recs in self._store().items()},
-                   fields=self._parse_fields(params["fields"]))
+                   idx={t: {r["id"]: r for r in recs} for t, recs in self._store().items()})
         includes = self._parse_include(type_, params["include"])
         meta: dict[str, Any] = {}
         if len(parts) == 3:  # GET /v3/<type>/<id>
@@ -531,7 +454,7 @@ class DidwwSimulator(Simulator):
             records, number = [rec], None
         else:
             number, size = self._parse_page(type_, params["page"])
-            matches = self._sort(type_, self._filter(type_, params["filter"], ctx), params["sort"], ctx)
+            matches = self._ordered(type_, ctx)
             records = matches[(number - 1) * size: number * size]
             meta["total_records"] = len(matches)
         data_rels, included = self._resolve_includes(type_, records, includes, ctx)
@@ -554,12 +477,12 @@ class DidwwSimulator(Simulator):
 
     # -- query parsing ----------------------------------------------------------------------------
     def _parse_params(self, req: SimRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {"include": None, "sort": None, "filter": {}, "page": {}, "fields": {}}
+        params: dict[str, Any] = {"include": None, "page": {}}
         for key, value in req.query:
-            bracket = re.fullmatch(r"(filter|page|fields)\[([^\]]+)\]", key)
+            bracket = re.fullmatch(r"page\[([^\]]+)\]", key)
             if bracket:
-                params[bracket.group(1)][bracket.group(2)] = value
-            elif key in ("include", "sort"):
+                params["page"][bracket.group(1)] = value
+            elif key == "include":
                 params[key] = value
             else:
                 raise ApiError(400, "Param not allowed", f"{key} is not allowed.", "105")
@@ -599,43 +522,12 @@ class DidwwSimulator(Simulator):
             paths.append(names)
         return paths
 
-    def _parse_fields(self, fields: dict[str, str]) -> dict[str, set[str]]:
-        out = {}
-        for type_, raw in fields.items():
-            if type_ not in ATTRS:
-                raise ApiError(400, "Invalid resource", f"{type_} is not a valid resource.", "101")
-            names = set()
-            for name in filter(None, (n.strip() for n in raw.split(","))):
-                rel = self._rel(type_, name)
-                if rel is None and name not in ATTRS[type_]:
-                    raise ApiError(400, "Invalid field", f"{name} is not a valid field for {type_}.", "104")
-                names.add(rel.name if rel else name)
-            out[type_] = names
-        return out
-
     # -- listing ----------------------------------------------------------------------------------
-    def _filter(self, type_: str, filters: dict[str, str], ctx: _Ctx) -> list[dict]:
-        tests = []
-        for name, raw in filters.items():
-            spec = FILTERS[type_].get(name)
-            if spec is None:
-                raise ApiError(400, "Filter not allowed", f"{name} is not allowed.", "102")
-            tests.append(_matcher(name, raw, *spec))
-        return [rec for rec in ctx.idx[type_].values() if all(test(rec, ctx.idx) for test in tests)]
-
-    def _sort(self, type_: str, records: list[dict], raw: str | None, ctx: _Ctx) -> list[dict]:
-        # Default order: creation time then id (reference catalogs: name then id), stable.
+    def _ordered(self, type_: str, ctx: _Ctx) -> list[dict]:
+        """Every record of ``type_`` in the default order: creation time then id (reference
+        catalogs: name then id)."""
         first = "name" if type_ in CATALOGS else "created_at"
-        records = sorted(records, key=lambda r: (r.get(first) or "", r["id"]))
-        keys = []
-        for item in filter(None, (s.strip() for s in (raw or "").split(","))):
-            desc, name = item.startswith("-"), item.lstrip("-")
-            if name not in SORTS[type_]:
-                raise ApiError(400, "Invalid sort criteria", f"{name} is not a valid sort criteria for {type_}", "114")
-            keys.append((SORTS[type_][name], desc))
-        for getter, desc in reversed(keys):  # NULLs last ascending, first descending (PostgreSQL)
-            records.sort(key=lambda r: _null_last(getter(r, ctx.idx)), reverse=desc)
-        return records
+        return sorted(ctx.idx[type_].values(), key=lambda r: (r.get(first) or "", r["id"]))
 
     def _page_links(self, req: SimRequest, ctx: _Ctx, type_: str, number: int, size: int, total: int) -> dict:
         kept = [(k, v) for k, v in req.query if not k.startswith("page[")]
@@ -689,9 +581,6 @@ class DidwwSimulator(Simulator):
 
     def _render(self, type_: str, rec: dict, with_data: set[str], ctx: _Ctx) -> dict:
         def shown(name: str) -> bool:
-            wanted = ctx.fields.get(type_)
-            if wanted is not None and name not in wanted:
-                return False
             return ctx.version >= EMERGENCY_VERSION or name not in NEW_IN_2026_04_16
 
         out: dict[str, Any] = {"id": rec["id"], "type": type_,
@@ -732,35 +621,13 @@ def _sip_attributes(host: str, port: int | None) -> dict:
     }
 
 
-def _matcher(name: str, raw: str, kind: str, getter: Callable) -> Callable[[dict, dict], bool]:
-    """One ``filter[name]=raw`` test. Comma lists match any value; blank matches null/empty."""
-    values = [v.strip() for v in raw.split(",")]
-    if kind == "all":  # feature filters: the record must have every listed feature
-        wanted = {v for v in values if v}
-        return lambda rec, idx: wanted <= set(getter(rec, idx) or ())
-    if raw.strip() == "":
-        return lambda rec, idx: getter(rec, idx) in (None, "")
-    if kind == "bool":
-        truth = {"true": True, "false": False}
-        if any(v.lower() not in truth for v in values):
-            raise ApiError(400, "Invalid filter value", f"{raw} is not a valid value for {name}.", "107")
-        allowed = {truth[v.lower()] for v in values}
-        return lambda rec, idx: getter(rec, idx) in allowed
-    if kind == "int":
-        if not all(re.fullmatch(r"-?\d+", v) for v in values):
-            raise ApiError(400, "Invalid filter value", f"{raw} is not a valid value for {name}.", "107")
-        ints = {int(v) for v in values}
-        return lambda rec, idx: getter(rec, idx) in ints
-    allowed_str = set(values)
-    return lambda rec, idx: (value := getter(rec, idx)) is not None and str(value) in allowed_str
-
-
-def _null_last(value: Any) -> tuple:
-    return (value is None, value if value is not None else 0)
-
-
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def from_secrets(secrets: dict, *, numbers: int, seed: int, **kw: Any) -> DidwwSimulator:
+    """The registry's factory: a simulator that accepts these account secrets."""
+    return DidwwSimulator(api_key=secrets["api_key"], dids=numbers, seed=seed, **kw)
