@@ -1,5 +1,5 @@
 """Celery app. Only used when REDIS_URL is set; without it tasks run in the web process
-(see numbersadmin.inventory.services.dispatch)."""
+(see numbersadmin.inventory.runner)."""
 
 import os
 

@@ -8,6 +8,7 @@ from django.http import QueryDict
 
 from providers import registry
 
+from .models import ProviderAccount, SiteSettings
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
 
@@ -56,8 +57,6 @@ class AccountForm(forms.Form):
             raise forms.ValidationError(exc.messages)
 
     def clean_name(self):
-        from .models import ProviderAccount
-
         name = self.cleaned_data["name"].strip()
         qs = ProviderAccount.objects.filter(name=name)
         if self.account is not None:
@@ -109,8 +108,6 @@ class AccountForm(forms.Form):
 
 class SiteSettingsForm(forms.ModelForm):
     class Meta:
-        from .models import SiteSettings
-
         model = SiteSettings
         fields = ["caller_id_expiry_window_days"]
         labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}

@@ -17,6 +17,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from . import selectors
+from .models import SiteSettings
 from .services import exports
 from .services.exports import Field
 from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NAME_SORTS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
@@ -35,8 +36,6 @@ def _name_order(qs, sort):
 
 
 def _caller_id_intro() -> dict:
-    from .models import SiteSettings
-
     return {"window": SiteSettings.load().caller_id_expiry_window_days}
 
 

@@ -18,8 +18,12 @@ from typing import Callable, Iterable, Iterator
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import F, QuerySet
+from django.db.models import F, Func, QuerySet, TextField
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from ..models import ProviderAccount
 
 E164_RE = re.compile(r"^\+[1-9]\d{0,14}$")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -114,8 +118,6 @@ class Manifest:
 def accounts_in(qs: QuerySet) -> list[tuple[str, str, dt.datetime | None]]:
     """Accounts whose rows are in the export, with their last good sync (a semi-join, not a row scan
     in Python). The pk subquery also works for aggregated list querysets (owners, trunks)."""
-    from ..models import ProviderAccount
-
     model = qs.model
     ids = model._base_manager.filter(pk__in=qs.order_by().values("pk")).values("account_id")
     return list(ProviderAccount.objects.filter(pk__in=ids).order_by("name")
@@ -169,8 +171,6 @@ _COPY_TEXT = r"""regexp_replace((%(expressions)s)::text, '^(?!\+[1-9][0-9]{0,14}
 
 
 def _copy_expression(expression, field):
-    from django.db.models import Func, TextField
-
     kind = field.get_internal_type() if field is not None else "TextField"
     return Func(expression, template=_COPY_TEMPLATES.get(kind, _COPY_TEXT), output_field=TextField())
 
@@ -211,8 +211,6 @@ def write_csv(fh, chunks: Iterable[str]) -> None:
 
 
 def _text_cell(ws, value):
-    from openpyxl.cell import WriteOnlyCell
-
     cell = WriteOnlyCell(ws, value=neutralise(value))
     cell.data_type = "s"
     return cell
@@ -223,8 +221,6 @@ def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | N
     """openpyxl write-only mode (constant memory); every cell is text, so nothing is a formula
     and numbers keep their "+" and leading zeros. The manifest is a second sheet. ``target`` is
     a path or a binary file object."""
-    from openpyxl import Workbook
-
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
     ws.append([_text_cell(ws, f.header) for f in fields])

@@ -127,34 +127,53 @@ def _results(request, spec: ListSpec, state: ViewState) -> Results:
     return results
 
 
-def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: ListPreference | None) -> dict:
-    params, filterset, saved = request.GET, results.filterset, state.saved
+def _filter_context(params, filterset) -> dict:
     primary_fields, more_fields, hidden_fields = _split_fields(filterset)
-    current = lists.normalise_params(spec, params, filterset)
-    visible_names = [c.name for c in state.visible]
-    hidden = [c for c in spec.column_map.values() if c.name not in visible_names]
-    context = {
-        "spec": spec, "filterset": filterset, "page": results.page, "page_obj": results.page_obj,
-        "table": Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True),
-        "sort": results.sort, "notices": state.notices, "per_page": results.per_page,
-        "per_page_choices": lists.PER_PAGE_CHOICES,
-        "chips": lists.chips(filterset, params), "clear_all_url": lists.clear_all_url(params),
+    return {
+        "filterset": filterset, "chips": lists.chips(filterset, params), "clear_all_url": lists.clear_all_url(params),
         "primary_fields": primary_fields, "more_fields": more_fields, "hidden_fields": hidden_fields,
         "more_active": sum(1 for f in more_fields if params.get(f.name) not in (None, "", filterset.defaults.get(f.name))),
+    }
+
+
+def _column_context(spec: ListSpec, state: ViewState) -> dict:
+    visible_names = [c.name for c in state.visible]
+    hidden = [c for c in spec.column_map.values() if c.name not in visible_names]
+    return {
         "chooser": [(c, True) for c in state.visible] + [(c, False) for c in hidden],
         "cols_param": ",".join(visible_names) if state.cols_from_url else "",
-        "saved_views": state.saved_views,
-        "saved": saved, "default_view_id": pref.default_view_id if pref else None,
-        "current_query": current.urlencode(),
-        "back_query": lists.without(params)[1:],
         "visible_cols": ",".join(visible_names), "visible_count": len(state.visible),
-        # The export form re-sends the view (and the saved view, for the file name).
-        "export_params": [(k, v) for k, values in current.lists() for v in values]
-        + ([("view", saved.pk)] if saved else []) + ([] if state.cols_from_url else [("cols", ",".join(visible_names))]),
+    }
+
+
+def _view_context(params, spec: ListSpec, state: ViewState, current: QueryDict, pref: ListPreference | None) -> dict:
+    """Saved views, and what the export form re-sends (the view, its saved view for the file name)."""
+    saved = state.saved
+    export_params = [(k, v) for k, values in current.lists() for v in values]
+    if saved:
+        export_params.append(("view", saved.pk))
+    if not state.cols_from_url:
+        export_params.append(("cols", ",".join(c.name for c in state.visible)))
+    return {
+        "saved_views": state.saved_views, "saved": saved, "default_view_id": pref.default_view_id if pref else None,
+        "current_query": current.urlencode(), "back_query": lists.without(params)[1:], "export_params": export_params,
         "view_modified": saved is not None and current.urlencode() != saved.params,
         "view_param": params.get("view", ""),
+    }
+
+
+def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: ListPreference | None) -> dict:
+    params = request.GET
+    current = lists.normalise_params(spec, params, results.filterset)
+    context = {
+        "spec": spec, "page": results.page, "page_obj": results.page_obj, "sort": results.sort,
+        "table": Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True),
+        "notices": state.notices, "per_page": results.per_page, "per_page_choices": lists.PER_PAGE_CHOICES,
         "can_bulk_edit": spec.bulk_editable and request.user.has_perm(MANAGE),
         "xlsx_sync_rows": settings.EXPORT_XLSX_SYNC_ROWS,
+        **_filter_context(params, results.filterset),
+        **_column_context(spec, state),
+        **_view_context(params, spec, state, current, pref),
     }
     if spec.intro_context:
         context.update(spec.intro_context())
@@ -197,8 +216,31 @@ def _split_fields(filterset):
 # --- export -----------------------------------------------------------------------------------
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file_name(spec: ListSpec, saved: SavedView | None) -> str:
+    """Only slug characters reach the Content-Disposition header (no header injection)."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return "-".join(p for p in (slugify(spec.title), slugify(saved.name)[:40] if saved else "", stamp) if p)
+
+
+def _file_response(request, fmt: str, plan: lists.ExportPlan, rows: int, base: str):
+    manifest = plan.manifest(request.user, rows)
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
+        return response
+    fh = tempfile.TemporaryFile()  # anonymous: gone when the response closes it
+    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
+    fh.seek(0)
+    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=XLSX)
+
+
 def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_notices: list[str]):
-    """(file response, []) or (None, reasons): a refused export renders the page with the reasons."""
+    """(file response, []) or (None, reasons): a refused export renders the page with the reasons.
+    A large XLSX becomes a queued job (the response is a redirect to its page)."""
     notices: list[str] = list(column_notices)
     fmt = params.get("export")
     if fmt not in ("csv", "xlsx"):
@@ -210,9 +252,7 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
     if notices:
         return None, ["Nothing was exported: fix the view first."]
     rows = plan.qs.count()
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    # Only slug characters reach the Content-Disposition header (no header injection).
-    base = "-".join(p for p in (slugify(spec.title), slugify(saved.name)[:40] if saved else "", stamp) if p)
+    base = _file_name(spec, saved)
     detail = {"format": fmt, "columns": plan.columns_mode, "column_names": [f.header for f in plan.fields],
               "query": plan.query, "filters": plan.filters, "selection": plan.selection,
               "view": saved.name if saved else ""}
@@ -225,17 +265,7 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
         runner.start_export(job.pk)
         return redirect(job.get_absolute_url()), []
     audit(request.user, "export", spec.name, detail, rows=rows)
-    manifest = plan.manifest(request.user, rows)
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
-        return response, []
-    fh = tempfile.TemporaryFile()  # anonymous: gone when the response closes it
-    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
-    fh.seek(0)
-    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), []
+    return _file_response(request, fmt, plan, rows, base), []
 
 
 def _job_for(request, pk) -> ExportJob:
@@ -259,7 +289,7 @@ def export_download(request, pk: int):
         messages.error(request, "That export file is not available (not finished, failed or cleaned up).")
         return redirect(job.get_absolute_url())
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name or f"export-{job.pk}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        content_type=XLSX)
 
 
 # --- column chooser and saved views (POST only; every one returns to the list it came from) ----
@@ -327,37 +357,45 @@ def open_view(request, pk: int):
     return redirect(_back(spec, view.params, view=str(view.pk)))
 
 
+def _update_view(request, view: SavedView, spec: ListSpec):
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    if "cols" not in query and request.POST.get("cols"):
+        query["cols"] = request.POST["cols"]
+    preferences.update_view(view, request.user, params=lists.normalise_params(spec, query).urlencode(),
+                            shared=request.POST.get("shared") == "on" if "shared_present" in request.POST else None)
+    messages.success(request, f"Updated view “{view.name}”.")
+    return redirect(view.get_absolute_url())
+
+
+def _delete_view(request, view: SavedView, spec: ListSpec):
+    name = view.name
+    preferences.delete_view(view, request.user)
+    messages.success(request, f"Deleted view “{name}”.")
+    return redirect(spec.url + "?view=none")
+
+
+def _default_view(request, view: SavedView, spec: ListSpec):
+    make = request.POST.get("make", "on") == "on"
+    preferences.set_default(request.user, spec.name, view if make else None)
+    messages.success(request, f"“{view.name}” is now your default {spec.title.lower()} view." if make
+                     else "Default view cleared.")
+    return redirect(view.get_absolute_url())
+
+
+VIEW_ACTIONS = {"update": _update_view, "delete": _delete_view, "default": _default_view}
+
+
 def change_view(request, pk: int, action: str):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     view = _visible_view(request.user, pk)
-    if view is None:
-        raise Http404("No such view")
-    spec = _spec(view.list_name)
+    if view is None or action not in VIEW_ACTIONS:
+        raise Http404("No such view" if view is None else "No such action")
     try:
-        if action == "update":
-            query = QueryDict(request.POST.get("query", ""), mutable=True)
-            if "cols" not in query and request.POST.get("cols"):
-                query["cols"] = request.POST["cols"]
-            preferences.update_view(view, request.user, params=lists.normalise_params(spec, query).urlencode(),
-                                    shared=request.POST.get("shared") == "on" if "shared_present" in request.POST else None)
-            messages.success(request, f"Updated view “{view.name}”.")
-            return redirect(view.get_absolute_url())
-        if action == "delete":
-            name = view.name
-            preferences.delete_view(view, request.user)
-            messages.success(request, f"Deleted view “{name}”.")
-            return redirect(spec.url + "?view=none")
-        if action == "default":
-            make = request.POST.get("make", "on") == "on"
-            preferences.set_default(request.user, spec.name, view if make else None)
-            messages.success(request, f"“{view.name}” is now your default {spec.title.lower()} view." if make
-                             else "Default view cleared.")
-            return redirect(view.get_absolute_url())
+        return VIEW_ACTIONS[action](request, view, _spec(view.list_name))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(view.get_absolute_url())
-    raise Http404("No such action")
 
 
 def view_index(request):

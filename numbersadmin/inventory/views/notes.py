@@ -16,6 +16,7 @@ from ..forms import BulkEditForm, BulkSelectionForm, NumberAnnotateForm
 from ..models import PhoneNumber
 from ..services import annotations
 from .accounts import MANAGE
+from .numbers import number_detail
 
 @require_POST
 def number_annotate(request, pk: int):
@@ -32,8 +33,6 @@ def number_annotate(request, pk: int):
             return redirect("number_detail", pk=number.pk)
     messages.error(request, "Notes and tags were not saved: " + " ".join(_errors(form)))
     # Re-render the number page with what was typed, so nothing is lost.
-    from .numbers import number_detail
-
     response = number_detail(request, pk, annotate_form=form)
     response.status_code = 400
     return response

@@ -2,20 +2,16 @@ from __future__ import annotations
 
 import json
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import render
 
 from .. import selectors
-from ..models import PhoneNumber
+from ..forms import NumberAnnotateForm
+from ..models import PhoneNumber, Tag
 
 
 def number_detail(request, pk: int, annotate_form=None):
-    # Local imports keep this edit inside the function (notes/tags).
-    from django.db.models import Prefetch, prefetch_related_objects
-
-    from ..forms import NumberAnnotateForm
-    from ..models import Tag
-
     try:
         number = selectors.number_get(pk)
     except PhoneNumber.DoesNotExist:

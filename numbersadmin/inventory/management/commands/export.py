@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
 from ... import lists
+from ...models import SavedView
 from ...services import exports
 from ...services.audit import audit
 
@@ -32,8 +33,6 @@ class Command(BaseCommand):
         spec = lists.LISTS[opts["list"]]
         params = QueryDict(mutable=True)
         if opts["view"] is not None:
-            from ...models import SavedView
-
             view = SavedView.objects.filter(pk=opts["view"], list_name=spec.name).first()
             if view is None:
                 raise CommandError(f"No saved {spec.name} view with id {opts['view']}.")

@@ -1,3 +1,5 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ...choices import SyncState, SyncTrigger
@@ -45,8 +47,6 @@ class Command(BaseCommand):
             raise SystemExit(1)
 
     def _queue(self, accounts, wait: float):
-        import time
-
         runs = []
         for account in accounts:
             run, created = sync_now(account, trigger=SyncTrigger.CLI)
