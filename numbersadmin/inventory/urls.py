@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, auth, dashboard, directory, groups, lists, notes, numbers, search, trunks
+from .views import accounts, audit, auth, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -39,6 +39,8 @@ urlpatterns = [
     path("accounts/<int:pk>/edit/", accounts.account_edit, name="account_edit"),
     path("accounts/<int:pk>/test/", accounts.account_test, name="account_test"),
     path("accounts/<int:pk>/sync/", accounts.account_sync, name="account_sync"),
+    path("api-tokens/", tokens.token_list, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="api_token_revoke"),
     path("syncs/", accounts.sync_run_list, name="sync_runs"),
     path("syncs/<int:pk>/", accounts.sync_run_detail, name="sync_run_detail"),
     path("syncs/<int:pk>/confirm-removals/", accounts.sync_run_confirm, name="sync_run_confirm"),

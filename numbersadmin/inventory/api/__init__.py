@@ -1,0 +1,2 @@
+"""The REST API (/api/v1/): the web lists' vocabulary (filters, negations, search, sort keys,
+columns as fields) for machines, with personal tokens."""

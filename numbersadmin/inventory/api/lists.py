@@ -1,0 +1,252 @@
+"""One endpoint per web list, driven by the same ``ListSpec``: the filterset (names, ``__n``
+negations, ``null`` for "is empty"), ``q``, the sort keys and the columns' fields. Where the web
+page explains a bad parameter and carries on, the API refuses with a 400 naming it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from decimal import Decimal
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field as ModelField
+from django.http import QueryDict
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import lists, selectors
+from ..lists import ListSpec
+from ..pagination import InvalidCursor, count_rows, keyset_page
+from ..services import exports
+from ..services.exports import Field
+
+PAGE_KEYS = ("limit", "cursor", "fields")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+ID = Field("id", "pk")
+
+
+def _fail(param: str, message: str):
+    raise ValidationError({param: [message]})
+
+
+def _filter_params(spec: ListSpec, params: QueryDict):
+    """The bound filterset; unknown parameters and invalid values are 400s naming the parameter."""
+    filter_params = params.copy()
+    for key in PAGE_KEYS:
+        filter_params.pop(key, None)
+    filterset = spec.filterset(filter_params)
+    known = lists.filter_keys(filterset) | {"q", "sort"}
+    unknown = sorted(set(filter_params) - known)
+    if unknown:
+        raise ValidationError({key[:50]: ["Unknown parameter."] for key in unknown[:20]})
+    if not filterset.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in filterset.form.errors.items()})
+    return filterset
+
+
+def _limit(value: str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        _fail("limit", f"A whole number from 1 to {MAX_LIMIT}.")
+    return limit
+
+
+def _fields(spec: ListSpec, value: str | None) -> list[Field]:
+    """``fields=`` names: a field ("provider_status") or a column standing for its fields ("status")."""
+    if not value:
+        return spec.fields
+    by_header = {f.header: f for f in spec.fields}
+    by_column = {c.name: c.fields for c in spec.columns}
+    chosen: list[Field] = []
+    for name in (n.strip() for n in value.split(",")):
+        if not name:
+            continue
+        found = (by_header[name],) if name in by_header else by_column.get(name)
+        if found is None:
+            _fail("fields", f"Unknown field {name[:40]!r}. Known: {', '.join(by_header)}.")
+        chosen.extend(f for f in found if f not in chosen)
+    if not chosen:
+        _fail("fields", "Name at least one field.")
+    return chosen
+
+
+def _offset(cursor: str | None) -> int:
+    """Lists without keyset paging (small ones with nullable sorts) use an opaque offset cursor."""
+    if not cursor:
+        return 0
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = payload["o"]
+    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError, KeyError):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 2**31:
+        _fail("cursor", "Invalid cursor (use the next/previous links as given).")
+    return offset
+
+
+def _offset_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _page(spec: ListSpec, qs, sort, cursor: str | None, limit: int) -> tuple[list[int], str | None, str | None]:
+    """(row ids in order, next cursor, previous cursor)."""
+    if spec.keyset:
+        try:
+            page = keyset_page(qs.order_by(), field=sort.field, descending=sort.descending, cursor=cursor,
+                               per_page=limit)
+        except InvalidCursor:
+            _fail("cursor", "Invalid cursor (use the next/previous links as given).")
+        return [row.pk for row in page.rows], page.next_cursor, page.prev_cursor
+    offset = _offset(cursor)
+    ids = list(spec.order(qs, sort).values_list("pk", flat=True)[offset:offset + limit + 1])
+    more = len(ids) > limit
+    return (ids[:limit], _offset_cursor(offset + limit) if more else None,
+            _offset_cursor(max(0, offset - limit)) if offset else None)
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return str(value)  # money stays exact
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def rows(qs, ids: list[int], fields: list[Field]) -> list[dict]:
+    """The fields of these rows, in ``ids`` order: the export's value path, one query (plus one
+    per many-valued field)."""
+    columns = [ID, *fields]
+    found = {row[0]: row for row in exports.iter_rows(exports.with_annotations(qs.filter(pk__in=ids).order_by(), fields),
+                                                       columns)}
+    return [{f.header: _json(v) for f, v in zip(columns, found[pk])} for pk in ids if pk in found]
+
+
+def _link(request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    query = request.query_params.copy()
+    query["cursor"] = cursor
+    return request.build_absolute_uri(request.path) + "?" + query.urlencode()
+
+
+def list_response(request, spec: ListSpec) -> Response:
+    params = request.query_params
+    filterset = _filter_params(spec, params)
+    sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
+    if error:
+        _fail("sort", f"Unknown sort key. Known: {', '.join(sorted(spec.sorts))} (prefix - for descending).")
+    limit = _limit(params.get("limit"))
+    fields = _fields(spec, params.get("fields"))
+    qs = filterset.qs
+    ids, next_cursor, prev_cursor = _page(spec, qs, sort, params.get("cursor"), limit)
+    count, estimated = count_rows(qs)
+    return Response({"count": count, "count_is_estimate": estimated, "next": _link(request, next_cursor),
+                     "previous": _link(request, prev_cursor), "results": rows(qs, ids, fields)})
+
+
+# -- OpenAPI -------------------------------------------------------------------------------------
+def _model_field(model, path: str) -> ModelField | None:
+    field = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        model = field.related_model if field.is_relation else None
+    return field
+
+
+SCHEMA_TYPES = {
+    "AutoField": serializers.IntegerField, "BigAutoField": serializers.IntegerField,
+    "IntegerField": serializers.IntegerField, "PositiveIntegerField": serializers.IntegerField,
+    "PositiveSmallIntegerField": serializers.IntegerField, "SmallIntegerField": serializers.IntegerField,
+    "BigIntegerField": serializers.IntegerField, "BooleanField": serializers.BooleanField,
+    "DateTimeField": serializers.DateTimeField, "DateField": serializers.DateField,
+}
+
+
+def _schema_field(spec: ListSpec, field: Field, annotations: dict):
+    """The OpenAPI type of a field: from the model path, else the list query's annotation."""
+    model_field = _model_field(spec.filterset(QueryDict()).qs.model, field.path)
+    if model_field is None and field.path in annotations:
+        model_field = getattr(annotations[field.path], "output_field", None)
+    kind = model_field.get_internal_type() if model_field is not None else "TextField"
+    if kind == "DecimalField":
+        return serializers.CharField(allow_null=True, help_text="decimal as a string")
+    return SCHEMA_TYPES.get(kind, serializers.CharField)(allow_null=True, required=False)
+
+
+class ListSchema(AutoSchema):
+    """The endpoint's OpenAPI operation, built from its ListSpec when the schema is generated (the
+    filter choices come from the database, so nothing is computed at import)."""
+
+    spec: ListSpec
+
+    def get_operation_id(self) -> str:
+        return f"{self.spec.name}_list"
+
+    def get_summary(self) -> str:
+        return self.spec.title
+
+    def get_tags(self) -> list[str]:
+        return [self.spec.title]
+
+    def get_override_parameters(self):
+        spec = self.spec
+        form = spec.filterset(QueryDict()).form
+
+        def meaning(name, field) -> str:
+            base = name[:-3] if name.endswith("__n") else name
+            label = str(form.fields[base].label if base in form.fields else field.label or name)
+            empty = bool(getattr(field, "null_label", None))  # django-filter offers "null" = is empty
+            return (f"{label} is not" if base != name else label) + ("; 'null' = is empty" if empty else "")
+
+        return [OpenApiParameter(name, str, description=meaning(name, field))
+                for name, field in form.fields.items() if name != "q"] + [
+            OpenApiParameter("q", str, description="search, as in the page's search box"),
+            OpenApiParameter("sort", str, enum=sorted([*spec.sorts, *(f"-{k}" for k in spec.sorts)])),
+            OpenApiParameter("limit", int, description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
+            OpenApiParameter("cursor", str, description="from a next/previous link"),
+            OpenApiParameter("fields", str, description="comma-separated field or column names; default all"),
+        ]
+
+    def get_response_serializers(self):
+        spec = self.spec
+        annotations = spec.filterset(QueryDict()).qs.query.annotations
+        name = spec.title.title().replace(" ", "")
+        rows_schema = inline_serializer(f"{name}Row", {
+            "id": serializers.IntegerField(),
+            **{f.header: _schema_field(spec, f, annotations) for f in spec.fields},
+        }, many=True)
+        return inline_serializer(f"{name}Page", {
+            "count": serializers.IntegerField(), "count_is_estimate": serializers.BooleanField(),
+            "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
+            "results": rows_schema,
+        })
+
+
+def endpoint(spec: ListSpec):
+    """An APIView class for one list (the URL conf builds one per ListSpec)."""
+
+    class ListEndpoint(APIView):
+        schema = type(f"{spec.title.replace(' ', '')}Schema", (ListSchema,), {"spec": spec})()
+
+        def get(self, request):
+            return list_response(request, spec)
+
+    ListEndpoint.__name__ = ListEndpoint.__qualname__ = f"{spec.title.replace(' ', '')}List"
+    return ListEndpoint

@@ -1,0 +1,213 @@
+"""The REST API: one vocabulary with the web lists and the CLI, tokens, and bad input as 400s."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from numbersadmin.inventory.lists import LISTS
+from numbersadmin.inventory.models import ApiToken, AuditLog, PhoneNumber
+from numbersadmin.inventory.services import tokens
+
+from .support.helpers import export_rows, sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def synced(didww_account):
+    assert sync(didww_account).state == "succeeded"
+    return didww_account
+
+
+@pytest.fixture
+def api(ops_user):
+    _, secret = tokens.create_token(ops_user, "tests", read_only=True)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def _path(name: str) -> str:
+    return f"/api/v1/{name.replace('_', '-')}/"
+
+
+def _all_pages(client, url: str) -> tuple[list[dict], int]:
+    results, count, seen = [], None, 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+        page = response.json()
+        count = page["count"] if count is None else count
+        results.extend(page["results"])
+        url = page["next"]
+        seen += 1
+        assert seen < 1000
+    return results, count
+
+
+# -- one vocabulary ---------------------------------------------------------------------------------
+AGREEMENT = {
+    "numbers": ["", "country=US", "country__n=US&sort=-e164", "trunk=null", "trunk__n=null&status=active",
+                "q=212", "sort=city", "voice=yes&sort=-first_seen"],
+    "trunks": ["", "sort=-name", "q=SBC"],
+    "trunk_groups": ["", "sort=-name"],
+    "locations": ["", "country=US", "sort=-name"],
+    "owners": [""],
+    "caller_ids": ["", "sort=-e164"],
+}
+
+
+@pytest.mark.parametrize("list_name", sorted(AGREEMENT))
+def test_the_page_the_cli_and_the_api_give_the_same_rows(list_name, synced, api, ops_client, tmp_path):
+    """For each query string, the web export of the page, the CLI export and the API give the same
+    rows in the same order (the first field of the list is the row's identity here)."""
+    spec = LISTS[list_name]
+    key = spec.fields[0].header
+    for query in AGREEMENT[list_name]:
+        page = export_rows(b"".join(ops_client.get(f"{spec.url}?{query}&export=csv&columns=all").streaming_content)
+                           .decode())
+        out = tmp_path / "cli.csv"
+        args = []
+        for part in filter(None, query.split("&")):
+            name, _, value = part.partition("=")
+            args += ([f"--sort={value}"] if name == "sort" else [f"--search={value}"] if name == "q"
+                     else ["--filter", part])
+        call_command("export", list_name, *args, "-o", str(out), stderr=io.StringIO())
+        cli = export_rows(out)
+        results, count = _all_pages(api, f"{_path(list_name)}?{query}&limit=7")
+        web_keys = [r[key] for r in page]
+        assert [r[key] for r in cli] == web_keys, (list_name, query)
+        assert [("" if r[key] is None else str(r[key])) for r in results] == web_keys, (list_name, query)
+        assert count == len(web_keys)
+    if list_name in ("numbers", "trunks", "trunk_groups", "locations"):
+        assert web_keys, f"{list_name}: the fixture should have rows"
+
+
+def test_numbers_carry_every_export_field_with_json_types(synced, api):
+    number = PhoneNumber.objects.exclude(monthly_cost=None).first() or PhoneNumber.objects.first()
+    row = next(r for r in api.get("/api/v1/numbers/?limit=1000").json()["results"] if r["id"] == number.pk)
+    assert list(row) == ["id", *[f.header for f in LISTS["numbers"].fields]]
+    assert row["e164"] == number.e164 and row["provider"] == "didww" and isinstance(row["voice"], (bool, type(None)))
+    assert row["first_seen"] == number.first_seen.isoformat()
+    if number.monthly_cost is not None:
+        assert row["monthly_cost"] == str(number.monthly_cost)  # money as an exact string
+
+
+def test_fields_choose_fields_or_whole_columns(synced, api):
+    row = api.get("/api/v1/numbers/?fields=e164,capabilities,cost&limit=1").json()["results"][0]
+    assert list(row) == ["id", "e164", "voice", "sms", "mms", "monthly_cost", "currency"]  # columns: their fields
+    row = api.get("/api/v1/numbers/?fields=provider_status&limit=1").json()["results"][0]
+    assert list(row) == ["id", "provider_status"]
+
+
+def test_cursor_pages_cover_every_row_once_both_ways(synced, api):
+    forward, count = _all_pages(api, "/api/v1/numbers/?limit=40&sort=-e164")
+    ids = [r["id"] for r in forward]
+    assert len(ids) == len(set(ids)) == count == PhoneNumber.objects.filter(removed_at=None).count()
+    last = api.get("/api/v1/numbers/?limit=40&sort=-e164").json()
+    second = api.get(last["next"]).json()
+    assert api.get(second["previous"]).json()["results"] == last["results"]
+
+
+# -- bad input: a 400 naming the parameter, never a 500 ---------------------------------------------
+@pytest.mark.parametrize("query, param", [
+    ("colour=red", "colour"),
+    ("per_page=50", "per_page"),
+    ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"),
+    ("cursor=%%%", "cursor"), ("cursor=eyJ2IjoxfQ", "cursor"),
+    ("fields=e164,nope", "fields"), ("fields=,", "fields"),
+    ("sort=renews", "sort"), ("sort=e164,city", "sort"),
+    ("status=sideways", "status"), ("trunk=abc", "trunk"), ("country__n=%00", "country__n"),
+])
+def test_bad_parameters_are_400s_naming_the_parameter(synced, api, query, param):
+    response = api.get(f"/api/v1/numbers/?{query}")
+    assert response.status_code == 400, (query, response.status_code)
+    assert param in response.json(), response.json()
+
+
+def test_caller_ids_offset_cursor_is_checked(synced, api):
+    for bad in ("eyJvIjotMX0", "eyJvIjoiMSJ9", "bm9wZQ"):
+        response = api.get(f"/api/v1/caller-ids/?cursor={bad}")
+        assert response.status_code == 400 and "cursor" in response.json()
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+def test_no_or_bad_credentials_are_401_json_not_a_login_redirect(synced):
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer na_not-a-token"}, {"HTTP_AUTHORIZATION": "Bearer"},
+                    {"HTTP_AUTHORIZATION": "Bearer a b"}):
+        response = Client(**headers).get("/api/v1/numbers/")
+        assert response.status_code == 401, headers
+        assert response["Content-Type"].startswith("application/json") and "detail" in response.json()
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_and_expired_tokens_are_refused(ops_user, synced):
+    token, secret = tokens.create_token(ops_user, "short-lived", expires_in_days=1)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert client.get("/api/v1/trunks/").status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get("/api/v1/trunks/").json()["detail"] == "Token expired."
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=None)
+    assert client.get("/api/v1/trunks/").status_code == 200
+    tokens.revoke_token(token, ops_user)
+    response = client.get("/api/v1/trunks/")
+    assert response.status_code == 401 and response.json()["detail"] == "Token revoked."
+
+
+def test_the_session_works_for_the_browser(synced, ops_client):
+    assert ops_client.get("/api/v1/trunks/").status_code == 200
+
+
+def test_tokens_page_shows_the_secret_once_and_stores_only_its_hash(ops_client, ops_user):
+    response = ops_client.post("/api-tokens/", {"name": "billing sync", "access": "write", "expires_in_days": "30"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    html = response.content.decode()
+    secret = html.split('id="token-secret">', 1)[1].split("<", 1)[0]
+    assert secret.startswith("na_") and len(secret) > 40
+    token = ApiToken.objects.get(user=ops_user)
+    assert not token.read_only and token.key_hash == tokens.hash_key(secret) and secret not in str(token.__dict__)
+    assert 29 <= (token.expires_at - timezone.now()).days <= 30
+    again = ops_client.get("/api-tokens/").content.decode()
+    assert secret not in again and token.prefix in again
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/owners/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    assert AuditLog.objects.filter(action="api_token.create", username="bob").exists()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "", "access": "read"}, "This field is required"),
+    ({"name": "x", "access": "admin"}, "Select a valid choice"),
+    ({"name": "x", "access": "read", "expires_in_days": "0"}, "greater than or equal to 1"),
+    ({"name": "x", "access": "read", "expires_in_days": "99999999999999999999"}, "less than or equal to"),
+    ({"name": "x" * 101, "access": "read"}, "at most 100 characters"),
+])
+def test_bad_token_requests_are_explained(ops_client, data, message):
+    response = ops_client.post("/api-tokens/", data)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_only_the_owner_can_revoke_a_token(ops_client, admin_user):
+    token, secret = tokens.create_token(admin_user, "admin's")
+    assert ops_client.post(f"/api-tokens/{token.pk}/revoke/").status_code == 404
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+
+
+# -- schema ---------------------------------------------------------------------------------------
+def test_schema_lists_every_list_with_its_filters_and_docs_render(synced, api, ops_client):
+    schema = api.get("/api/schema/?format=json").json()
+    assert schema["openapi"].startswith("3.")
+    operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values()}
+    assert set(operations) == {f"{name}_list" for name in LISTS}
+    numbers = {p["name"]: p for p in operations["numbers_list"]["parameters"]}
+    assert {"country", "country__n", "trunk", "q", "sort", "limit", "cursor", "fields"} <= set(numbers)
+    assert "is empty" in numbers["trunk"]["description"] and numbers["trunk__n"]["description"].startswith("Trunk is not")
+    assert Client().get("/api/schema/").status_code == 401
+    html = ops_client.get("/api/docs/").content.decode()
+    assert "/api/v1/numbers/" in html and "provider_status" in html
