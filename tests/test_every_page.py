@@ -9,6 +9,8 @@ from numbersadmin.inventory.urls import urlpatterns
 from numbersadmin.inventory.models import (ExportJob, Location, NumberGroup, Owner, PhoneNumber, SavedView, SyncRun,
                                            Trunk, TrunkGroup)
 
+from numbersadmin.inventory.services import tokens
+
 from .support.helpers import sync
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +24,7 @@ EXPECTED = {
     "save_view": (405, None),  # POST only
     "saved_view": (302, "/numbers/?"),  # opens the list with the view's query
     "export_download": (302, "/exports/{export_job}/"),  # not built yet: back to the job page
+    "api_token_revoke": (405, None),  # POST only
 }
 
 
@@ -36,6 +39,7 @@ def test_every_page_renders(admin_client, admin_user, didww_account):
         "saved_view": view.pk, "export_job": job.pk, "export_download": job.pk,
         "location_detail": Location.objects.first().pk,
     }
+    pks["api_token_revoke"] = tokens.create_token(admin_user, "page check")[0].pk
     owner = Owner.objects.first()
     if owner:
         pks["owner_detail"] = owner.pk
