@@ -10,11 +10,13 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Field as ModelField
 from django.http import QueryDict
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -190,6 +192,25 @@ def _schema_field(spec: ListSpec, field: Field, annotations: dict):
     return SCHEMA_TYPES.get(kind, serializers.CharField)(allow_null=True, required=False)
 
 
+def _param_schema(field) -> dict:
+    """A filter's value as JSON schema: ids for objects, the choices for choices, "null" for "is
+    empty" where the filter offers it, a string otherwise."""
+    null = [{"type": "string", "enum": ["null"]}] if getattr(field, "null_label", None) else []
+    if isinstance(field, forms.ModelChoiceField) and getattr(field, "to_field_name", None) in (None, "pk", "id"):
+        base = {"type": "integer", "minimum": 1}
+    elif isinstance(field, forms.ChoiceField) and not callable(getattr(field, "_choices", None)):
+        keys = [str(k) for k, _ in field.choices if str(k) not in ("", "null")]
+        base = {"type": "string", "enum": keys} if keys else {"type": "string"}
+    elif isinstance(field, (forms.IntegerField, forms.DecimalField, forms.FloatField)):
+        base = {"type": "integer"}
+    else:
+        return {"type": "string"}
+    return {"anyOf": [base, *null]} if null else base
+
+
+DETAIL = inline_serializer("Problem", {"detail": serializers.CharField()})
+
+
 class ListSchema(AutoSchema):
     """The endpoint's OpenAPI operation, built from its ListSpec when the schema is generated (the
     filter choices come from the database, so nothing is computed at import)."""
@@ -215,11 +236,12 @@ class ListSchema(AutoSchema):
             empty = bool(getattr(field, "null_label", None))  # django-filter offers "null" = is empty
             return (f"{label} is not" if base != name else label) + ("; 'null' = is empty" if empty else "")
 
-        return [OpenApiParameter(name, str, description=meaning(name, field))
+        return [OpenApiParameter(name, _param_schema(field), description=meaning(name, field))
                 for name, field in form.fields.items() if name != "q"] + [
             OpenApiParameter("q", str, description="search, as in the page's search box"),
             OpenApiParameter("sort", str, enum=sorted([*spec.sorts, *(f"-{k}" for k in spec.sorts)])),
-            OpenApiParameter("limit", int, description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                             description=f"default {DEFAULT_LIMIT}"),
             OpenApiParameter("cursor", str, description="from a next/previous link"),
             OpenApiParameter("fields", str, description="comma-separated field or column names; default all"),
         ]
@@ -232,11 +254,19 @@ class ListSchema(AutoSchema):
             "id": serializers.IntegerField(),
             **{f.header: _schema_field(spec, f, annotations) for f in spec.fields},
         }, many=True)
-        return inline_serializer(f"{name}Page", {
+        page = inline_serializer(f"{name}Page", {
             "count": serializers.IntegerField(), "count_is_estimate": serializers.BooleanField(),
             "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
             "results": rows_schema,
         })
+        return {
+            200: page,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="a parameter was refused: "
+                                 "{parameter name: [messages]}"),
+            401: OpenApiResponse(DETAIL, description="no, unknown, revoked or expired token"),
+            403: OpenApiResponse(DETAIL, description="not allowed (e.g. a write with a read-only token)"),
+            429: OpenApiResponse(DETAIL, description="rate limit (API_RATE); see Retry-After"),
+        }
 
 
 def endpoint(spec: ListSpec):
