@@ -181,9 +181,9 @@ SCHEMA_TYPES = {
 }
 
 
-def _schema_field(spec: ListSpec, field: Field, annotations: dict):
+def _schema_field(model, field: Field, annotations: dict):
     """The OpenAPI type of a field: from the model path, else the list query's annotation."""
-    model_field = _model_field(spec.filterset(QueryDict()).qs.model, field.path)
+    model_field = _model_field(model, field.path)
     if model_field is None and field.path in annotations:
         model_field = getattr(annotations[field.path], "output_field", None)
     kind = model_field.get_internal_type() if model_field is not None else "TextField"
@@ -248,11 +248,11 @@ class ListSchema(AutoSchema):
 
     def get_response_serializers(self):
         spec = self.spec
-        annotations = spec.filterset(QueryDict()).qs.query.annotations
+        qs = spec.filterset(QueryDict()).qs
         name = spec.title.title().replace(" ", "")
         rows_schema = inline_serializer(f"{name}Row", {
             "id": serializers.IntegerField(),
-            **{f.header: _schema_field(spec, f, annotations) for f in spec.fields},
+            **{f.header: _schema_field(qs.model, f, qs.query.annotations) for f in spec.fields},
         }, many=True)
         page = inline_serializer(f"{name}Page", {
             "count": serializers.IntegerField(), "count_is_estimate": serializers.BooleanField(),
