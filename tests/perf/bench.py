@@ -181,7 +181,7 @@ def peer_sync(account) -> dict:
         refs = {"trunk": trunks, "trunk_group": tgs, "group": groups}
         seen = []
         for rec in inventory.numbers:
-            values = {**ingest._number_values(rec, refs, locations), "provider": account.provider}
+            values = {**ingest._number_values(rec, refs, locations, account.spec.raw_redaction), "provider": account.provider}
             PhoneNumber.objects.update_or_create(
                 account=account, external_id=rec.external_id,
                 defaults={**values, "last_seen": now, "removed_at": None},

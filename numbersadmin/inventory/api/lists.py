@@ -38,10 +38,11 @@ def _fail(param: str, message: str):
     raise ValidationError({param: [message]})
 
 
-def _filter_params(spec: ListSpec, params: QueryDict):
-    """The bound filterset; unknown parameters and invalid values are 400s naming the parameter."""
+def _filter_params(spec: ListSpec, params: QueryDict, extra: tuple[str, ...] = PAGE_KEYS):
+    """The bound filterset; unknown parameters and invalid values are 400s naming the parameter.
+    ``extra``: the endpoint's own parameters (paging, fields)."""
     filter_params = params.copy()
-    for key in PAGE_KEYS:
+    for key in extra:
         filter_params.pop(key, None)
     filterset = spec.filterset(filter_params)
     known = lists.filter_keys(filterset) | {"q", "sort"}

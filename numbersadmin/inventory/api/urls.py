@@ -1,10 +1,12 @@
 """/api/v1/: one endpoint per web list (same URL words as the pages), the schema and its docs."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from .. import lists
+from . import exports as api_exports
 from . import lists as api_lists
 from .docs import schema_docs
 
@@ -13,6 +15,15 @@ urlpatterns = [
     path(f"v1/{spec.name.replace('_', '-')}/", login_not_required(api_lists.endpoint(spec).as_view()), name=f"api_{spec.name}")
     for spec in lists.LISTS.values()
 ] + [
+    path(f"v1/{spec.name.replace('_', '-')}/export.{fmt}", login_not_required(api_exports.export_endpoint(spec, fmt).as_view()),
+         name=f"api_{spec.name}_export_{fmt}")
+    for spec in lists.LISTS.values() for fmt in ("csv", "xlsx")
+] + [
+    path("v1/export-jobs/<int:pk>/", login_not_required(api_exports.ExportJobEndpoint.as_view()), name="api_export_job"),
+    path("v1/export-jobs/<int:pk>/download/", login_not_required(api_exports.ExportJobDownload.as_view()),
+         name="api_export_job_download"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("docs/", schema_docs, name="api_docs"),
+    # Anything else under /api/ is a JSON 404 (a client parsing JSON never gets the HTML page).
+    re_path(r"^", login_not_required(lambda request: JsonResponse({"detail": "Not found."}, status=404))),
 ]

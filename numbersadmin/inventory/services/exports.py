@@ -22,6 +22,7 @@ from django.db.models import F, Func, QuerySet, TextField
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..models import ProviderAccount
 
@@ -211,7 +212,9 @@ def write_csv(fh, chunks: Iterable[str]) -> None:
 
 
 def _text_cell(ws, value):
-    cell = WriteOnlyCell(ws, value=neutralise(value))
+    # XML 1.0 cannot hold most control characters (a search for "\x19", a provider description):
+    # openpyxl refuses them, so they become U+FFFD instead of failing the whole file.
+    cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(value)))
     cell.data_type = "s"
     return cell
 
