@@ -23,8 +23,15 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) manage.py demo
 
+# Under coverage (.coveragerc): pytest and every Python process it starts (xdist workers, manage.py,
+# celery worker and beat with their prefork children, probe.py) write their own data file under
+# var/coverage/; they are combined and the report printed even when tests fail. The exit status is
+# pytest's, never coverage's.
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@rm -rf var/coverage
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
+	  { $(PY) -m coverage combine -q && $(PY) -m coverage report; } || echo "coverage: no report" >&2; \
+	  exit $$status
 
 test-fast: venv
 	$(PY) -m pytest -m "not integration and not browser and not perf" $(PYTEST_ARGS)
