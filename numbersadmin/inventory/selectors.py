@@ -355,3 +355,25 @@ def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigu
         caller_ids_expiring=caller_ids_expiring_count(expiry_days, timezone.localdate(now)),
         expiry_days=expiry_days,
     )
+
+
+# -- metrics (read at scrape time, so every web and worker process reports the same numbers) ------
+def metrics_snapshot() -> dict:
+    """Per account: the latest finished run, live numbers by status, missing numbers, run totals by
+    state and error class; exports by format (from the audit log)."""
+    accounts = list(ProviderAccount.objects.order_by("pk").values("pk", "name", "provider", "enabled", "last_success_at"))
+    latest = {}
+    for run in (SyncRun.objects.filter(finished_at__isnull=False).order_by("account_id", "-finished_at", "-pk")
+                .values("account_id", "state", "error_class", "started_at", "finished_at")):
+        latest.setdefault(run["account_id"], run)
+    return {
+        "accounts": accounts,
+        "latest": latest,
+        "numbers": list(PhoneNumber.objects.filter(removed_at__isnull=True).values("account_id", "status")
+                        .annotate(n=Count("pk")).order_by()),
+        "missing": dict(PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False)
+                        .values("account_id").annotate(n=Count("pk")).order_by().values_list("account_id", "n")),
+        "runs": list(SyncRun.objects.values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),
+        "exports": list(AuditLog.objects.filter(action="export").values("detail__format").annotate(n=Count("pk"))
+                        .order_by()),
+    }

@@ -24,17 +24,10 @@ from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
+from ..clients import client_address
 from ..services.audit import audit
 
 SPREAD = 5  # the per-user and per-client buckets allow this many times the per-pair limit
-
-
-def client_address(request) -> str:
-    if settings.BEHIND_PROXY:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-        if len(hops) >= settings.PROXY_COUNT:
-            return hops[-settings.PROXY_COUNT]  # appended by our own proxy: not client-controlled
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def client_key(address: str) -> str:
