@@ -3,11 +3,13 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from .. import lists
 from . import exports as api_exports
 from . import lists as api_lists
+from . import numbers as api_numbers
 from .docs import schema_docs
 
 # Web URL name -> API path: the same words as the pages (/numbers/, /caller-ids/, /trunk-groups/).
@@ -19,11 +21,14 @@ urlpatterns = [
          name=f"api_{spec.name}_export_{fmt}")
     for spec in lists.LISTS.values() for fmt in ("csv", "xlsx")
 ] + [
+    path("v1/numbers/<int:pk>/", login_not_required(api_numbers.NumberDetail.as_view()), name="api_number"),
+    path("v1/numbers/<int:pk>/history/", login_not_required(api_numbers.NumberHistory.as_view()),
+         name="api_number_history"),
     path("v1/export-jobs/<int:pk>/", login_not_required(api_exports.ExportJobEndpoint.as_view()), name="api_export_job"),
     path("v1/export-jobs/<int:pk>/download/", login_not_required(api_exports.ExportJobDownload.as_view()),
          name="api_export_job_download"),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("docs/", schema_docs, name="api_docs"),
     # Anything else under /api/ is a JSON 404 (a client parsing JSON never gets the HTML page).
-    re_path(r"^", login_not_required(lambda request: JsonResponse({"detail": "Not found."}, status=404))),
+    re_path(r"^", csrf_exempt(login_not_required(lambda request: JsonResponse({"detail": "Not found."}, status=404)))),
 ]
