@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from numbersadmin.inventory.lists import LISTS
-from numbersadmin.inventory.models import ApiToken, AuditLog, PhoneNumber
+from numbersadmin.inventory.models import ApiToken, AuditLog, PhoneNumber, SyncRun
 from numbersadmin.inventory.services import tokens
 
 from .support.helpers import export_rows, sync
@@ -205,7 +205,8 @@ def test_schema_lists_every_list_with_its_filters_and_docs_render(synced, api, o
     assert schema["openapi"].startswith("3.")
     operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values()}
     assert {f"{name}_list" for name in LISTS} | {f"{name}_export_{fmt}" for name in LISTS for fmt in ("csv", "xlsx")} \
-        | {"export_job", "export_job_download", "number_detail", "number_edit", "number_history"} == set(operations)
+        | {"export_job", "export_job_download", "number_detail", "number_edit", "number_history", "accounts_list",
+           "account_detail", "account_sync", "sync_runs_list", "sync_run_confirm_removals"} == set(operations)
     numbers = {p["name"]: p for p in operations["numbers_list"]["parameters"]}
     assert {"country", "country__n", "trunk", "q", "sort", "limit", "cursor", "fields"} <= set(numbers)
     assert "is empty" in numbers["trunk"]["description"] and numbers["trunk__n"]["description"].startswith("Trunk is not")
@@ -248,7 +249,8 @@ def test_schemathesis_every_operation_as_ops_and_admin(synced, ops_user, admin_u
                 case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
             check()
-    assert operations == 2 * (3 * len(LISTS) + 2 + 3)  # lists, exports, jobs; number get, patch, history
+    # lists, exports, jobs; number get, patch, history; accounts list, detail, sync; runs, confirm
+    assert operations == 2 * (3 * len(LISTS) + 2 + 3 + 5)
 
 
 # -- exports --------------------------------------------------------------------------------------
@@ -365,3 +367,55 @@ def test_bad_patches_are_400s_and_write_nothing(synced, ops_user, body, key):
     assert response.status_code == 400 and key in response.json(), response.content
     assert not AuditLog.objects.filter(action__in=["number.note", "number.tags"]).exists()
     assert writer.patch(f"/api/v1/numbers/{number.pk}/", "{not json", content_type="application/json").status_code == 400
+
+
+# -- accounts and sync runs -----------------------------------------------------------------------
+def test_accounts_show_health_to_ops_and_configuration_only_to_admins(synced, api, admin_user):
+    ops_view = api.get("/api/v1/accounts/").json()["results"]
+    (account,) = ops_view
+    assert account["name"] == synced.name and account["numbers"] == PhoneNumber.objects.filter(removed_at=None).count()
+    assert account["last_run"]["state"] == "succeeded" and "config" not in account
+    assert "error_message" not in account["last_run"]
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(admin_user, 'a')[1]}")
+    detail = admin.get(f"/api/v1/accounts/{synced.pk}/").json()
+    assert detail["config"]["secrets_set"] == ["api_key"] and detail["config"]["base_url"] == synced.base_url
+    text = admin.get("/api/v1/accounts/").content.decode()
+    assert "sim-key-0123456789" not in text and "secrets_encrypted" not in text
+    assert api.get("/api/v1/accounts/0/").status_code == 404
+
+
+def test_only_admins_with_a_write_token_can_sync_now(synced, ops_user, admin_user):
+    ops = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(ops_user, 'o', read_only=False)[1]}")
+    response = ops.post(f"/api/v1/accounts/{synced.pk}/sync/")
+    assert response.status_code == 403 and response.json()["detail"] == "Only admins can do this."
+    admin_ro = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(admin_user, 'ro')[1]}")
+    assert admin_ro.post(f"/api/v1/accounts/{synced.pk}/sync/").status_code == 403
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(admin_user, 'ops bot', read_only=False)[1]}")
+    before = SyncRun.objects.count()
+    response = admin.post(f"/api/v1/accounts/{synced.pk}/sync/")
+    assert response.status_code == 202 and response.json()["state"] == "queued"
+    assert SyncRun.objects.count() == before + 1
+    again = admin.post(f"/api/v1/accounts/{synced.pk}/sync/")
+    assert again.status_code == 200 and again.json()["id"] == response.json()["id"]  # joins the queued run
+    entry = AuditLog.objects.filter(action="sync.request").order_by("-pk").first()
+    assert entry.detail["token"] == "ops bot" and entry.detail["via"] == "api"
+
+
+def test_sync_runs_page_newest_first_and_refuse_bad_parameters(synced, api):
+    for _ in range(3):
+        sync(synced)
+    page = api.get(f"/api/v1/sync-runs/?account={synced.pk}&limit=2").json()
+    ids = [r["id"] for r in page["results"]]
+    ids += [r["id"] for r in api.get(page["next"]).json()["results"]]
+    assert ids == sorted(SyncRun.objects.filter(account=synced).values_list("pk", flat=True), reverse=True)
+    for query, param in (("account=x", "account"), ("limit=0", "limit"), ("cursor=zz", "cursor"), ("state=x", "state")):
+        response = api.get(f"/api/v1/sync-runs/?{query}")
+        assert response.status_code == 400 and param in response.json(), query
+
+
+def test_confirming_removals_needs_a_run_waiting_for_review(synced, admin_user):
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(admin_user, 'a', read_only=False)[1]}")
+    run = SyncRun.objects.filter(account=synced).latest("pk")
+    response = admin.post(f"/api/v1/sync-runs/{run.pk}/confirm-removals/")
+    assert response.status_code == 409 and "waiting for review" in response.json()["detail"]
+    assert admin.post("/api/v1/sync-runs/999999/confirm-removals/").status_code == 404

@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from .. import lists
+from . import accounts as api_accounts
 from . import exports as api_exports
 from . import lists as api_lists
 from . import numbers as api_numbers
@@ -24,6 +25,12 @@ urlpatterns = [
     path("v1/numbers/<int:pk>/", login_not_required(api_numbers.NumberDetail.as_view()), name="api_number"),
     path("v1/numbers/<int:pk>/history/", login_not_required(api_numbers.NumberHistory.as_view()),
          name="api_number_history"),
+    path("v1/accounts/", login_not_required(api_accounts.AccountList.as_view()), name="api_accounts"),
+    path("v1/accounts/<int:pk>/", login_not_required(api_accounts.AccountDetail.as_view()), name="api_account"),
+    path("v1/accounts/<int:pk>/sync/", login_not_required(api_accounts.AccountSync.as_view()), name="api_account_sync"),
+    path("v1/sync-runs/", login_not_required(api_accounts.SyncRunList.as_view()), name="api_sync_runs"),
+    path("v1/sync-runs/<int:pk>/confirm-removals/", login_not_required(api_accounts.SyncRunConfirm.as_view()),
+         name="api_sync_run_confirm"),
     path("v1/export-jobs/<int:pk>/", login_not_required(api_exports.ExportJobEndpoint.as_view()), name="api_export_job"),
     path("v1/export-jobs/<int:pk>/download/", login_not_required(api_exports.ExportJobDownload.as_view()),
          name="api_export_job_download"),
