@@ -206,7 +206,8 @@ def test_schema_lists_every_list_with_its_filters_and_docs_render(synced, api, o
     operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values()}
     assert {f"{name}_list" for name in LISTS} | {f"{name}_export_{fmt}" for name in LISTS for fmt in ("csv", "xlsx")} \
         | {"export_job", "export_job_download", "number_detail", "number_edit", "number_history", "accounts_list",
-           "account_detail", "account_sync", "sync_runs_list", "sync_run_confirm_removals"} == set(operations)
+           "account_detail", "account_sync", "sync_runs_list", "sync_run_confirm_removals", "account_create",
+           "account_update", "audit_list"} == set(operations)
     numbers = {p["name"]: p for p in operations["numbers_list"]["parameters"]}
     assert {"country", "country__n", "trunk", "q", "sort", "limit", "cursor", "fields"} <= set(numbers)
     assert "is empty" in numbers["trunk"]["description"] and numbers["trunk__n"]["description"].startswith("Trunk is not")
@@ -249,8 +250,8 @@ def test_schemathesis_every_operation_as_ops_and_admin(synced, ops_user, admin_u
                 case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
             check()
-    # lists, exports, jobs; number get, patch, history; accounts list, detail, sync; runs, confirm
-    assert operations == 2 * (3 * len(LISTS) + 2 + 3 + 5)
+    # lists, exports, jobs; number get, patch, history; accounts list/create/detail/update/sync; runs, confirm; audit
+    assert operations == 2 * (3 * len(LISTS) + 2 + 3 + 5 + 2 + 1)
 
 
 # -- exports --------------------------------------------------------------------------------------
@@ -419,3 +420,62 @@ def test_confirming_removals_needs_a_run_waiting_for_review(synced, admin_user):
     response = admin.post(f"/api/v1/sync-runs/{run.pk}/confirm-removals/")
     assert response.status_code == 409 and "waiting for review" in response.json()["detail"]
     assert admin.post("/api/v1/sync-runs/999999/confirm-removals/").status_code == 404
+
+
+# -- account writes and the audit log (admins) ------------------------------------------------------
+@pytest.fixture
+def admin_api(admin_user):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(admin_user, 'provisioning', read_only=False)[1]}")
+
+
+def test_admins_create_update_and_disable_accounts_with_write_only_secrets(admin_api, didww_sim):
+    from numbersadmin.inventory.models import ProviderAccount
+
+    body = {"provider": "didww", "name": "DIDWW api", "base_url": didww_sim.base_url,
+            "secrets": {"api_key": "sim-key-0123456789"}, "sync_interval_minutes": 30}
+    created = admin_api.post("/api/v1/accounts/", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    data = created.json()
+    assert data["config"]["secrets_set"] == ["api_key"] and "sim-key" not in created.content.decode()
+    account = ProviderAccount.objects.get(pk=data["id"])
+    assert account.get_secrets() == {"api_key": "sim-key-0123456789"} and account.sync_interval_minutes == 30
+    changed = admin_api.patch(f"/api/v1/accounts/{account.pk}/", {"enabled": False, "secrets": {"api_key": "new-key-42"}},
+                              content_type="application/json")
+    assert changed.status_code == 200 and changed.json()["enabled"] is False
+    account.refresh_from_db()
+    assert account.get_secrets() == {"api_key": "new-key-42"} and not account.enabled
+    entries = AuditLog.objects.filter(action__in=["account.create", "account.update"])
+    assert entries.count() == 2 and all(e.detail["token"] == "provisioning" for e in entries)
+    assert "new-key-42" not in str(list(entries.values_list("detail", flat=True)))
+
+
+@pytest.mark.parametrize("body, key", [
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k"}, "base_url": "http://10.0.0.1/"}, "base_url"),
+    ({"provider": "nope", "name": "x", "secrets": {"api_key": "k"}}, "provider"),
+    ({"provider": "didww", "name": "x", "secrets": {}}, "secrets"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k", "other": "y"}}, "secrets"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": 5}}, "secrets"),
+    ({"provider": "didww", "name": "x"}, "secrets"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k"}, "sync_interval_minutes": 0}, "sync_interval_minutes"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k"}, "enabled": "yes"}, "enabled"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k"}, "colour": "red"}, "colour"),
+    ({"provider": "didww", "name": "x", "secrets": {"api_key": "k"}, "config": {"unknown_key": 1}}, "config"),
+])
+def test_bad_account_bodies_are_400s_and_create_nothing(admin_api, body, key):
+    from numbersadmin.inventory.models import ProviderAccount
+
+    response = admin_api.post("/api/v1/accounts/", body, content_type="application/json")
+    assert response.status_code == 400 and key in response.json(), (key, response.json())
+    assert not ProviderAccount.objects.exists()
+
+
+def test_account_writes_and_the_audit_log_are_for_admins_only(synced, api, ops_user, admin_api):
+    writer = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(ops_user, 'w', read_only=False)[1]}")
+    assert writer.patch(f"/api/v1/accounts/{synced.pk}/", {"enabled": False}, content_type="application/json"
+                        ).status_code == 403
+    assert api.get("/api/v1/audit/").status_code == 403
+    admin_api.patch(f"/api/v1/accounts/{synced.pk}/", {"name": "DIDWW renamed"}, content_type="application/json")
+    page = admin_api.get("/api/v1/audit/?action=account.update&limit=1").json()
+    assert page["results"][0]["target"] == "DIDWW renamed" and page["results"][0]["detail"]["via"] == "api"
+    assert admin_api.get("/api/v1/audit/?since=yesterday").status_code == 400
+    assert admin_api.get("/api/v1/audit/?date_from=notadate").json()["date_from"]

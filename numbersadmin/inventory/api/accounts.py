@@ -4,17 +4,22 @@ Admins can start a sync and confirm removals the breaker held."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from providers import registry
 
 from .. import runner, selectors
 from ..choices import SyncTrigger
 from ..models import ProviderAccount, SyncRun
 from ..pagination import InvalidCursor, keyset_page
+from ..services import accounts as account_services
 from ..services.audit import acting, audit
 from ..services.sync import confirm_held_removals
 from .auth import TokenScope
@@ -166,3 +171,146 @@ class SyncRunConfirm(APIView):
             return Response({"detail": str(exc)}, status=409)
         run.refresh_from_db()
         return Response(_run(run, True))
+
+
+# -- account writes (admins, read-write token) ------------------------------------------------------
+ACCOUNT_WRITE = inline_serializer("AccountWrite", {
+    "provider": serializers.ChoiceField(choices=registry.choices(), required=False, help_text="on create only"),
+    "name": serializers.CharField(required=False), "base_url": serializers.CharField(required=False),
+    "config": serializers.DictField(required=False), "enabled": serializers.BooleanField(required=False),
+    "sync_interval_minutes": serializers.IntegerField(required=False, min_value=1),
+    "secrets": serializers.DictField(child=serializers.CharField(), required=False,
+                                     help_text="write-only; on update, only the ones sent change"),
+})
+UPDATABLE = {"name": str, "base_url": str, "config": dict, "enabled": bool, "sync_interval_minutes": int}
+MAX_INTERVAL = 7 * 24 * 60
+
+
+def _account_body(data, *, create: bool) -> dict:
+    """Type checks before the services' validation (which owns the rules: URL, config keys, secrets)."""
+    if not isinstance(data, dict) or not data:
+        _fail("body", "Send a JSON object.")
+    allowed = {*UPDATABLE, "secrets", *(("provider",) if create else ())}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        _fail(unknown[0][:50], f"Unknown field. Allowed: {', '.join(sorted(allowed))}.")
+    for key, kind in (*UPDATABLE.items(), ("secrets", dict), ("provider", str)):
+        if key in data and (not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool))):
+            _fail(key, f"Must be {'an object' if kind is dict else kind.__name__}.")
+    if "sync_interval_minutes" in data and not 1 <= data["sync_interval_minutes"] <= MAX_INTERVAL:
+        _fail("sync_interval_minutes", f"From 1 to {MAX_INTERVAL} minutes.")
+    if "secrets" in data and not all(isinstance(v, str) for v in data["secrets"].values()):
+        _fail("secrets", "Secret values are strings.")
+    if create:
+        for key in ("provider", "name", "secrets"):
+            if key not in data:
+                _fail(key, "Required.")
+    return data
+
+
+def _precheck(provider: str, data: dict, *, create: bool) -> None:
+    """Run the services' own checks for provider, base URL and secrets first, so each error names
+    its field (the services raise field-less messages)."""
+    if provider not in registry.PROVIDERS:
+        _fail("provider", f"Unknown provider. Known: {', '.join(registry.PROVIDERS)}.")
+    for key, check in (("base_url", lambda v: account_services.validate_base_url(provider, v)),
+                       ("secrets", lambda v: account_services.clean_secrets(provider, v, partial=not create))):
+        if key in data:
+            try:
+                check(data[key])
+            except DjangoValidationError as exc:
+                _fail(key, " ".join(exc.messages))
+
+
+def _validation(exc: DjangoValidationError):
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+    raise ValidationError(detail) from None
+
+
+class AccountCreate(AccountList):
+    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+
+    @extend_schema(operation_id="account_create", summary="Add a provider account", tags=["Accounts"],
+                   request=ACCOUNT_WRITE, responses={201: ACCOUNT, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
+    def post(self, request):
+        data = _account_body(request.data, create=True)
+        _precheck(data["provider"], data, create=True)
+        token = request.auth if hasattr(request.auth, "read_only") else None
+        try:
+            with acting(via="api", token=token.name if token else None):
+                account = account_services.account_create(
+                    provider=data["provider"], name=data["name"].strip(), base_url=data.get("base_url", ""),
+                    config=data.get("config"), secrets=data["secrets"], enabled=data.get("enabled", True),
+                    sync_interval_minutes=data.get("sync_interval_minutes"), user=request.user)
+        except DjangoValidationError as exc:
+            _validation(exc)
+        return Response(_account(_get_account(account.pk), None, True), status=201)
+
+
+class AccountEdit(AccountDetail):
+    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+
+    @extend_schema(operation_id="account_update", summary="Change, disable or re-key a provider account",
+                   tags=["Accounts"], request=ACCOUNT_WRITE,
+                   responses={200: ACCOUNT, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
+    def patch(self, request, pk: int):
+        account = ProviderAccount.objects.filter(pk=pk).first()
+        if account is None:
+            raise Http404("No such account.")
+        data = _account_body(request.data, create=False)
+        _precheck(account.provider, data, create=False)
+        fields = {k: v for k, v in data.items() if k in UPDATABLE}
+        if "name" in fields:
+            fields["name"] = fields["name"].strip()
+            if ProviderAccount.objects.filter(name=fields["name"]).exclude(pk=pk).exists():
+                _fail("name", "Another account has this name.")
+        token = request.auth if hasattr(request.auth, "read_only") else None
+        try:
+            with acting(via="api", token=token.name if token else None):
+                account_services.account_update(account, secrets=data.get("secrets"), user=request.user, **fields)
+        except DjangoValidationError as exc:
+            _validation(exc)
+        account = _get_account(pk)
+        return Response(_account(account, selectors.latest_runs([account]).get(pk), True))
+
+
+# -- the audit log (admins) -------------------------------------------------------------------------
+class AuditList(APIView):
+    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+
+    @extend_schema(operation_id="audit_list", summary="The audit log, newest first (admins)", tags=["Audit"],
+                   parameters=[OpenApiParameter("action", str), OpenApiParameter("user", str),
+                               OpenApiParameter("target", str),
+                               OpenApiParameter("date_from", OpenApiTypes.DATE), OpenApiParameter("date_to", OpenApiTypes.DATE),
+                               OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+                               OpenApiParameter("cursor", str)],
+                   responses={200: RUNS, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
+    def get(self, request):
+        if not request.user.has_perm(MANAGE):
+            return Response({"detail": CanManage.message}, status=403)
+        params = request.query_params.copy()
+        for key in ("limit", "cursor"):
+            params.pop(key, None)
+        filterset = selectors.audit_log_list(params)
+        unknown = sorted(set(params) - set(filterset.form.fields))
+        if unknown:
+            _fail(unknown[0][:50], "Unknown parameter.")
+        if not filterset.is_valid():
+            raise ValidationError({k: list(v) for k, v in filterset.form.errors.items()})
+        try:
+            page = keyset_page(filterset.qs.order_by(), field="at", descending=True,
+                               cursor=request.query_params.get("cursor"),
+                               per_page=_limit(request.query_params.get("limit")))
+        except InvalidCursor:
+            _fail("cursor", "Invalid cursor (use the next/previous links as given).")
+
+        def link(cursor):
+            if cursor is None:
+                return None
+            query = request.query_params.copy()
+            query["cursor"] = cursor
+            return request.build_absolute_uri(request.path) + "?" + query.urlencode()
+
+        return Response({"next": link(page.next_cursor), "previous": link(page.prev_cursor), "results": [
+            {"id": e.pk, "at": _json(e.at), "user": e.username, "action": e.action, "target": e.target,
+             "detail": e.detail, "rows": e.rows} for e in page.rows]})
