@@ -5,8 +5,9 @@
 Needs PostgreSQL: INTEGRATION_DATABASE_URL (a role that may CREATE DATABASE). A throwaway
 database is created, migrated, seeded with ``--numbers`` live numbers (plus 0.5 % removed ones,
 which neither side may return) by bench_export.seed (one INSERT ... SELECT; tags and notes
-included), measured and dropped. 1,000,000 numbers take about 2-3 minutes to seed and index on
-2 CPUs and the whole run about 6-8 minutes; ``--numbers 200000`` for a quicker run. Output: a
+included), measured and dropped. 1,000,000 numbers take about 1.5 minutes to seed and index on
+2 CPUs and the whole run about 5 minutes (the peer's deep page alone is ~10 s a request);
+``--numbers 200000`` for a quicker run. Output: a
 Markdown report on stdout (progress on stderr), JSON in test-artifacts/bench_api.json. Nothing
 here asserts on time (docs/reference/PERFORMANCE.md: ratios against a named peer).
 
@@ -17,7 +18,8 @@ here asserts on time (docs/reference/PERFORMANCE.md: ratios against a named peer
    ``ModelSerializer`` for PhoneNumber with the same 35 output keys (FK names through
    ``select_related``, the note through ``select_related("note")``, tags through
    ``prefetch_related``), a ``ReadOnlyModelViewSet`` with ``PageNumberPagination(page_size=1000)``
-   ordered by (e164, pk), mounted with a router at ``/peer/numbers/`` on a URLconf that also
+   ordered by (e164, pk), loading whole rows as such a queryset usually does (ours defers the
+   provider payload ``raw``; its average size is in the report), mounted with a router at ``/peer/numbers/`` on a URLconf that also
    includes the project's (same middleware, session auth, permission and throttle classes).
    ``?page=1`` and ``?page=<same depth>``; both sides must return the same e164s in the same
    order. Django test client (in-process, so only server work is measured), ``force_login``,
@@ -354,7 +356,8 @@ def markdown(report: dict) -> str:
         f"`ModelSerializer` ({p['keys']} keys, select_related/prefetch_related) + "
         f"`PageNumberPagination(page_size={p['page_size']})`. Deep = row {p['deep_row']:,} "
         f"(peer `?page={p['deep_peer_page']}`, ours a keyset cursor to the same rows); both sides return the "
-        "same rows.",
+        f"same rows. The peer loads whole rows (`raw` not deferred: {report['seed']['raw_avg_bytes']} bytes on "
+        "average here); ours defers it.",
         "",
         "| View | Median ms | SQL ms | Queries | KiB | Peer/ours |",
         "|---|---|---|---|---|---|",
