@@ -23,7 +23,7 @@ from ..services import accounts as account_services
 from ..services.audit import acting, audit
 from ..services.sync import confirm_held_removals
 from .auth import TokenScope
-from .lists import DETAIL, MAX_LIMIT, _fail, _json, _limit
+from .lists import DETAIL, MAX_LIMIT, _fail, _json, _limit, _link
 
 MANAGE = "inventory.manage_accounts"
 ACCOUNT = inline_serializer("Account", {
@@ -141,15 +141,7 @@ class SyncRunList(APIView):
         except InvalidCursor:
             _fail("cursor", "Invalid cursor (use the next/previous links as given).")
         admin = request.user.has_perm(MANAGE)
-
-        def link(cursor):
-            if cursor is None:
-                return None
-            query = params.copy()
-            query["cursor"] = cursor
-            return request.build_absolute_uri(request.path) + "?" + query.urlencode()
-
-        return Response({"next": link(page.next_cursor), "previous": link(page.prev_cursor),
+        return Response({"next": _link(request, page.next_cursor), "previous": _link(request, page.prev_cursor),
                          "results": [_run(r, admin) for r in page.rows]})
 
 
@@ -303,14 +295,7 @@ class AuditList(APIView):
                                per_page=_limit(request.query_params.get("limit")))
         except InvalidCursor:
             _fail("cursor", "Invalid cursor (use the next/previous links as given).")
-
-        def link(cursor):
-            if cursor is None:
-                return None
-            query = request.query_params.copy()
-            query["cursor"] = cursor
-            return request.build_absolute_uri(request.path) + "?" + query.urlencode()
-
-        return Response({"next": link(page.next_cursor), "previous": link(page.prev_cursor), "results": [
-            {"id": e.pk, "at": _json(e.at), "user": e.username, "action": e.action, "target": e.target,
-             "detail": e.detail, "rows": e.rows} for e in page.rows]})
+        results = [{"id": e.pk, "at": _json(e.at), "user": e.username, "action": e.action, "target": e.target,
+                    "detail": e.detail, "rows": e.rows} for e in page.rows]
+        return Response({"next": _link(request, page.next_cursor), "previous": _link(request, page.prev_cursor),
+                         "results": results})

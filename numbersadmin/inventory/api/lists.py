@@ -107,8 +107,10 @@ def _page(spec: ListSpec, qs, sort, cursor: str | None, limit: int) -> tuple[lis
     """(row ids in order, next cursor, previous cursor)."""
     if spec.keyset:
         try:
-            page = keyset_page(qs.order_by(), field=sort.field, descending=sort.descending, cursor=cursor,
-                               per_page=limit)
+            # Only ids and the sort value are needed here (the fields come from rows()): no joins,
+            # no full model instances (about half the page time at 1,000 rows otherwise).
+            page = keyset_page(qs.order_by().select_related(None).only("pk", sort.field), field=sort.field,
+                               descending=sort.descending, cursor=cursor, per_page=limit)
         except InvalidCursor:
             _fail("cursor", "Invalid cursor (use the next/previous links as given).")
         return [row.pk for row in page.rows], page.next_cursor, page.prev_cursor
