@@ -10,11 +10,14 @@ stores and what every link, chip and export carries.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
-from django.http import QueryDict
+from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 
 from . import selectors
 from .models import SiteSettings
@@ -268,6 +271,31 @@ class ExportPlan:
             columns=("all columns" if self.columns_mode == "all" else "current view") + ": "
             + ", ".join(f.header for f in self.fields),
             selection=self.selection, rows=rows, accounts=exports.accounts_in(self.qs))
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_file_name(spec: ListSpec, saved=None) -> str:
+    """List title, saved view name, time. Only slug characters reach the Content-Disposition
+    header (no header injection)."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return "-".join(p for p in (slugify(spec.title), slugify(saved.name)[:40] if saved else "", stamp) if p)
+
+
+def export_file(plan: ExportPlan, user, fmt: str, rows: int, base: str):
+    """The file itself, manifest first: CSV streams; XLSX is built in an anonymous temporary file
+    (gone when the response closes it)."""
+    manifest = plan.manifest(user, rows)
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
+        return response
+    fh = tempfile.TemporaryFile()
+    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
+    fh.seek(0)
+    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=XLSX_TYPE)
 
 
 def parse_selected(values: list[str], notices: list[str]) -> list[int] | None:

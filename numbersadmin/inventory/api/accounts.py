@@ -20,9 +20,9 @@ from ..choices import SyncTrigger
 from ..models import ProviderAccount, SyncRun
 from ..pagination import InvalidCursor, keyset_page
 from ..services import accounts as account_services
-from ..services.audit import acting, audit
+from ..services.audit import audit
 from ..services.sync import confirm_held_removals
-from .auth import TokenScope
+from .auth import TokenScope, audited_as
 from .lists import DETAIL, MAX_LIMIT, _fail, _json, _limit, _link
 
 MANAGE = "inventory.manage_accounts"
@@ -113,8 +113,7 @@ class AccountSync(APIView):
                    responses={202: RUN, 200: RUN, **ERRORS})
     def post(self, request, pk: int):
         account = _get_account(pk)
-        token = request.auth if hasattr(request.auth, "read_only") else None
-        with acting(via="api", token=token.name if token else None):
+        with audited_as(request):
             run, created = runner.sync_now(account, trigger=SyncTrigger.MANUAL, user=request.user)
             audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
         return Response(_run(run, True), status=202 if created else 200)
@@ -155,9 +154,8 @@ class SyncRunConfirm(APIView):
         run = SyncRun.objects.select_related("account").filter(pk=pk).first()
         if run is None:
             raise Http404("No such sync run.")
-        token = request.auth if hasattr(request.auth, "read_only") else None
         try:
-            with acting(via="api", token=token.name if token else None):
+            with audited_as(request):
                 confirm_held_removals(run, user=request.user)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=409)
@@ -227,9 +225,8 @@ class AccountCreate(AccountList):
     def post(self, request):
         data = _account_body(request.data, create=True)
         _precheck(data["provider"], data, create=True)
-        token = request.auth if hasattr(request.auth, "read_only") else None
         try:
-            with acting(via="api", token=token.name if token else None):
+            with audited_as(request):
                 account = account_services.account_create(
                     provider=data["provider"], name=data["name"].strip(), base_url=data.get("base_url", ""),
                     config=data.get("config"), secrets=data["secrets"], enabled=data.get("enabled", True),
@@ -256,9 +253,8 @@ class AccountEdit(AccountDetail):
             fields["name"] = fields["name"].strip()
             if ProviderAccount.objects.filter(name=fields["name"]).exclude(pk=pk).exists():
                 _fail("name", "Another account has this name.")
-        token = request.auth if hasattr(request.auth, "read_only") else None
         try:
-            with acting(via="api", token=token.name if token else None):
+            with audited_as(request):
                 account_services.account_update(account, secrets=data.get("secrets"), user=request.user, **fields)
         except DjangoValidationError as exc:
             _validation(exc)

@@ -6,6 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from ..services import tokens
+from ..services.audit import acting
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -68,3 +69,10 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "A personal API token (page: API tokens)."}
+
+
+def audited_as(request):
+    """Audit entries written inside carry how the request acts: via the API, with which token
+    (None for a browser session)."""
+    token = request.auth if hasattr(request.auth, "read_only") else None
+    return acting(via="api", token=token.name if token else None)

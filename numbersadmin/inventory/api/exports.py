@@ -4,12 +4,8 @@ file are served below. Every export is audited with the token's name."""
 
 from __future__ import annotations
 
-import tempfile
-
 from django.conf import settings
-from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.utils import timezone
-from django.utils.text import slugify
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -19,22 +15,17 @@ from rest_framework.views import APIView
 from .. import export_jobs, lists, runner, selectors
 from ..lists import ListSpec
 from ..models import ExportJob
-from ..services import exports
 from ..services.audit import audit
+from .auth import audited_as
 from .lists import DETAIL, ListSchema, _fail, _fields, _filter_params
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = lists.XLSX_TYPE
 JOB = inline_serializer("ExportJob", {
     "id": serializers.IntegerField(), "list": serializers.CharField(), "state": serializers.CharField(),
     "rows_total": serializers.IntegerField(), "rows_written": serializers.IntegerField(),
     "file_name": serializers.CharField(), "error": serializers.CharField(),
     "download": serializers.URLField(allow_null=True),
 })
-
-
-def _who(request) -> dict:
-    token = request.auth if hasattr(request.auth, "read_only") else None
-    return {"via": "api", "token": token.name if token else None}
 
 
 def export_response(request, spec: ListSpec, fmt: str):
@@ -50,28 +41,21 @@ def export_response(request, spec: ListSpec, fmt: str):
     plan = lists.export_plan(spec, query, visible=None, columns_mode="view" if params.get("fields") else "all",
                              selected=None, notices=notices, headers=[f.header for f in fields])
     rows = plan.qs.count()
-    base = "-".join((slugify(spec.title), timezone.localtime().strftime("%Y%m%d-%H%M%S")))
+    base = lists.export_file_name(spec)
     detail = {"format": fmt, "columns": plan.columns_mode, "column_names": [f.header for f in plan.fields],
-              "query": plan.query, "filters": plan.filters, "selection": plan.selection, **_who(request)}
+              "query": plan.query, "filters": plan.filters, "selection": plan.selection}
     if fmt == "xlsx" and rows > settings.EXPORT_XLSX_SYNC_ROWS:
         try:
-            job = export_jobs.request_job(request.user, plan, selected=None, rows=rows, file_name=f"{base}.xlsx",
-                                          detail=detail)
+            with audited_as(request):
+                job = export_jobs.request_job(request.user, plan, selected=None, rows=rows,
+                                              file_name=f"{base}.xlsx", detail=detail)
         except export_jobs.TooManyJobs as exc:
             return Response({"detail": str(exc)}, status=429)
         runner.start_export(job.pk)
         return Response(job_data(request, job), status=202)
-    audit(request.user, "export", spec.name, detail, rows=rows)
-    manifest = plan.manifest(request.user, rows)
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
-        return response
-    fh = tempfile.TemporaryFile()
-    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
-    fh.seek(0)
-    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=XLSX)
+    with audited_as(request):
+        audit(request.user, "export", spec.name, detail, rows=rows)
+    return lists.export_file(plan, request.user, fmt, rows, base)
 
 
 class ExportSchema(ListSchema):

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from .. import lists, selectors
 from ..models import PhoneNumber
 from ..services import annotations
-from ..services.audit import acting
+from .auth import audited_as
 from .lists import DETAIL, _json, rows
 
 REF = inline_serializer("Ref", {"id": serializers.IntegerField(), "name": serializers.CharField(),
@@ -97,8 +97,7 @@ class NumberDetail(APIView):
                     errors[key] = exc.messages
         if errors:
             raise ValidationError(errors)  # nothing written
-        token = request.auth if hasattr(request.auth, "read_only") else None
-        with transaction.atomic(), acting(via="api", token=token.name if token else None):
+        with transaction.atomic(), audited_as(request):
             if "note" in data:
                 annotations.set_note(number, note, request.user)
             if "tags" in data:

@@ -5,22 +5,19 @@ view are the only server-side state, and the URL wins over both."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage, Paginator
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.text import slugify
 
 from .. import export_jobs, lists, runner, selectors
 from ..lists import ListSpec
 from ..models import ExportJob, ListPreference, SavedView
-from ..services import exports, preferences
+from ..services import preferences
 from ..services.audit import audit
 from ..tables import Column, Table
 from .accounts import MANAGE
@@ -201,41 +198,19 @@ def _split_fields(filterset):
     """(shown, under "More filters", hidden inputs); the search box is rendered on its own."""
     primary = getattr(filterset, "primary", None)
     shown, more, hidden = [], [], []
-    for field in filterset.form:
-        if field.name == "q":
+    for bound in filterset.form:
+        if bound.name == "q":
             continue
-        if field.is_hidden:
-            hidden.append(field)
-        elif primary is None or field.name in primary:
-            shown.append(field)
+        if bound.is_hidden:
+            hidden.append(bound)
+        elif primary is None or bound.name in primary:
+            shown.append(bound)
         else:
-            more.append(field)
+            more.append(bound)
     return shown, more, hidden
 
 
 # --- export -----------------------------------------------------------------------------------
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _file_name(spec: ListSpec, saved: SavedView | None) -> str:
-    """Only slug characters reach the Content-Disposition header (no header injection)."""
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    return "-".join(p for p in (slugify(spec.title), slugify(saved.name)[:40] if saved else "", stamp) if p)
-
-
-def _file_response(request, fmt: str, plan: lists.ExportPlan, rows: int, base: str):
-    manifest = plan.manifest(request.user, rows)
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
-        return response
-    fh = tempfile.TemporaryFile()  # anonymous: gone when the response closes it
-    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
-    fh.seek(0)
-    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=XLSX)
 
 
 def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_notices: list[str]):
@@ -252,7 +227,7 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
     if notices:
         return None, ["Nothing was exported: fix the view first."]
     rows = plan.qs.count()
-    base = _file_name(spec, saved)
+    base = lists.export_file_name(spec, saved)
     detail = {"format": fmt, "columns": plan.columns_mode, "column_names": [f.header for f in plan.fields],
               "query": plan.query, "filters": plan.filters, "selection": plan.selection,
               "view": saved.name if saved else ""}
@@ -265,7 +240,7 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
         runner.start_export(job.pk)
         return redirect(job.get_absolute_url()), []
     audit(request.user, "export", spec.name, detail, rows=rows)
-    return _file_response(request, fmt, plan, rows, base), []
+    return lists.export_file(plan, request.user, fmt, rows, base), []
 
 
 def _job_for(request, pk) -> ExportJob:
@@ -289,7 +264,7 @@ def export_download(request, pk: int):
         messages.error(request, "That export file is not available (not finished, failed or cleaned up).")
         return redirect(job.get_absolute_url())
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name or f"export-{job.pk}.xlsx",
-                        content_type=XLSX)
+                        content_type=lists.XLSX_TYPE)
 
 
 # --- column chooser and saved views (POST only; every one returns to the list it came from) ----
