@@ -59,6 +59,7 @@ AGREEMENT = {
     "locations": ["", "country=US", "sort=-name"],
     "owners": [""],
     "caller_ids": ["", "sort=-e164"],
+    "groups": ["", "kind=did_group", "kind=pool", "sort=-name", "q=a"],
 }
 
 
@@ -84,7 +85,7 @@ def test_the_page_the_cli_and_the_api_give_the_same_rows(list_name, synced, api,
         assert [r[key] for r in cli] == web_keys, (list_name, query)
         assert [("" if r[key] is None else str(r[key])) for r in results] == web_keys, (list_name, query)
         assert count == len(web_keys)
-    if list_name in ("numbers", "trunks", "trunk_groups", "locations"):
+    if list_name in ("numbers", "trunks", "trunk_groups", "locations", "groups"):
         assert web_keys, f"{list_name}: the fixture should have rows"
 
 
@@ -207,9 +208,10 @@ def test_schema_lists_every_list_with_its_filters_and_docs_render(synced, api, o
     assert {f"{name}_list" for name in LISTS} | {f"{name}_export_{fmt}" for name in LISTS for fmt in ("csv", "xlsx")} \
         | {"export_job", "export_job_download", "number_detail", "number_edit", "number_history", "accounts_list",
            "account_detail", "account_sync", "sync_runs_list", "sync_run_confirm_removals", "account_create",
-           "account_update", "audit_list"} == set(operations)
+           "account_update", "audit_list", "saved_views_list", "saved_view_detail"} \
+        | {f"{name}_detail" for name in LISTS if name != "numbers"} == set(operations)
     numbers = {p["name"]: p for p in operations["numbers_list"]["parameters"]}
-    assert {"country", "country__n", "trunk", "q", "sort", "limit", "cursor", "fields"} <= set(numbers)
+    assert {"country", "country__n", "trunk", "q", "sort", "limit", "cursor", "fields", "view"} <= set(numbers)
     assert "is empty" in numbers["trunk"]["description"] and numbers["trunk__n"]["description"].startswith("Trunk is not")
     assert Client().get("/api/schema/").status_code == 401
     html = ops_client.get("/api/docs/").content.decode()
@@ -250,8 +252,9 @@ def test_schemathesis_every_operation_as_ops_and_admin(synced, ops_user, admin_u
                 case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
             check()
-    # lists, exports, jobs; number get, patch, history; accounts list/create/detail/update/sync; runs, confirm; audit
-    assert operations == 2 * (3 * len(LISTS) + 2 + 3 + 5 + 2 + 1)
+    # lists, exports, details, jobs; number get, patch, history; accounts list/create/detail/update/sync; runs,
+    # confirm; audit; saved views list and detail
+    assert operations == 2 * (3 * len(LISTS) + len(LISTS) - 1 + 2 + 3 + 5 + 2 + 1 + 2)
 
 
 # -- exports --------------------------------------------------------------------------------------
@@ -330,7 +333,9 @@ def test_number_detail_has_the_list_fields_and_nested_summaries(synced, didww_si
     listed = next(r for r in api.get(f"/api/v1/numbers/?q={number.e164}&limit=1000").json()["results"]
                   if r["id"] == number.pk)
     assert data["fields"] == {k: v for k, v in listed.items() if k != "id"}
-    assert data["trunk"] == {"id": number.trunk.pk, "name": number.trunk.name, "web_url": f"/trunks/{number.trunk.pk}/"}
+    assert data["trunk"] == {"id": number.trunk.pk, "name": number.trunk.name, "web_url": f"/trunks/{number.trunk.pk}/",
+                             "url": f"http://testserver/api/v1/trunks/{number.trunk.pk}/"}
+    assert api.get(data["trunk"]["url"]).json()["id"] == number.trunk.pk
     assert data["account"]["name"] == synced.name and data["owner"] is None
     assert data["history_url"].endswith(f"/api/v1/numbers/{number.pk}/history/")
     history = api.get(data["history_url"]).json()
@@ -479,3 +484,71 @@ def test_account_writes_and_the_audit_log_are_for_admins_only(synced, api, ops_u
     assert page["results"][0]["target"] == "DIDWW renamed" and page["results"][0]["detail"]["via"] == "api"
     assert admin_api.get("/api/v1/audit/?since=yesterday").status_code == 400
     assert admin_api.get("/api/v1/audit/?date_from=notadate").json()["date_from"]
+
+
+# -- detail endpoints ------------------------------------------------------------------------------
+def test_every_list_has_a_detail_with_its_list_fields_related_summaries_and_its_numbers(synced, api):
+    """For a row of each list: the detail's fields are the list row; each nested summary opens in
+    the API; numbers_count is the number of rows numbers_url lists."""
+    for name, spec in LISTS.items():
+        if name == "numbers":
+            continue
+        listed = api.get(f"{_path(name)}?limit=1000").json()["results"]
+        if not listed:
+            continue
+        row = listed[-1]
+        data = api.get(f"{_path(name)}{row['id']}/").json()
+        assert data["fields"] == {k: v for k, v in row.items() if k != "id"}, name
+        assert data["account"]["name"] == synced.name and data["account"]["url"].endswith(f"/accounts/{synced.pk}/")
+        assert api.get(data["account"]["url"]).status_code == 200
+        for key in ("location", "trunk_group", "owned_by"):
+            if data.get(key):
+                assert api.get(data[key]["url"]).json()["id"] == data[key]["id"], (name, key)
+        if "numbers_url" in data:
+            numbers, count = _all_pages(api, data["numbers_url"] + "&limit=1000")
+            assert data["numbers_count"] == count == len(numbers), name
+            if spec.fields[-1].header != "removed_at" or row.get("numbers") is not None:
+                assert data["fields"].get("numbers", count) == count
+        assert api.get(f"{_path(name)}99999999/").status_code == 404
+
+
+def test_trunk_detail_links_its_trunk_group_and_numbers(synced, api):
+    number = PhoneNumber.objects.exclude(trunk=None).select_related("trunk").first()
+    data = api.get(f"/api/v1/trunks/{number.trunk.pk}/").json()
+    assert data["numbers_count"] >= 1 and data["web_url"] == f"/trunks/{number.trunk.pk}/"
+    numbers, _ = _all_pages(api, data["numbers_url"])
+    assert number.pk in {n["id"] for n in numbers}
+    assert set(data) >= {"id", "fields", "account", "trunk_group", "numbers_count", "numbers_url", "web_url"}
+
+
+# -- saved views ------------------------------------------------------------------------------------
+def test_saved_views_apply_in_the_api_and_private_ones_stay_private(synced, ops_user, api, admin_user):
+    from numbersadmin.inventory.services import preferences
+
+    mine = preferences.create_view(ops_user, "numbers", "US by number", "country=US&sort=-e164&cols=e164,gone,status",
+                                   shared=False, make_default=False)
+    private = preferences.create_view(admin_user, "numbers", "admin only", "country=GB", shared=False, make_default=False)
+    shared = preferences.create_view(admin_user, "numbers", "shared", "status=active", shared=True, make_default=False)
+
+    listed = api.get("/api/v1/saved-views/").json()["results"]
+    assert {v["id"] for v in listed} == {mine.pk, shared.pk}
+    assert api.get(f"/api/v1/saved-views/{private.pk}/").status_code == 404
+    detail = api.get(f"/api/v1/saved-views/{mine.pk}/").json()
+    assert detail["mine"] is True and detail["list"] == "numbers" and detail["query"] == mine.params
+
+    # The view's filters, sort and columns are what the same query gives.
+    via_view = api.get(detail["url"] + "&limit=1000").json()
+    direct = api.get("/api/v1/numbers/?country=US&sort=-e164&fields=e164,status&limit=1000").json()
+    assert via_view["results"] == direct["results"] and via_view["count"] == direct["count"] > 0
+    # Parameters given with the view win over the view's own.
+    assert api.get(f"/api/v1/numbers/?view={mine.pk}&fields=e164&limit=1").json()["results"][0].keys() == {"id", "e164"}
+    csv_rows = export_rows(b"".join(api.get(f"/api/v1/numbers/export.csv?view={mine.pk}").streaming_content).decode())
+    assert [r["e164"] for r in csv_rows] == [r["e164"] for r in direct["results"]]
+
+    for url in (f"/api/v1/numbers/?view={private.pk}", f"/api/v1/numbers/export.csv?view={private.pk}",
+                f"/api/v1/owners/?view={mine.pk}", "/api/v1/numbers/?view=987654"):
+        response = api.get(url)
+        assert response.status_code == 404 and "saved view" in response.json()["detail"], url
+    assert api.get("/api/v1/numbers/?view=abc").json() == {"view": ["A saved view's id (see /api/v1/saved-views/)."]}
+    assert api.get(f"/api/v1/numbers/?view={shared.pk}").status_code == 200
+    assert api.get("/api/v1/saved-views/?list=nope").status_code == 400

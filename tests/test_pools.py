@@ -50,3 +50,16 @@ def test_membership_changes_follow_the_provider(plivo):
     assert sync(account).state == "succeeded"
     assert member not in pool_numbers(pool)
     assert PhoneNumber.objects.filter(e164=member, removed_at=None).exists()  # still an account number
+
+
+def test_groups_list_shows_pools_with_their_live_member_counts(ops_client, plivo):
+    sim, account = plivo
+    pools = NumberGroup.objects.filter(account=account, group_type="number_pool")
+    body = ops_client.get("/groups/?kind=pool&cols=name,type,numbers").content.decode()
+    for pool in pools:
+        live = PhoneNumber.objects.filter(pools=pool, removed_at=None).count()
+        assert re.search(rf'href="/groups/{pool.pk}/">{re.escape(pool.name)}</a></td>\s*<td[^>]*>Number pool</td>'
+                         rf'\s*<td[^>]*>{live}</td>', body), pool.name
+    assert "No DID groups or number pools." in ops_client.get("/groups/?kind=did_group").content.decode()
+    detail = ops_client.get(f"/groups/{pools[0].pk}/").content.decode()
+    assert 'href="/groups/"' in detail  # the breadcrumb leads back to the list

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from providers import registry
+from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from .choices import NumberKind, NumberStatus, VerificationState
 from .widgets import FastSelect
@@ -155,7 +156,7 @@ class NumberFilterSet(FastFilterSet):
     voice = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="Voice")
     sms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="SMS")
     mms = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="MMS")
-    pool = df.ModelChoiceFilter(queryset=NumberGroup.objects.filter(group_type="number_pool").only("id", "name"),
+    pool = df.ModelChoiceFilter(queryset=NumberGroup.objects.filter(group_type=POOL_GROUP_TYPE).only("id", "name"),
                                 field_name="pools", label="Number pool", distinct=False, null_label=EMPTY_LABEL)
     missing = df.ChoiceFilter(choices=[("yes", "Missing from the last listing"), ("no", "Listed")],
                               method="filter_missing", label="Missing")
@@ -246,6 +247,30 @@ class TrunkGroupFilterSet(FastFilterSet):
     class Meta:
         model = TrunkGroup
         fields: list[str] = []
+
+
+class NumberGroupFilterSet(FastFilterSet):
+    """DIDWW DID groups and Plivo number pools (one model, told apart by ``group_type``)."""
+
+    q = df.CharFilter(method="filter_q", label="Search")
+    account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
+    kind = df.ChoiceFilter(choices=[("did_group", "DID group (DIDWW)"), ("pool", "Number pool (Plivo)")],
+                           method="filter_kind", label="Kind")
+    negatable = ("account",)
+
+    class Meta:
+        model = NumberGroup
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()[:SEARCH_MAX_CHARS]
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(prefix__icontains=value))
+
+    def filter_kind(self, queryset, name, value):
+        pools = Q(group_type=POOL_GROUP_TYPE)
+        return queryset.filter(pools if value == "pool" else ~pools)
 
 
 class CallerIdFilterSet(FastFilterSet):

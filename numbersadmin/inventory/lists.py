@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import selectors
-from .models import SiteSettings
+from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, SiteSettings, Trunk, TrunkGroup
 from .services import exports
 from .services.exports import Field
-from .tables import (CALLER_ID_COLUMNS, LOCATION_COLUMNS, NAME_SORTS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
+from .tables import (CALLER_ID_COLUMNS, GROUP_COLUMNS, LOCATION_COLUMNS, NAME_SORTS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
                      TRUNK_GROUP_COLUMNS, Column)
 
 STATE_KEYS = ("q", "sort", "per_page", "cols")
@@ -60,6 +60,7 @@ class ListSpec:
     intro_context: Callable | None = None  # () -> dict for the intro template
     bulk_editable: bool = False  # admins may tag/annotate the selection (numbers)
     after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
+    model: type | None = None  # the row model (API detail endpoints, links to an object)
 
     @property
     def url(self) -> str:
@@ -90,22 +91,25 @@ LISTS: dict[str, ListSpec] = {
         ListSpec("numbers", "Numbers", "numbers", selectors.number_list, NUMBER_COLUMNS,
                  selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT, table_id="numbers-table",
                  empty_text="No numbers match these filters.",
-                 search_placeholder="+1 (415) 555, 415 555, owner, location, note…", bulk_editable=True),
+                 search_placeholder="+1 (415) 555, 415 555, owner, location, note…", bulk_editable=True, model=PhoneNumber),
         ListSpec("caller_ids", "Caller IDs", "caller_ids", selectors.caller_id_list, CALLER_ID_COLUMNS,
                  selectors.CALLER_ID_SORTS, "verified_until",
                  order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",
                  empty_text="No caller IDs match these filters.", search_placeholder="Caller ID digits…",
                  intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro,
-                 after_page=selectors.attach_owners),
+                 after_page=selectors.attach_owners, model=CallerId),
         ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, NAME_SORTS, "name", table_id="owners-table", empty_text="No owners match these filters.",
-                 search_placeholder="Name…"),
+                 search_placeholder="Name…", model=Owner),
         ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS, NAME_SORTS, "name", table_id="locations-table",
-                 empty_text="No locations match these filters.", search_placeholder="Name, city, region…"),
+                 empty_text="No locations match these filters.", search_placeholder="Name, city, region…", model=Location),
         ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, NAME_SORTS, "name", table_id="trunks-table", empty_text="No trunks.",
-                 search_placeholder="Trunk name…"),
+                 search_placeholder="Trunk name…", model=Trunk),
         ListSpec("trunk_groups", "Trunk groups", "trunk_groups", selectors.trunk_group_list, TRUNK_GROUP_COLUMNS,
                  NAME_SORTS, "name", table_id="trunk-groups-table",
-                 empty_text="No trunk groups.", search_placeholder="Trunk group name…"),
+                 empty_text="No trunk groups.", search_placeholder="Trunk group name…", model=TrunkGroup),
+        ListSpec("groups", "DID groups & pools", "groups", selectors.group_list, GROUP_COLUMNS, NAME_SORTS, "name",
+                 table_id="groups-table", empty_text="No DID groups or number pools.",
+                 search_placeholder="Name or prefix…", model=NumberGroup),
     )
 }
 

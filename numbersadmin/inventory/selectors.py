@@ -6,15 +6,18 @@ import datetime as dt
 import re as _re
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, StringAgg, Subquery, Value, When
+from django.db.models import (Case, CharField, Count, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg, Subquery,
+                              Value, When)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from providers.plivo.mapping import POOL_GROUP_TYPE
+
 from .choices import NumberStatus, VerificationState
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
-                      OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
-from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, Owner, PhoneNumber, ProviderAccount,
+                      NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
+from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import count_rows
 
@@ -101,6 +104,18 @@ def number_get(pk: int) -> PhoneNumber:
     return number_queryset().get(pk=pk)
 
 
+def numbers_of(obj) -> tuple[QuerySet, str, int]:
+    """The numbers an owner, location, trunk, trunk group, DID group or pool holds (removed ones
+    included), and the numbers-list filter that shows them: (queryset, filter name, value)."""
+    qs = number_queryset()
+    if isinstance(obj, NumberGroup):
+        if obj.group_type == POOL_GROUP_TYPE:
+            return qs.filter(pools=obj), "pool", obj.pk
+        return qs.filter(number_group=obj), "number_group", obj.pk
+    name = {Owner: "owner", Location: "location", Trunk: "trunk", TrunkGroup: "trunk_group"}[type(obj)]
+    return qs.filter(**{name: obj}), name, obj.pk
+
+
 def number_history(number: PhoneNumber, limit: int = 100):
     return NumberChange.objects.filter(number=number).select_related("run")[:limit]
 
@@ -118,6 +133,16 @@ def trunk_group_list(params) -> TrunkGroupFilterSet:
         trunk_count=Count("trunks", distinct=True),
     )
     return TrunkGroupFilterSet(params, queryset=qs)
+
+
+def group_list(params) -> NumberGroupFilterSet:
+    """DID groups and number pools with their live members (a DID's own group or a pool it sits in),
+    counted in a subquery: joining both relations would multiply rows."""
+    members = PhoneNumber.objects.filter(Q(number_group=OuterRef("pk")) | Q(pools=OuterRef("pk")),
+                                         removed_at__isnull=True).order_by().values(
+        n=Func(F("pk"), template="COUNT(DISTINCT %(expressions)s)", output_field=IntegerField()))
+    qs = NumberGroup.objects.select_related("account", "location").annotate(number_count=Subquery(members))
+    return NumberGroupFilterSet(params, queryset=qs)
 
 
 def account_list() -> QuerySet:

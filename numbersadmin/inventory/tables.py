@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from providers.plivo.mapping import POOL_GROUP_TYPE
+
 from . import selectors
 from .choices import VerificationState
 from .services.exports import Field
@@ -262,6 +264,20 @@ TRUNK_GROUP_COLUMNS = check_columns([
     PROVIDER,
     Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit"),)),
     Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count"),)),
+    NUMBER_COUNT,
+    EXTERNAL_ID,
+    data("removed_at"),
+], NAME_SORTS)
+
+GROUP_COLUMNS = check_columns([
+    Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
+           (value("name"),)),
+    ACCOUNT,
+    PROVIDER,
+    Column("type", "Type", lambda row, t: "Number pool" if row.group_type == POOL_GROUP_TYPE else row.group_type or DASH,
+           (value("type", "group_type"),)),
+    Column("prefix", "Prefix", text("prefix"), (value("prefix"),)),
+    Column("location", "Location", link("location"), (value("location", "location__name"),)),
     NUMBER_COUNT,
     EXTERNAL_ID,
     data("removed_at"),

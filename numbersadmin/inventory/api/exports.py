@@ -17,7 +17,7 @@ from ..lists import ListSpec
 from ..models import ExportJob
 from ..services.audit import audit
 from .auth import audited_as
-from .lists import DETAIL, ListSchema, _fail, _fields, _filter_params
+from .lists import DETAIL, ListSchema, camel, _fail, _fields, _filter_params, effective_params
 
 XLSX = lists.XLSX_TYPE
 JOB = inline_serializer("ExportJob", {
@@ -29,14 +29,15 @@ JOB = inline_serializer("ExportJob", {
 
 
 def export_response(request, spec: ListSpec, fmt: str):
-    params = request.query_params
-    _filter_params(spec, params, extra=("fields",))
+    params = effective_params(request, spec)
+    _filter_params(spec, params, extra=("fields", "view"))
     sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
     if error:
         _fail("sort", f"Unknown sort key. Known: {', '.join(sorted(spec.sorts))} (prefix - for descending).")
     fields = _fields(spec, params.get("fields"))
     query = params.copy()
     query.pop("fields", None)
+    query.pop("view", None)
     notices: list[str] = []
     plan = lists.export_plan(spec, query, visible=None, columns_mode="view" if params.get("fields") else "all",
                              selected=None, notices=notices, headers=[f.header for f in fields])
@@ -86,7 +87,7 @@ def export_endpoint(spec: ListSpec, fmt: str):
         def get(self, request):
             return export_response(request, spec, fmt)
 
-    ExportEndpoint.__name__ = ExportEndpoint.__qualname__ = f"{spec.title.title().replace(' ', '')}Export{fmt.title()}"
+    ExportEndpoint.__name__ = ExportEndpoint.__qualname__ = f"{camel(spec)}Export{fmt.title()}"
     return ExportEndpoint
 
 

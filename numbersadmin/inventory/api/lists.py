@@ -18,7 +18,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,10 +28,15 @@ from ..pagination import InvalidCursor, count_rows, keyset_page
 from ..services import exports
 from ..services.exports import Field
 
-PAGE_KEYS = ("limit", "cursor", "fields")
+PAGE_KEYS = ("limit", "cursor", "fields", "view")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 ID = Field("id", "pk")
+
+
+def camel(spec: ListSpec) -> str:
+    """The list's name for schema components and classes: "trunk_groups" -> "TrunkGroups"."""
+    return "".join(part.title() for part in spec.name.split("_"))
 
 
 def _fail(param: str, message: str):
@@ -52,6 +57,31 @@ def _filter_params(spec: ListSpec, params: QueryDict, extra: tuple[str, ...] = P
     if not filterset.is_valid():
         raise ValidationError({name: list(errors) for name, errors in filterset.form.errors.items()})
     return filterset
+
+
+def effective_params(request, spec: ListSpec) -> QueryDict:
+    """The request's parameters over those of the saved view it names (``view=<id>``): the view's
+    filters, search and sort, and its columns as ``fields``. A view the user may not see (another
+    user's private view) is a 404, as on the web."""
+    params = request.query_params
+    raw = params.get("view")
+    if raw in (None, ""):
+        return params
+    if not raw.isdigit() or len(raw) > 12:
+        _fail("view", "A saved view's id (see /api/v1/saved-views/).")
+    view = selectors.visible_views(request.user, spec.name).filter(pk=int(raw)).first()
+    if view is None:
+        raise NotFound("No such saved view for this list.")
+    merged = QueryDict(view.params, mutable=True)
+    # Its columns, less names a later version dropped (the web skips those quietly too).
+    known = {c.name for c in spec.columns}
+    cols = [c for value in merged.pop("cols", []) for c in value.split(",") if c in known]
+    merged.pop("per_page", None)
+    if cols:
+        merged["fields"] = ",".join(cols)
+    for key in params:
+        merged.setlist(key, params.getlist(key))
+    return merged
 
 
 def _limit(value: str | None) -> int:
@@ -147,7 +177,7 @@ def _link(request, cursor: str | None) -> str | None:
 
 
 def list_response(request, spec: ListSpec) -> Response:
-    params = request.query_params
+    params = effective_params(request, spec)
     filterset = _filter_params(spec, params)
     sort, error = selectors.parse_sort(params.get("sort"), spec.sorts, spec.default_sort)
     if error:
@@ -247,12 +277,15 @@ class ListSchema(AutoSchema):
                              description=f"default {DEFAULT_LIMIT}"),
             OpenApiParameter("cursor", str, description="from a next/previous link"),
             OpenApiParameter("fields", str, description="comma-separated field or column names; default all"),
+            OpenApiParameter("view", {"type": "integer", "minimum": 1},
+                             description="a saved view's id: its filters, search, sort and columns (other "
+                                         "parameters given here win); another user's private view is a 404"),
         ]
 
     def get_response_serializers(self):
         spec = self.spec
         qs = spec.filterset(QueryDict()).qs
-        name = spec.title.title().replace(" ", "")
+        name = camel(spec)
         rows_schema = inline_serializer(f"{name}Row", {
             "id": serializers.IntegerField(),
             **{f.header: _schema_field(qs.model, f, qs.query.annotations) for f in spec.fields},
@@ -268,6 +301,7 @@ class ListSchema(AutoSchema):
                                  "{parameter name: [messages]}"),
             401: OpenApiResponse(DETAIL, description="no, unknown, revoked or expired token"),
             403: OpenApiResponse(DETAIL, description="not allowed (e.g. a write with a read-only token)"),
+            404: OpenApiResponse(DETAIL, description="no such saved view (view=)"),
             429: OpenApiResponse(DETAIL, description="rate limit (API_RATE); see Retry-After"),
         }
 
@@ -276,10 +310,10 @@ def endpoint(spec: ListSpec):
     """An APIView class for one list (the URL conf builds one per ListSpec)."""
 
     class ListEndpoint(APIView):
-        schema = type(f"{spec.title.replace(' ', '')}Schema", (ListSchema,), {"spec": spec})()
+        schema = type(f"{camel(spec)}Schema", (ListSchema,), {"spec": spec})()
 
         def get(self, request):
             return list_response(request, spec)
 
-    ListEndpoint.__name__ = ListEndpoint.__qualname__ = f"{spec.title.replace(' ', '')}List"
+    ListEndpoint.__name__ = ListEndpoint.__qualname__ = f"{camel(spec)}List"
     return ListEndpoint

@@ -18,14 +18,18 @@ from .. import lists, selectors
 from ..models import PhoneNumber
 from ..services import annotations
 from .auth import audited_as
+from .details import REF, ref
+
+# Response key -> the number's relation (the key is the numbers list's word: "did_group").
+RELATED = (("account", "account"), ("trunk", "trunk"), ("trunk_group", "trunk_group"), ("location", "location"),
+           ("owner", "owner"), ("did_group", "number_group"))
 from .lists import DETAIL, _json, rows
 
-REF = inline_serializer("Ref", {"id": serializers.IntegerField(), "name": serializers.CharField(),
-                                "web_url": serializers.CharField()}, allow_null=True)
 NUMBER = inline_serializer("Number", {
     "id": serializers.IntegerField(),
     "fields": serializers.DictField(help_text="the numbers list's fields (see /api/v1/numbers/)"),
-    "account": REF, "trunk": REF, "trunk_group": REF, "location": REF, "owner": REF, "did_group": REF,
+    **{key: REF for key, _ in RELATED},
+    "pools": serializers.ListField(child=REF),
     "tags": serializers.ListField(child=serializers.CharField()),
     "note": serializers.CharField(allow_null=True),
     "caller_ids": serializers.ListField(child=serializers.DictField()),
@@ -41,10 +45,6 @@ EDIT = inline_serializer("NumberEdit", {
 })
 
 
-def _ref(obj) -> dict | None:
-    return None if obj is None else {"id": obj.pk, "name": str(obj), "web_url": obj.get_absolute_url()}
-
-
 def _number(pk: int) -> PhoneNumber:
     try:
         return selectors.number_get(pk)
@@ -57,8 +57,8 @@ def number_data(request, number: PhoneNumber) -> dict:
     note = getattr(number, "note", None)
     return {
         "id": number.pk, "fields": {k: v for k, v in row.items() if k != "id"},
-        "account": _ref(number.account), "trunk": _ref(number.trunk), "trunk_group": _ref(number.trunk_group),
-        "location": _ref(number.location), "owner": _ref(number.owner), "did_group": _ref(number.number_group),
+        **{key: ref(request, getattr(number, attr)) for key, attr in RELATED},
+        "pools": [ref(request, p) for p in number.pools.all()],
         "tags": sorted(t.name for t in number.tags.all()),
         "note": note.text if note else None,
         "caller_ids": [{"e164": c.e164, "account": c.account.name, "state": c.state,

@@ -8,9 +8,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from .. import lists
 from . import accounts as api_accounts
+from . import details as api_details
 from . import exports as api_exports
 from . import lists as api_lists
 from . import numbers as api_numbers
+from . import saved_views as api_saved_views
 from .docs import schema_docs
 
 # Web URL name -> API path: the same words as the pages (/numbers/, /caller-ids/, /trunk-groups/).
@@ -22,11 +24,17 @@ urlpatterns = [
          name=f"api_{spec.name}_export_{fmt}")
     for spec in lists.LISTS.values() for fmt in ("csv", "xlsx")
 ] + [
+    path(f"v1/{spec.name.replace('_', '-')}/<int:pk>/", login_not_required(api_details.detail_endpoint(spec).as_view()),
+         name=f"api_{spec.name}_detail")
+    for spec in lists.LISTS.values() if spec.name != "numbers"
+] + [
     path("v1/numbers/<int:pk>/", login_not_required(api_numbers.NumberDetail.as_view()), name="api_number"),
     path("v1/numbers/<int:pk>/history/", login_not_required(api_numbers.NumberHistory.as_view()),
          name="api_number_history"),
     path("v1/accounts/", login_not_required(api_accounts.AccountCreate.as_view()), name="api_accounts"),
     path("v1/accounts/<int:pk>/", login_not_required(api_accounts.AccountEdit.as_view()), name="api_account"),
+    path("v1/saved-views/", login_not_required(api_saved_views.SavedViewList.as_view()), name="api_saved_views"),
+    path("v1/saved-views/<int:pk>/", login_not_required(api_saved_views.SavedViewDetail.as_view()), name="api_saved_view"),
     path("v1/audit/", login_not_required(api_accounts.AuditList.as_view()), name="api_audit"),
     path("v1/accounts/<int:pk>/sync/", login_not_required(api_accounts.AccountSync.as_view()), name="api_account_sync"),
     path("v1/sync-runs/", login_not_required(api_accounts.SyncRunList.as_view()), name="api_sync_runs"),

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 
+from .. import selectors
 from ..pagination import InvalidCursor, KeysetPage, keyset_page
 from ..tables import number_table
 
@@ -39,11 +42,13 @@ def paged(request: HttpRequest, qs, *, field: str, descending: bool, per_page: i
 RELATED_LIMIT = 50  # drill-down pages cap related rows and link to the filtered list
 
 
-def detail_page(request: HttpRequest, template: str, obj, *, name: str, crumb: tuple[str, str], numbers,
-                list_url: str, title_prefix: str = "", **extra):
+def detail_page(request: HttpRequest, template: str, obj, *, name: str, crumb: tuple[str, str],
+                title_prefix: str = "", **extra):
     """A drill-down page on inventory/detail_base.html: ``obj`` (also as ``name`` in the template),
-    its live ``numbers`` (first RELATED_LIMIT rows, and the total) and a link to the filtered list."""
+    its live numbers (first RELATED_LIMIT rows, and the total) and a link to the filtered list."""
+    numbers, param, value = selectors.numbers_of(obj)
     numbers = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
+    list_url = f"{reverse('numbers')}?{urlencode({param: value})}"
     return render(request, template, {
         "object": obj, name: obj, "crumb_label": crumb[0], "crumb_url": crumb[1], "title_prefix": title_prefix,
         "table": number_table(list(numbers[:RELATED_LIMIT])), "total": numbers.count(), "limit": RELATED_LIMIT,

@@ -14,8 +14,7 @@ from .common import RELATED_LIMIT, detail_page
 def owner_detail(request, pk: int):
     owner = get_object_or_404(Owner.objects.select_related("account", "location"), pk=pk)
     return detail_page(request, "inventory/directory/owner_detail.html", owner, name="owner",
-                       crumb=("Owners", reverse("owners")), numbers=selectors.number_queryset().filter(owner=owner),
-                       list_url=f"{reverse('numbers')}?owner={owner.pk}")
+                       crumb=("Owners", reverse("owners")))
 
 
 def location_detail(request, pk: int):
@@ -31,7 +30,6 @@ def location_detail(request, pk: int):
                                                                        account=location.account).first()
     return detail_page(request, "inventory/directory/location_detail.html", location, name="location",
                        crumb=("Locations", reverse("locations")),
-                       numbers=selectors.number_queryset().filter(location=location),
-                       list_url=f"{reverse('numbers')}?location={location.pk}", candidates=candidates,
+                       candidates=candidates,
                        neighbours=neighbours, main=main,
                        owners=location.owners.filter(removed_at__isnull=True).order_by("name")[:RELATED_LIMIT])

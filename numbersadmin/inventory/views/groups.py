@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -13,10 +12,8 @@ from .common import detail_page
 
 def group_detail(request, pk: int):
     group = get_object_or_404(NumberGroup.objects.select_related("account", "location"), pk=pk)
-    numbers = selectors.number_queryset().filter(Q(number_group=group) | Q(pools=group)).distinct()
-    is_pool = group.group_type == "number_pool"
+    numbers, param, _ = selectors.numbers_of(group)
     live = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
     services = sorted({s for n in live[:500] for s, on in (("voice", n.voice), ("sms", n.sms), ("mms", n.mms)) if on})
-    return detail_page(request, "inventory/groups/detail.html", group, name="group", crumb=("Numbers", reverse("numbers")),
-                       numbers=numbers, list_url=f"{reverse('numbers')}?{'pool' if is_pool else 'number_group'}={group.pk}",
-                       is_pool=is_pool, services=services)
+    return detail_page(request, "inventory/groups/detail.html", group, name="group", crumb=("DID groups & pools", reverse("groups")),
+                       is_pool=param == "pool", services=services)

@@ -13,8 +13,7 @@ from .common import detail_page
 def trunk_detail(request, pk: int):
     trunk = get_object_or_404(Trunk.objects.select_related("account", "trunk_group"), pk=pk)
     return detail_page(request, "inventory/trunks/detail.html", trunk, name="trunk", title_prefix="Trunk ",
-                       crumb=("Trunks", reverse("trunks")), numbers=selectors.number_queryset().filter(trunk=trunk),
-                       list_url=f"{reverse('numbers')}?trunk={trunk.pk}")
+                       crumb=("Trunks", reverse("trunks")))
 
 
 def trunk_group_detail(request, pk: int):
@@ -22,6 +21,5 @@ def trunk_group_detail(request, pk: int):
     via_trunks = selectors.number_queryset().filter(removed_at__isnull=True, trunk__trunk_group=group).count()
     return detail_page(request, "inventory/trunks/group_detail.html", group, name="group", title_prefix="Trunk group ",
                        crumb=("Trunk groups", reverse("trunk_groups")),
-                       numbers=selectors.number_queryset().filter(trunk_group=group),
-                       list_url=f"{reverse('numbers')}?trunk_group={group.pk}", trunks=group.trunks.all(),
+                       trunks=group.trunks.all(),
                        via_trunks=via_trunks)
