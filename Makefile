@@ -25,11 +25,19 @@ run: venv
 
 # Under coverage (.coveragerc): pytest and every Python process it starts (xdist workers, manage.py,
 # celery worker and beat with their prefork children, probe.py) write their own data file under
-# var/coverage/; they are combined and the report printed even when tests fail. The exit status is
-# pytest's, never coverage's.
+# var/coverage/; they are combined and the report printed even when tests fail.
+# Two passes: everything but the integration suite on TEST_WORKERS xdist workers, then the
+# integration suite alone (it starts celery workers and restarts PostgreSQL and Redis, so it runs
+# serially). Exit status: the first failing pass's (5, "nothing selected", counts as success, e.g.
+# for PYTEST_ARGS=tests/test_api.py); never coverage's.
+TEST_WORKERS ?= 2
 test: venv
 	@rm -rf var/coverage
-	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
+	@status=0; \
+	  $(PY) -m coverage run -m pytest -n $(TEST_WORKERS) -m "not integration and not perf" $(PYTEST_ARGS); s=$$?; \
+	  [ $$s -eq 5 ] || status=$$s; \
+	  $(PY) -m coverage run -m pytest -m "integration and not perf" $(PYTEST_ARGS); s=$$?; \
+	  [ $$s -eq 5 ] || [ $$status -ne 0 ] || status=$$s; \
 	  { $(PY) -m coverage combine -q && $(PY) -m coverage report; } || echo "coverage: no report" >&2; \
 	  exit $$status
 
