@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from providers.base import Inventory, NumberRecord
+from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
 from ..models import CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
@@ -132,7 +133,7 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
         "digits": digits[:32],
         "national_digits": national_digits(rec.e164),
         "country": rec.country_code or (loc.country_code if loc else ""),
-        "region": loc.region if loc else "",
+        "region": loc.region if loc else "",  # the Location row: region already in one vocabulary
         "city": loc.city if loc else "",
         "kind": rec.kind,
         "status": rec.status,
@@ -192,7 +193,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     loc_map = _upsert_simple(
         Location, account, inventory.locations,
         lambda r: {"kind": r.kind, "name": r.name[:200], "country_code": r.country_code, "country_name": r.country_name,
-                   "region": r.region, "city": r.city, "main_number": (r.main_number or "")[:20]},
+                   "region": region_name(r.country_code, r.region), "city": r.city, "main_number": (r.main_number or "")[:20]},
         now,
     )
     tg_map = _upsert_simple(
