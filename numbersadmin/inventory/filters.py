@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import django_filters as df
 import phonenumbers
@@ -107,26 +108,116 @@ class FastFilterSet(df.FilterSet):
         return super().get_form_class()
 
 
-def search_q(text: str) -> Q:
-    """Formatting-insensitive number search: "+1 (415) 555", "1415555" and "415 555" all find
-    +1415555...: digits match the start of the international digits or of the national number
-    (a leading national trunk "0" is ignored). Text with letters also searches descriptions."""
-    text = (text or "").strip()[:SEARCH_MAX_CHARS]
-    digits = re.sub(r"\D", "", text)
+# --- Free-text search (q=) ----------------------------------------------------------------------
+# The rule (README "Search"): the text is cut to SEARCH_MAX_CHARS and split at whitespace, "," and
+# ";". A word made only of digits and phone punctuation (+ ( ) - . /) is part of a number; words of
+# a number written next to each other form ONE number ("+44 (0)20 3240 2344", "3240 2344"), a word
+# starting with "+" starts a new one, and "," or ";" ends one. Any other word is text. Every term
+# must match (AND), so adding a term can only narrow the rows. A number is normalised to its digits
+# ("(0)" after digits, the "+44 (0)20" trunk prefix, is dropped) and matches when
+#   typed with "+":  the international digits start with it            ("+44 20 3240" -> 44203240…);
+#   otherwise any of: the digits appear anywhere in the international digits (suffix "2344", middle
+#   "3240 23"); it starts with 0 (national trunk prefix) and the national significant number starts
+#   with the rest ("020 3240 2344" -> 2032402344); it starts with 00 (international call prefix) and
+#   the international digits start with the rest ("0044 20 3240…").
+# Each alternative only narrows when digits are appended, so a longer number never finds more.
+# Lists without a number column (owners, locations, trunks, trunk groups) match every word as text.
+_QUERY_TOKEN = re.compile(r"[,;]|[^\s,;]+")
+_PHONE_WORD = re.compile(r"[\d+()\-./]+")
+_TRUNK_IN_BRACKETS = re.compile(r"(?<=\d)\s*\(\s*0\s*\)")
+
+
+@dataclass(frozen=True)
+class NumberTerm:
+    digits: str  # normalised: digits only
+    international: bool  # typed with a leading "+": anchored at the start of the international digits
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    numbers: tuple[NumberTerm, ...] = ()
+    words: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.numbers or self.words)
+
+
+def _number_term(written: str) -> NumberTerm | None:
+    written = _TRUNK_IN_BRACKETS.sub("", written.strip())
+    digits = re.sub(r"\D", "", written)
+    # A number without digits ("+", "-", "()") constrains nothing: it is the start of something typed.
+    return NumberTerm(digits, written.startswith("+")) if digits else None
+
+
+def parse_search(text) -> SearchTerms:
+    """``q`` -> the number and text terms it holds (the rule above)."""
+    numbers: list[NumberTerm] = []
+    words: list[str] = []
+    run: list[str] = []
+
+    def end_number():
+        if run and (term := _number_term(" ".join(run))):
+            numbers.append(term)
+        run.clear()
+
+    for token in _QUERY_TOKEN.findall(str(text or "")[:SEARCH_MAX_CHARS]):
+        if token in ",;":
+            end_number()
+        elif _PHONE_WORD.fullmatch(token):
+            if token.startswith("+"):
+                end_number()
+            run.append(token)
+        else:
+            end_number()
+            words.append(token)
+    end_number()
+    return SearchTerms(tuple(numbers), tuple(words))
+
+
+def number_term_q(term: NumberTerm, digits: str = "digits", national: str = "national_digits") -> Q:
+    """One number term against a model's international (``digits``) and national digit columns."""
+    d = term.digits
+    if term.international:
+        return Q(**{f"{digits}__startswith": d})
+    # On PostgreSQL "contains" is served by a trigram GIN index (migration 0009), "startswith" by
+    # the varchar_pattern_ops btrees.
+    q = Q(**{f"{digits}__contains": d})
+    if d.startswith("0"):
+        q |= Q(**{f"{national}__startswith": d[1:]})
+    if d.startswith("00"):
+        q |= Q(**{f"{digits}__startswith": d[2:]})
+    return q
+
+
+def words_q(words, fields) -> Q:
+    """Every word in at least one of ``fields`` (case-insensitive)."""
     q = Q()
-    if digits:
-        q |= Q(digits__startswith=digits) | Q(national_digits__startswith=digits)
-        if digits.startswith("00") and digits[2:]:  # international prefix: "0044 20..." is +44 20...
-            q |= Q(digits__startswith=digits[2:])
-        if digits.startswith("0") and digits.lstrip("0"):
-            q |= Q(national_digits__startswith=digits.lstrip("0"))
-    if re.search(r"[^\d\s()+\-.]", text):
-        # Words also match what a number hangs off (owner, location, trunk) and local notes, so
-        # Enter in the global search lands on the numbers those results stand for.
-        q |= (Q(description__icontains=text) | Q(number_raw__icontains=text) | Q(owner__name__icontains=text)
-              | Q(location__name__icontains=text) | Q(city__icontains=text) | Q(trunk__name__icontains=text)
-              | Q(note__text__icontains=text) | Q(application__icontains=text))
-    return q if q else Q(pk__in=[])
+    for word in words:
+        any_field = Q()
+        for field in fields:
+            any_field |= Q(**{f"{field}__icontains": word})
+        q &= any_field
+    return q
+
+
+def text_search_q(text, fields) -> Q:
+    """For lists without a number column: every whitespace-separated word is text."""
+    return words_q(str(text or "")[:SEARCH_MAX_CHARS].split(), fields)
+
+
+# Words also match what a number hangs off (owner, location, trunk) and local notes, so Enter in the
+# global search lands on the numbers those results stand for.
+NUMBER_TEXT_FIELDS = ("description", "number_raw", "owner__name", "location__name", "city", "trunk__name",
+                      "note__text", "application")
+
+
+def search_q(text: str) -> Q:
+    """The numbers list's ``q``: every term must match (see the rule above)."""
+    terms = parse_search(text)
+    q = Q()
+    for term in terms.numbers:
+        q &= number_term_q(term)
+    return q & words_q(terms.words, NUMBER_TEXT_FIELDS)
 
 
 class NumberFilterSet(FastFilterSet):
@@ -204,7 +295,7 @@ class NumberFilterSet(FastFilterSet):
         return queryset.filter(is_main_number=True) if value == "yes" else queryset.exclude(is_main_number=True)
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(search_q(value)) if value and value.strip() else queryset
+        return queryset.filter(search_q(value))
 
     def filter_missing(self, queryset, name, value):
         # Missing numbers are live (not removed): the provider has not said they are gone.
@@ -227,8 +318,17 @@ class NumberFilterSet(FastFilterSet):
         return qs
 
 
-class TrunkFilterSet(FastFilterSet):
-    q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+class NameSearchMixin:
+    """``q`` on a list without a number column: every word somewhere in ``search_fields``."""
+
+    search_fields: tuple[str, ...] = ("name",)
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(text_search_q(value, self.search_fields))
+
+
+class TrunkFilterSet(NameSearchMixin, FastFilterSet):
+    q = df.CharFilter(method="filter_q", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.all(), label="Account")
     trunk_group = df.ModelChoiceFilter(queryset=TrunkGroup.objects.only("id", "name"), label="Trunk group",
                                        null_label=EMPTY_LABEL)
@@ -239,8 +339,8 @@ class TrunkFilterSet(FastFilterSet):
         fields: list[str] = []
 
 
-class TrunkGroupFilterSet(FastFilterSet):
-    q = df.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+class TrunkGroupFilterSet(NameSearchMixin, FastFilterSet):
+    q = df.CharFilter(method="filter_q", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
     negatable = ("account",)
 
@@ -291,11 +391,12 @@ class CallerIdFilterSet(FastFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        digits = re.sub(r"\D", "", value or "")
-        if not digits:
-            text = (value or "").strip()[:SEARCH_MAX_CHARS]
-            return queryset.filter(number_raw__icontains=text) if text else queryset
-        return queryset.filter(Q(e164__startswith="+" + digits) | Q(e164__contains=digits) | Q(number_raw__contains=digits))
+        # The numbers list's rule (search_q) on the caller ID's own digit columns.
+        terms = parse_search(value)
+        q = Q()
+        for term in terms.numbers:
+            q &= number_term_q(term)
+        return queryset.filter(q & words_q(terms.words, ("number_raw",)))
 
     def filter_expires_within(self, queryset, name, value):
         return queryset.filter(within_days("verified_until", timezone.localdate(), int(value)))
@@ -307,13 +408,14 @@ class CallerIdFilterSet(FastFilterSet):
         return queryset.filter(owned_number_id__isnull=value != "yes")
 
 
-class OwnerFilterSet(FastFilterSet):
+class OwnerFilterSet(NameSearchMixin, FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search name")
     owner_type = df.ChoiceFilter(choices=(), label="Type")
     location = df.ModelChoiceFilter(queryset=Location.objects.filter(kind="site").only("id", "name", "kind"),
                                     label="Location", null_label=EMPTY_LABEL)
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
     negatable = ("owner_type", "location", "account")
+    search_fields = ("name", "first_name", "last_name")
 
     class Meta:
         model = Owner
@@ -323,20 +425,16 @@ class OwnerFilterSet(FastFilterSet):
         super().__init__(*args, **kwargs)
         self.filters["owner_type"].extra["choices"] = _owner_type_choices()
 
-    def filter_q(self, queryset, name, value):
-        value = (value or "").strip()[:SEARCH_MAX_CHARS]
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value))
 
 
-class LocationFilterSet(FastFilterSet):
+class LocationFilterSet(NameSearchMixin, FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     account = df.ModelChoiceFilter(queryset=ProviderAccount.objects.only("id", "name"), label="Account")
     country = BlankChoiceFilter(choices=(), field_name="country_code", label="Country", null_label=EMPTY_LABEL)
     kind = df.ChoiceFilter(choices=[("site", "Site (Webex)"), ("city", "City"), ("region", "Region"), ("country", "Country")],
                            label="Kind")
     negatable = ("account", "country", "kind")
+    search_fields = ("name", "city", "region")
 
     class Meta:
         model = Location
@@ -346,11 +444,6 @@ class LocationFilterSet(FastFilterSet):
         super().__init__(*args, **kwargs)
         self.filters["country"].extra["choices"] = _location_choices()["country"]
 
-    def filter_q(self, queryset, name, value):
-        value = (value or "").strip()[:SEARCH_MAX_CHARS]
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(region__icontains=value))
 
 
 class AuditLogFilterSet(FastFilterSet):

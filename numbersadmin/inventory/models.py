@@ -246,7 +246,8 @@ class PhoneNumber(ProviderObject):
         indexes = [
             models.Index(fields=["e164", "id"], name="num_e164_id"),
             # Prefix search ("LIKE 'x%'"); varchar_pattern_ops because a non-C collation btree
-            # cannot serve LIKE on PostgreSQL (ignored on SQLite).
+            # cannot serve LIKE on PostgreSQL (ignored on SQLite). Digits anywhere ("LIKE '%x%'")
+            # use a trigram GIN index on digits that migration 0009 adds on PostgreSQL only.
             models.Index(fields=["digits"], opclasses=["varchar_pattern_ops"], name="num_digits_like"),
             models.Index(fields=["national_digits"], opclasses=["varchar_pattern_ops"], name="num_national_like"),
             models.Index(fields=["account", "e164", "id"], name="num_acct_e164_id"),
@@ -281,6 +282,9 @@ class CallerId(ProviderObject):
 
     number_raw = models.CharField(max_length=64)
     e164 = models.CharField(max_length=20, blank=True)
+    # The same search columns as PhoneNumber (filters.number_term_q); a small table, no extra index.
+    digits = models.CharField(max_length=32, blank=True)
+    national_digits = models.CharField(max_length=32, blank=True)
     active = models.BooleanField(null=True)
     verified_until = models.DateField(null=True, blank=True)
     code_entering_attempts_left = models.IntegerField(null=True, blank=True)

@@ -79,6 +79,12 @@ def record_hash(record) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_json_default).encode()).hexdigest()
 
 
+def search_digits(e164: str, raw: str) -> dict[str, str]:
+    """The search columns (``digits``, ``national_digits``) of a number or caller ID."""
+    digits = e164.lstrip("+") if e164 else "".join(c for c in raw if c.isdigit())
+    return {"digits": digits[:32], "national_digits": national_digits(e164)}
+
+
 def national_digits(e164: str) -> str:
     if not e164:
         return ""
@@ -125,13 +131,11 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
                    redact) -> dict:
     # Webex-style rows carry the owner and main-number flags; DIDWW-style rows leave them empty.
     loc = locations.get(rec.location_id) if rec.location_id else None
-    digits = rec.e164.lstrip("+") if rec.e164 else "".join(c for c in rec.number if c.isdigit())
     return {
         "number_raw": rec.number[:64],
         "e164": rec.e164,
         "is_valid": bool(rec.e164),
-        "digits": digits[:32],
-        "national_digits": national_digits(rec.e164),
+        **search_digits(rec.e164, rec.number),
         "country": rec.country_code or (loc.country_code if loc else ""),
         "region": loc.region if loc else "",  # the Location row: region already in one vocabulary
         "city": loc.city if loc else "",
@@ -220,7 +224,8 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     )
     _upsert_simple(
         CallerId, account, inventory.caller_ids,
-        lambda r: {"number_raw": r.number[:64], "e164": r.e164, "active": r.active, "verified_until": r.verified_until,
+        lambda r: {"number_raw": r.number[:64], "e164": r.e164, **search_digits(r.e164, r.number),
+                   "active": r.active, "verified_until": r.verified_until,
                    "code_entering_attempts_left": r.code_entering_attempts_left,
                    "verification_call_attempts_left": r.verification_call_attempts_left, "kind": r.kind,
                    "location_id": loc_map.get(r.location_id) if r.location_id else None},
