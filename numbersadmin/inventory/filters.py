@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -115,12 +116,14 @@ class FastFilterSet(df.FilterSet):
 # starting with "+" starts a new one, and "," or ";" ends one. Any other word is text. Every term
 # must match (AND), so adding a term can only narrow the rows. A number is normalised to its digits
 # ("(0)" after digits, the "+44 (0)20" trunk prefix, is dropped) and matches when
-#   typed with "+":  the international digits start with it            ("+44 20 3240" -> 44203240…);
-#   otherwise any of: the digits appear anywhere in the international digits (suffix "2344", middle
-#   "3240 23"); it starts with 0 (national trunk prefix) and the national significant number starts
-#   with the rest ("020 3240 2344" -> 2032402344); it starts with 00 (international call prefix) and
-#   the international digits start with the rest ("0044 20 3240…").
-# Each alternative only narrows when digits are appended, so a longer number never finds more.
+#   typed with "+": the international digits start with it ("+44 20 3240" -> 44203240…);
+#   otherwise any of: a) the digits appear anywhere in the international digits (suffix "2344",
+#   middle "3240 23"); b) they start with 0, the number's country is dialled with a 0 trunk prefix
+#   (TRUNK_ZERO_REGIONS: UK, Germany, France…; not +1 or Italy) and its national significant number
+#   starts with the rest ("020 3240 2344" -> 2032402344); c) they start with 00 (international call
+#   prefix) and the international digits start with the rest ("0044 20 3240…").
+# Each alternative only narrows when digits are appended, so a longer number never finds more. (b)
+# is per country so that last digits starting with 0 ("0415") do not also find every +1 415 number.
 # Lists without a number column (owners, locations, trunks, trunk groups) match every word as text.
 _QUERY_TOKEN = re.compile(r"[,;]|[^\s,;]+")
 _PHONE_WORD = re.compile(r"[\d+()\-./]+")
@@ -174,18 +177,25 @@ def parse_search(text) -> SearchTerms:
     return SearchTerms(tuple(numbers), tuple(words))
 
 
-def number_term_q(term: NumberTerm, digits: str = "digits", national: str = "national_digits") -> Q:
-    """One number term against a model's international (``digits``) and national digit columns."""
+@functools.cache
+def trunk_zero_regions() -> tuple[str, ...]:
+    """ISO regions whose numbers are dialled nationally as 0 + national significant number."""
+    return tuple(sorted(r for r in phonenumbers.SUPPORTED_REGIONS if phonenumbers.ndd_prefix_for_region(r, True) == "0"))
+
+
+def number_term_q(term: NumberTerm) -> Q:
+    """One number term against a model's ``digits`` (international), ``national_digits`` and
+    ``country`` columns (PhoneNumber, CallerId)."""
     d = term.digits
     if term.international:
-        return Q(**{f"{digits}__startswith": d})
+        return Q(digits__startswith=d)
     # On PostgreSQL "contains" is served by a trigram GIN index (migration 0009), "startswith" by
     # the varchar_pattern_ops btrees.
-    q = Q(**{f"{digits}__contains": d})
+    q = Q(digits__contains=d)
     if d.startswith("0"):
-        q |= Q(**{f"{national}__startswith": d[1:]})
+        q |= Q(national_digits__startswith=d[1:], country__in=trunk_zero_regions())
     if d.startswith("00"):
-        q |= Q(**{f"{digits}__startswith": d[2:]})
+        q |= Q(digits__startswith=d[2:])
     return q
 
 

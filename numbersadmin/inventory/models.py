@@ -285,6 +285,7 @@ class CallerId(ProviderObject):
     # The same search columns as PhoneNumber (filters.number_term_q); a small table, no extra index.
     digits = models.CharField(max_length=32, blank=True)
     national_digits = models.CharField(max_length=32, blank=True)
+    country = models.CharField(max_length=2, blank=True)  # ISO, of the E.164 number
     active = models.BooleanField(null=True)
     verified_until = models.DateField(null=True, blank=True)
     code_entering_attempts_left = models.IntegerField(null=True, blank=True)

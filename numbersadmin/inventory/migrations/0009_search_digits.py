@@ -4,8 +4,8 @@
   '%2344%'`` (filters.number_term_q) reads the index instead of every row. It is not in the
   model's Meta (SQLite cannot build it), so the migration state is unchanged and makemigrations
   stays clean; SQLite skips both steps.
-- Caller IDs get the numbers' search columns (``digits``, ``national_digits``), filled here for
-  existing rows and by every sync afterwards (services.ingest.search_digits).
+- Caller IDs get the numbers' search columns (``digits``, ``national_digits``, ``country``),
+  filled here for existing rows and by every sync afterwards (services.ingest).
 """
 
 import phonenumbers
@@ -13,16 +13,20 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 TRIGRAM_INDEX = "num_digits_trgm"
+FILLED = ["digits", "national_digits", "country"]
 
 
-def _national_digits(e164: str) -> str:
-    # As services.ingest.national_digits does (copied: a migration must not follow later code changes).
+def _national_and_country(e164: str) -> tuple[str, str]:
+    # As services.ingest.national_digits and providers.base.country_of do (copied: a migration must
+    # not follow later code changes).
     if not e164:
-        return ""
+        return "", ""
     try:
-        return str(phonenumbers.parse(e164, None).national_number)
+        parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return ""
+        return "", ""
+    region = phonenumbers.region_code_for_number(parsed)
+    return str(parsed.national_number), "" if region in (None, "ZZ", "001") else region
 
 
 def fill_caller_id_digits(apps, schema_editor):
@@ -31,13 +35,13 @@ def fill_caller_id_digits(apps, schema_editor):
     for caller_id in CallerId.objects.only("pk", "e164", "number_raw").iterator(chunk_size=2000):
         e164 = caller_id.e164
         caller_id.digits = (e164.lstrip("+") if e164 else "".join(c for c in caller_id.number_raw if c.isdigit()))[:32]
-        caller_id.national_digits = _national_digits(e164)
+        caller_id.national_digits, caller_id.country = _national_and_country(e164)
         batch.append(caller_id)
         if len(batch) == 2000:
-            CallerId.objects.bulk_update(batch, ["digits", "national_digits"])
+            CallerId.objects.bulk_update(batch, FILLED)
             batch = []
     if batch:
-        CallerId.objects.bulk_update(batch, ["digits", "national_digits"])
+        CallerId.objects.bulk_update(batch, FILLED)
 
 
 def add_trigram_index(apps, schema_editor):
@@ -71,6 +75,12 @@ class Migration(migrations.Migration):
             model_name="callerid",
             name="national_digits",
             field=models.CharField(blank=True, max_length=32, default=""),
+            preserve_default=False,
+        ),
+        migrations.AddField(
+            model_name="callerid",
+            name="country",
+            field=models.CharField(blank=True, max_length=2, default=""),
             preserve_default=False,
         ),
         migrations.RunPython(fill_caller_id_digits, migrations.RunPython.noop, elidable=True),

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from providers.base import Inventory, NumberRecord
+from providers.base import Inventory, NumberRecord, country_of
 from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
@@ -225,6 +225,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     _upsert_simple(
         CallerId, account, inventory.caller_ids,
         lambda r: {"number_raw": r.number[:64], "e164": r.e164, **search_digits(r.e164, r.number),
+                   "country": country_of(r.e164),
                    "active": r.active, "verified_until": r.verified_until,
                    "code_entering_attempts_left": r.code_entering_attempts_left,
                    "verification_call_attempts_left": r.verification_call_attempts_left, "kind": r.kind,
