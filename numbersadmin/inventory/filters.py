@@ -126,7 +126,7 @@ class FastFilterSet(df.FilterSet):
 # is per country so that last digits starting with 0 ("0415") do not also find every +1 415 number.
 # Lists without a number column (owners, locations, trunks, trunk groups) match every word as text.
 _QUERY_TOKEN = re.compile(r"[,;]|[^\s,;]+")
-_PHONE_WORD = re.compile(r"[\d+()\-./]+")
+_PHONE_WORD = re.compile(r"[0-9+()\-./]+")
 _TRUNK_IN_BRACKETS = re.compile(r"(?<=\d)\s*\(\s*0\s*\)")
 
 
@@ -147,7 +147,7 @@ class SearchTerms:
 
 def _number_term(written: str) -> NumberTerm | None:
     written = _TRUNK_IN_BRACKETS.sub("", written.strip())
-    digits = re.sub(r"\D", "", written)
+    digits = re.sub(r"[^0-9]", "", written)
     # A number without digits ("+", "-", "()") constrains nothing: it is the start of something typed.
     return NumberTerm(digits, written.startswith("+")) if digits else None
 
