@@ -4,10 +4,11 @@ Enter, land on the numbers table filtered by the same text."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from ..test_search import SF_NUMBERS, seed_inventory
+from ..test_search import LONDON_DESK, LONDON_OTHER_2344, RIGA_OFFICE, SF_NUMBERS, seed_inventory, seed_offices
 from .conftest import login, numbers_in_table, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,3 +66,43 @@ def test_several_groups_and_group_link(page, live_server, ops_user):
     page.click("#global-search-results #gs-owners")
     page.wait_for_url(re.compile(r".*/owners/\?q=e"))
     assert f"of {counts['owners']}" in page.locator(".pager .count").first.inner_text()
+
+
+def _wait_for_q(page, q: str) -> None:
+    """The HTMX form pushed ?q=<q> and swapped the table in."""
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("q") == [q])
+    page.wait_for_load_state("networkidle")
+
+
+def test_search_narrows_as_terms_are_added_and_finds_last_digits(page, live_server, ops_user):
+    """Issue 13: "Riga office" then "Riga office 2" must not widen; the last 4 digits find a number."""
+    seed_inventory()
+    seed_offices()
+    login(page, live_server, "bob", "pw-bob-123")
+    box = page.locator("#id_q")
+
+    box.press_sequentially("Riga office", delay=20)
+    _wait_for_q(page, "Riga office")
+    riga = numbers_in_table(page)
+    assert sorted(riga) == RIGA_OFFICE
+
+    box.press_sequentially(" 2", delay=20)
+    _wait_for_q(page, "Riga office 2")
+    narrowed = numbers_in_table(page)
+    assert 0 < len(narrowed) <= len(riga) and set(narrowed) <= set(riga)
+    assert all("2" in n for n in narrowed)
+    assert f"of {len(narrowed)}" in page.locator(".pager .count").first.inner_text()
+    shot(page, "search-narrows")
+
+    box.fill("")
+    box.press_sequentially("2344", delay=20)
+    _wait_for_q(page, "2344")
+    assert sorted(numbers_in_table(page)) == sorted([LONDON_DESK, LONDON_OTHER_2344])
+    shot(page, "search-last-digits")
+
+    box.fill("")
+    box.press_sequentially("+44 (0)20 3240 2344", delay=10)
+    _wait_for_q(page, "+44 (0)20 3240 2344")
+    assert numbers_in_table(page) == [LONDON_DESK]
+    assert box.input_value() == "+44 (0)20 3240 2344"
+    shot(page, "search-international-format")
