@@ -124,7 +124,8 @@ class FastFilterSet(df.FilterSet):
 #   prefix) and the international digits start with the rest ("0044 20 3240…").
 # Each alternative only narrows when digits are appended, so a longer number never finds more. (b)
 # is per country so that last digits starting with 0 ("0415") do not also find every +1 415 number.
-# Lists without a number column (owners, locations, trunks, trunk groups) match every word as text.
+# Lists without a number column (owners, locations, trunks, trunk groups, DID groups & pools) match
+# every word as text.
 _QUERY_TOKEN = re.compile(r"[,;]|[^\s,;]+")
 _PHONE_WORD = re.compile(r"[0-9+()\-./]+")
 _TRUNK_IN_BRACKETS = re.compile(r"(?<=\d)\s*\(\s*0\s*\)")
@@ -359,7 +360,7 @@ class TrunkGroupFilterSet(NameSearchMixin, FastFilterSet):
         fields: list[str] = []
 
 
-class NumberGroupFilterSet(FastFilterSet):
+class NumberGroupFilterSet(NameSearchMixin, FastFilterSet):
     """DIDWW DID groups and Plivo number pools (one model, told apart by ``group_type``)."""
 
     q = df.CharFilter(method="filter_q", label="Search")
@@ -367,16 +368,11 @@ class NumberGroupFilterSet(FastFilterSet):
     kind = df.ChoiceFilter(choices=[("did_group", "DID group (DIDWW)"), ("pool", "Number pool (Plivo)")],
                            method="filter_kind", label="Kind")
     negatable = ("account",)
+    search_fields = ("name", "prefix")
 
     class Meta:
         model = NumberGroup
         fields: list[str] = []
-
-    def filter_q(self, queryset, name, value):
-        value = (value or "").strip()[:SEARCH_MAX_CHARS]
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(prefix__icontains=value))
 
     def filter_kind(self, queryset, name, value):
         pools = Q(group_type=POOL_GROUP_TYPE)
