@@ -119,7 +119,7 @@ class FastFilterSet(df.FilterSet):
 #   typed with "+": the international digits start with it ("+44 20 3240" -> 44203240…);
 #   otherwise any of: a) the digits appear anywhere in the international digits (suffix "2344",
 #   middle "3240 23"); b) they start with 0, the number's country is dialled with a 0 trunk prefix
-#   (TRUNK_ZERO_REGIONS: UK, Germany, France…; not +1 or Italy) and its national significant number
+#   (trunk_zero_regions(): UK, Germany, France…; not +1 or Italy) and its national significant number
 #   starts with the rest ("020 3240 2344" -> 2032402344); c) they start with 00 (international call
 #   prefix) and the international digits start with the rest ("0044 20 3240…").
 # Each alternative only narrows when digits are appended, so a longer number never finds more. (b)
@@ -141,9 +141,6 @@ class NumberTerm:
 class SearchTerms:
     numbers: tuple[NumberTerm, ...] = ()
     words: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.numbers or self.words)
 
 
 def _number_term(written: str) -> NumberTerm | None:
