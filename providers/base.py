@@ -208,6 +208,10 @@ class Inventory:
 
 @dataclass(frozen=True)
 class Progress:
+    """Where a fetch is. Adapters report once before the first request of each listing (``begin``)
+    and after every page, so a failure on the very first request of a listing is recorded at that
+    listing's stage, not at the previous one."""
+
     pages_fetched: int
     items_fetched: int
     items_total: int | None
@@ -215,6 +219,13 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def begin(progress: ProgressCallback | None, stage: str, pages: int = 0, items: int = 0) -> None:
+    """Announce the listing about to be fetched (no page of it yet). ``pages``/``items`` carry the
+    adapter's running counters where its progress reports are cumulative (Webex)."""
+    if progress is not None:
+        progress(Progress(pages, items, None, stage=stage))
 
 
 class Closeable:
@@ -344,6 +355,7 @@ class CountedListing:
         instead of ending it early."""
         items: list = []
         offset = pages = 0
+        begin(progress, stage)
         while True:
             page, page_total = fetch(offset)
             pages += 1

@@ -123,7 +123,7 @@ def rows_shown(client, href: str) -> int:
     body = response.content.decode()
     assert "Ignored filter" not in body, href  # an ignored filter would mean an unfiltered list
     if href.startswith("/accounts/"):
-        return int(re.search(r'id="account-count">(\d+) (?:stale )?accounts?<', body).group(1))
+        return int(re.search(r'id="account-count">(\d+) (?:failing )?(?:stale )?accounts?<', body).group(1))
     pager = re.search(r'<span class="count">([^<]*)</span>', body).group(1)
     if pager == "No rows":
         return 0
@@ -136,8 +136,8 @@ def test_every_figure_lands_on_a_list_with_that_many_rows(admin_client, inventor
     response = admin_client.get("/")
     assert response.status_code == 200
     links = figure_links(response.content.decode())
-    # 5 totals + stale heading + 4 providers + 4 accounts + 6 statuses + 10 countries.
-    assert len(links) == 5 + 1 + 4 + 4 + len(NumberStatus.choices) + 10
+    # 6 totals + failing and stale headings + 4 providers + 4 accounts + 6 statuses + 10 countries.
+    assert len(links) == 6 + 2 + 4 + 4 + len(NumberStatus.choices) + 10
     for link in links:
         assert str(link["count"]) in link["text"].replace(",", ""), link  # the visible figure is the data-count
         assert rows_shown(admin_client, link["href"]) == link["count"], link
@@ -147,6 +147,7 @@ def test_figures_count_what_the_spec_says(admin_client, inventory):
     body = admin_client.get("/").content.decode()
     by_href = {link["href"]: link["count"] for link in figure_links(body)}
     assert by_href["/accounts/?stale=yes"] == 2  # stale + never synced; the disabled one is not stale
+    assert by_href["/accounts/?failing=yes"] == 1  # Plivo EU: its last attempt failed
     assert by_href["/numbers/?expires_within=30"] == 7  # 10-day ones; not 40-day, not removed
     assert by_href["/caller-ids/?expires_within=30"] == 3
     assert by_href["/numbers/?status=removed"] == 6

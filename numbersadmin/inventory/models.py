@@ -13,7 +13,8 @@ from providers import registry
 
 from . import crypto
 from .validators import validate_base_url, validate_config
-from .choices import ChangeKind, NumberKind, NumberStatus, SyncState, SyncTrigger
+from .choices import (ChangeKind, NumberKind, NumberStatus, SyncErrorText, SyncState, SyncTrigger, stage_label,
+                      sync_error_text)
 
 
 class ProviderAccount(models.Model):
@@ -374,6 +375,16 @@ class SyncRun(models.Model):
         if self.items_total:
             return min(100, int(100 * self.items_fetched / self.items_total))
         return None
+
+    @property
+    def stage_label(self) -> str:
+        """"fetching numbers": where the run is, or where it stopped when it failed."""
+        return stage_label(self.stage) if self.stage else ""
+
+    @property
+    def error_text(self) -> SyncErrorText | None:
+        """Plain words for the error class (never the provider's message)."""
+        return sync_error_text(self.error_class) if self.error_class else None
 
     def get_absolute_url(self) -> str:
         return reverse("sync_run_detail", args=[self.pk])

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from providers.plivo.mapping import POOL_GROUP_TYPE
 
-from .choices import NumberStatus, VerificationState
+from .choices import AccountHealth, NumberStatus, SyncState, VerificationState, stage_label, sync_error_text
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
                       NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
 from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount,
@@ -157,6 +157,152 @@ def latest_runs(accounts) -> dict[int, SyncRun]:
     ids = ProviderAccount.objects.filter(pk__in=[a.pk for a in accounts]).annotate(run_id=Subquery(newest))
     runs = SyncRun.objects.in_bulk([r for r in ids.values_list("run_id", flat=True) if r])
     return {run.account_id: run for run in runs.values()}
+
+
+# --- Account health ------------------------------------------------------------------------------
+# Health is the last *attempt*, not only the last success: an account whose syncs fail keeps an
+# old (or even recent) last good sync, and must not look healthy. An attempt is a run that reached
+# the provider and ended: succeeded, needs review (applied, removals held) or failed. Not attempts:
+# queued and running runs (not over yet), "retry scheduled" (a rate limit: the same attempt goes on
+# after the provider's wait) and "busy" failures (never started: another run of the account held it).
+ATTEMPT_STATES = (SyncState.SUCCEEDED, SyncState.NEEDS_REVIEW, SyncState.FAILED)
+NOT_ATTEMPTS = ("busy",)
+
+
+@dataclass(frozen=True)
+class Health:
+    state: str  # AccountHealth
+    last_success_at: dt.datetime | None
+    last_attempt: SyncRun | None  # the latest attempt (see above), whatever its outcome
+
+
+def classify_account(account: ProviderAccount, last_attempt: SyncRun | None, now=None) -> Health:
+    """The health rule, first match wins:
+
+    1. disabled: not synced automatically (never counted stale or failing);
+    2. failing: the last attempt failed, and no good sync came after it;
+    3. never synced: no good sync yet (and no failed attempt);
+    4. stale: the last good sync is older than twice the account's interval (ProviderAccount.is_stale);
+    5. ok.
+    """
+    now = now or timezone.now()
+    success = account.last_success_at
+    if not account.enabled:
+        state = AccountHealth.DISABLED
+    elif (last_attempt is not None and last_attempt.state == SyncState.FAILED
+          and (success is None or (last_attempt.finished_at or now) >= success)):
+        state = AccountHealth.FAILING
+    elif success is None:
+        state = AccountHealth.NEVER_SYNCED
+    elif account.is_stale(now):
+        state = AccountHealth.STALE
+    else:
+        state = AccountHealth.OK
+    return Health(state, success, last_attempt)
+
+
+def _newest_run_id(attempts_only: bool = False) -> Subquery:
+    runs = SyncRun.objects.filter(account=OuterRef("pk"))
+    if attempts_only:
+        runs = runs.filter(state__in=ATTEMPT_STATES).exclude(error_class__in=NOT_ATTEMPTS)
+    return Subquery(runs.order_by("-created_at", "-id").values("pk")[:1])
+
+
+@dataclass
+class SyncOverview:
+    latest_runs: dict  # account id -> newest run (any state: the accounts page shows live progress)
+    health: dict  # account id -> Health
+
+    def failing(self, accounts) -> list:
+        return [a for a in accounts if self.health[a.pk].state == AccountHealth.FAILING]
+
+
+def _is_attempt(run: SyncRun) -> bool:
+    return run.state in ATTEMPT_STATES and run.error_class not in NOT_ATTEMPTS
+
+
+def sync_overview(accounts, now=None) -> SyncOverview:
+    """Newest run and health of each account in one query, whatever the number of accounts (the
+    accounts page polls this every 2 s). Also sets ``account.health`` on each: the health badge
+    (templatetags.freshness) reads it."""
+    now = now or timezone.now()
+    accounts = list(accounts)
+    owners = ProviderAccount.objects.filter(pk__in=[a.pk for a in accounts])
+    # The newest run and the newest attempt of each account (often the same run).
+    runs = SyncRun.objects.filter(Q(pk__in=owners.annotate(r=_newest_run_id()).values("r"))
+                                  | Q(pk__in=owners.annotate(r=_newest_run_id(attempts_only=True)).values("r")))
+    by_account: dict[int, list[SyncRun]] = {}
+    for run in runs:
+        by_account.setdefault(run.account_id, []).append(run)
+
+    def newest(items):
+        return max(items, key=lambda r: (r.created_at, r.pk), default=None)
+
+    latest = {pk: newest(items) for pk, items in by_account.items()}
+    health = {}
+    for account in accounts:
+        attempt = newest([r for r in by_account.get(account.pk, ()) if _is_attempt(r)])
+        account.health = health[account.pk] = classify_account(account, attempt, now)
+    return SyncOverview(latest, health)
+
+
+def attach_health(accounts, now=None) -> None:
+    """``account.health`` on each account (distinct accounts; e.g. the accounts of a page of numbers)."""
+    unique = {a.pk: a for a in accounts if a is not None}
+    if unique:
+        overview = sync_overview(unique.values(), now)
+        for account in accounts:
+            if account is not None:
+                account.health = overview.health[account.pk]
+
+
+@dataclass(frozen=True)
+class RunExplanation:
+    """A sync run in plain words, for the run page: what happened, what it did to the inventory,
+    what to do. ``tone``: ok / info / warn / bad (colour only)."""
+
+    headline: str
+    inventory: str
+    action: str
+    tone: str
+    code: str  # the error class, shown as a code ("" without an error)
+
+
+def explain_run(run: SyncRun) -> RunExplanation:
+    """Words from the run's state, stage and error class only: the provider's own message (shown
+    to admins separately) never goes into them.
+
+    "Inventory unchanged" for failed and rescheduled runs is a guarantee of services/sync.py: the
+    apply is one transaction that also finishes the run as succeeded / needs review, and a run is
+    only ever marked failed (or retry scheduled) from queued or running, never after that commit.
+    A run that dies mid-apply is rolled back. Needs review is the other case: applied, removals held."""
+    code = run.error_class
+    text = sync_error_text(code) if code else None
+    where = stage_label(run.stage) if run.stage else ""
+    if run.state == SyncState.QUEUED:
+        return RunExplanation("Waiting for a worker to start this sync.", "Nothing has changed yet.", "", "info", code)
+    if run.state == SyncState.RUNNING:
+        return RunExplanation(f"Running: {where or 'starting'}.",
+                              "The inventory changes only once every page has arrived, in one step at the end.",
+                              "", "info", code)
+    if run.state == SyncState.SUCCEEDED:
+        return RunExplanation("Completed: every page arrived and the changes were applied.",
+                              "Applied: the counts below are what changed.", "", "ok", code)
+    unchanged = "Inventory unchanged: nothing from this run was applied, so every number still shows its last good sync."
+    if run.state == SyncState.RETRY_SCHEDULED:
+        when = run.retry_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if run.retry_at else "shortly"
+        return RunExplanation(
+            f"Rate limited by the provider{' while ' + where if where else ''}: a retry is scheduled for {when}.",
+            unchanged, "Nothing to do: the retry runs by itself.", "warn", code)
+    if run.state == SyncState.NEEDS_REVIEW:
+        text = sync_error_text(code or "removal_guard")
+        return RunExplanation(f"Completed, with removals held for review. {text.happened}",
+                              "Additions and changes were applied; no number was removed.", text.action, "warn",
+                              code)
+    # failed
+    text = text or sync_error_text("")
+    headline = f"Failed while {where}." if where else "Failed before it started."
+    return RunExplanation(f"{headline} {text.happened}", unchanged, text.action, "bad", code)
 
 
 def sync_run_list(account_id: int | None = None) -> QuerySet:
@@ -350,9 +496,10 @@ def caller_ids_expiring_count(days: int, today=None) -> int:
 
 @dataclass
 class DashboardFigures:
-    accounts: list  # ProviderAccount with number_count (live numbers), by name
+    accounts: list  # ProviderAccount with number_count (live numbers) and health, by name
     latest_runs: dict  # account id -> latest SyncRun
     stale: list
+    failing: list  # enabled accounts whose last sync attempt failed (failing_accounts)
     by_provider: dict
     by_status: dict
     by_country: dict  # "" = numbers without a country
@@ -369,10 +516,12 @@ def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigu
     """Everything the home page shows in a fixed number of queries (one GROUP BY per chart)."""
     now = timezone.now()
     accounts = list(account_list())
+    overview = sync_overview(accounts, now)
     return DashboardFigures(
         accounts=accounts,
-        latest_runs=latest_runs(accounts),
+        latest_runs=overview.latest_runs,
         stale=stale_accounts(accounts, now),
+        failing=overview.failing(accounts),
         by_provider=live_number_totals("provider"),
         by_status=number_totals_by_status(),
         by_country=live_number_totals("country"),

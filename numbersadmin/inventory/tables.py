@@ -140,9 +140,11 @@ def status_cell(row, table):
 
 
 def freshness_cell(row, table):
-    cache = table.cache.setdefault("fresh", {})  # one label per account, not per row
-    if row.account_id not in cache:
-        cache[row.account_id] = freshness(row.account, table.now)
+    cache = table.cache.get("fresh")
+    if cache is None:  # one health badge per account, for every account of the page in one query
+        accounts = {r.account_id: r.account for r in table.objects}
+        selectors.attach_health(list(accounts.values()), table.now)
+        cache = table.cache["fresh"] = {pk: freshness(a, table.now) for pk, a in accounts.items()}
     return cache[row.account_id]
 
 
@@ -293,6 +295,7 @@ class Table:
         self.selectable = selectable
         self.now = timezone.now()
         self.cache: dict = {}
+        self.objects = rows = list(rows)  # renderers may look across the page (freshness_cell)
         # Whole rows are built here: a template loop over every cell costs more than the SQL.
         cells = [(format_html('<td data-col="{}"{}>', c.name, mark_safe(' class="wrap"') if c.wrap else ""), c)
                  for c in columns]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import quote, urlencode
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback, page_size
+from ..base import Closeable, Inventory, Progress, ProgressCallback, begin, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -81,6 +81,7 @@ class ApifonicaClient(Closeable):
         seen_sids: set[str] = set()
         items: list[dict] = []
         pages = 0
+        begin(progress, "numbers")
         while True:
             page_items, nxt = self._page(self.http.get_json(url))
             pages += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import quote
 
-from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each, page_size
+from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, begin, lookup_each, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
 from . import mapping
@@ -99,6 +99,7 @@ class DidwwClient(Closeable):
         """
         listing = CountedListing(path, "total_records")
         page = 0
+        begin(progress, stage)
         while True:
             page += 1
             doc = self._get_page(path, include, page)

@@ -16,7 +16,7 @@ import re
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..base import Closeable, Inventory, Progress, ProgressCallback, lookup_each, page_size
+from ..base import Closeable, Inventory, Progress, ProgressCallback, begin, lookup_each, page_size
 from ..errors import AuthError, BadResponse, NotFound, Unavailable
 from ..http import HttpClient, Response
 from . import mapping
@@ -172,6 +172,7 @@ class WebexClient(Closeable):
         seen_keys: set[str] = set()
         items: list[dict] = []
         pages = 0
+        begin(progress, stage, self._pages, offset)
         while True:
             response = self._get_page(url)
             pages += 1

@@ -345,11 +345,14 @@ def test_fetch_inventory_three_pages_from_fixtures():
     assert set(by_id(inv.trunk_groups)) == {
         GO_TRUNK_GROUP, "a8176983-61c4-4768-b699-10d5f3245d90", "def3b7b1-ce76-420d-9684-8dbdb69e17c1",
     }
-    assert seen == [
+    assert seen == [  # each listing is announced before its first request, then reported per page
+        Progress(0, 0, None, "numbers"),
         Progress(1, 1, 3, "numbers"),
         Progress(2, 2, 3, "numbers"),
         Progress(3, 3, 3, "numbers"),
+        Progress(0, 0, None, "trunks"),
         Progress(1, 1, 1, "trunks"),
+        Progress(0, 0, None, "trunk_groups"),
         Progress(1, 2, 2, "trunk_groups"),
     ]
     assert trunks.calls.last.request.url.params["include"] == "voice_in_trunk_group"

@@ -244,6 +244,8 @@ def test_full_sync_merges_pools_and_pages_by_offset(sim):
     stages = [p.stage for p in seen]
     assert stages == sorted(stages, key=["pools", "numbers"].index) and set(stages) == {"pools", "numbers"}
     assert seen[-1] == Progress(3, 53, 53, stage="numbers")
+    assert seen[0] == Progress(0, 0, None, stage="pools")  # announced before the first request
+    assert Progress(0, 0, None, stage="numbers") in seen
 
 
 def test_pool_only_number_and_mutations_between_syncs():

@@ -275,8 +275,8 @@ def test_paging_math_offsets_and_progress():
     assert inv.complete and inv.total_reported == 250 and inv.pages_fetched == 6
     assert len(inv.numbers) == 250 and len(inv.caller_ids) == 3
     assert [n.external_id for n in inv.numbers[:2]] == ["2000", "2001"]
-    assert seen == [Progress(1, 100, 250, "numbers"), Progress(2, 200, 250, "numbers"),
-                    Progress(3, 250, 250, "numbers"), Progress(1, 3, 3, "caller_ids")]
+    assert seen == [Progress(0, 0, None, "numbers"), Progress(1, 100, 250, "numbers"), Progress(2, 200, 250, "numbers"),
+                    Progress(3, 250, 250, "numbers"), Progress(0, 0, None, "caller_ids"), Progress(1, 3, 3, "caller_ids")]
 
 
 @respx.mock
@@ -547,7 +547,7 @@ def test_listing_shifting_mid_sync_is_detected():
             first_page_seen = []
 
             def progress(p: Progress) -> None:
-                if p.stage == "numbers" and not first_page_seen:
+                if p.stage == "numbers" and p.pages_fetched and not first_page_seen:
                     first_page_seen.append(p)
                     sim.remove_phone_number(sim.phone_numbers[0]["phone_id"])  # everything shifts left
 

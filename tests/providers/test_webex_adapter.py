@@ -223,7 +223,9 @@ def test_full_sync_follows_links(sim):
     assert [dict(r.query)["start"] for r in number_pages] == [str(i) for i in range(0, len(sim.numbers), 40)]
     assert all(dict(r.query)["max"] == "40" for r in number_pages)
     assert inv.pages_fetched == len(sim.requests) - before
-    assert [p.stage for p in seen[:5]] == ["numbers"] * 5 and seen[4].items_fetched == len(sim.numbers) == 165
+    assert seen[0] == Progress(0, 0, None, "numbers")  # announced before the first request
+    assert [p.stage for p in seen[:6]] == ["numbers"] * 6 and seen[5].items_fetched == len(sim.numbers) == 165
+    assert seen[6] == Progress(5, 0, None, "locations")  # Webex counts pages across listings
     assert {p.stage for p in seen} == {"numbers", "locations", "caller_ids"}
     assert all(p.items_total is None for p in seen)
     # owners: every type incl. the undocumented one, also owners of extension-only rows

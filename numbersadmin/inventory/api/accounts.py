@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from providers import registry
 
 from .. import runner, selectors
-from ..choices import SyncTrigger
+from ..choices import AccountHealth, SyncTrigger
 from ..models import ProviderAccount, SyncRun
 from ..pagination import InvalidCursor, keyset_page
 from ..services import accounts as account_services
@@ -30,6 +30,8 @@ ACCOUNT = inline_serializer("Account", {
     "id": serializers.IntegerField(), "name": serializers.CharField(), "provider": serializers.CharField(),
     "enabled": serializers.BooleanField(), "numbers": serializers.IntegerField(),
     "last_success_at": serializers.DateTimeField(allow_null=True), "stale": serializers.BooleanField(),
+    "health": serializers.ChoiceField(AccountHealth.choices, help_text=(
+        "The last sync attempt, not only the last success: failing = the last attempt failed")),
     "last_run": serializers.DictField(allow_null=True),
     "config": serializers.DictField(required=False, help_text="admins only"),
 })
@@ -68,9 +70,10 @@ def _run(run: SyncRun | None, admin: bool) -> dict | None:
 
 
 def _account(account: ProviderAccount, last: SyncRun | None, admin: bool) -> dict:
+    """``account.health`` comes from selectors.sync_overview (which also gives ``last``)."""
     data = {"id": account.pk, "name": account.name, "provider": account.provider, "enabled": account.enabled,
             "numbers": getattr(account, "number_count", None), "last_success_at": _json(account.last_success_at),
-            "stale": account.is_stale(), "last_run": _run(last, admin)}
+            "stale": account.is_stale(), "health": account.health.state, "last_run": _run(last, admin)}
     if admin:
         data["config"] = {"base_url": account.base_url, "settings": account.config,
                           "sync_interval_minutes": account.sync_interval_minutes,
@@ -84,7 +87,7 @@ class AccountList(APIView):
                        child=serializers.DictField())}), **ERRORS})
     def get(self, request):
         accounts = list(selectors.account_list())
-        latest = selectors.latest_runs(accounts)
+        latest = selectors.sync_overview(accounts).latest_runs
         admin = request.user.has_perm(MANAGE)
         return Response({"results": [_account(a, latest.get(a.pk), admin) for a in accounts]})
 
@@ -101,7 +104,7 @@ class AccountDetail(APIView):
                    responses={200: ACCOUNT, **ERRORS})
     def get(self, request, pk: int):
         account = _get_account(pk)
-        return Response(_account(account, selectors.latest_runs([account]).get(account.pk),
+        return Response(_account(account, selectors.sync_overview([account]).latest_runs.get(account.pk),
                                  request.user.has_perm(MANAGE)))
 
 
@@ -233,7 +236,9 @@ class AccountCreate(AccountList):
                     sync_interval_minutes=data.get("sync_interval_minutes"), user=request.user)
         except DjangoValidationError as exc:
             _validation(exc)
-        return Response(_account(_get_account(account.pk), None, True), status=201)
+        account = _get_account(account.pk)
+        return Response(_account(account, selectors.sync_overview([account]).latest_runs.get(account.pk), True),
+                        status=201)
 
 
 class AccountEdit(AccountDetail):
@@ -259,7 +264,7 @@ class AccountEdit(AccountDetail):
         except DjangoValidationError as exc:
             _validation(exc)
         account = _get_account(pk)
-        return Response(_account(account, selectors.latest_runs([account]).get(pk), True))
+        return Response(_account(account, selectors.sync_overview([account]).latest_runs.get(pk), True))
 
 
 # -- the audit log (admins) -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
+from providers import registry
 from providers.base import Progress
 from providers.errors import BadResponse, ProviderError, RateLimited
 
@@ -203,6 +204,9 @@ def _progress_writer(run: SyncRun, heartbeat: Heartbeat):
     def write(p: Progress) -> None:
         if heartbeat.lost:
             raise ingest.LeaseLost("this run's lease was reclaimed")
+        # Kept on the run object even when the write below is throttled: a failure finishes the
+        # run with this stage, so the run page says where it stopped ("fetching numbers").
+        run.stage = p.stage
         if p.stage != state["stage"]:
             state["pages_before"] += state["stage_pages"]
             state["stage"], state["at"] = p.stage, 0.0
@@ -247,7 +251,8 @@ def run_sync(run_id: int) -> SyncRun:
             if not inventory.complete:
                 raise BadResponse("provider listing was incomplete")
             lookups = _confirm_absences(run, client, inventory)
-            SyncRun.objects.filter(pk=run.pk).update(stage="applying", pages_fetched=inventory.pages_fetched,
+            run.stage = "applying"
+            SyncRun.objects.filter(pk=run.pk).update(stage=run.stage, pages_fetched=inventory.pages_fetched,
                                                      items_fetched=len(inventory.numbers))
             account.refresh_from_db()
             _apply_and_finish(run, account, inventory, lookups, token)
@@ -282,7 +287,8 @@ def _confirm_absences(run: SyncRun, client, inventory) -> dict[str, bool]:
     candidates = ingest.missing_candidates(run.account, inventory)
     if not candidates or len(candidates) > settings.SYNC_MISSING_LOOKUP_MAX:
         return {}
-    SyncRun.objects.filter(pk=run.pk).update(stage="confirming")
+    run.stage = "confirming"
+    SyncRun.objects.filter(pk=run.pk).update(stage=run.stage)
     answers = client.lookup_numbers(candidates)
     present = sum(1 for found in answers.values() if found)
     if present:
@@ -308,7 +314,7 @@ def _apply_and_finish(run: SyncRun, account: ProviderAccount, inventory, lookups
             state = SyncState.NEEDS_REVIEW
         else:
             state = SyncState.SUCCEEDED
-            run.stage = ""
+        run.stage = ""  # applied: no stage to report (a failed run keeps the one it stopped at)
         run.state, run.finished_at = state, timezone.now()
         fields = {name: getattr(run, name) for name in FINISH_FIELDS + COUNT_FIELDS}
         if not SyncRun.objects.filter(pk=run.pk, state=SyncState.RUNNING, lease_token=token).update(**fields):
@@ -322,12 +328,21 @@ COUNT_FIELDS = ["pages_fetched", "added", "changed", "unchanged", "removed", "re
                 "items_total", "held_external_ids", "missing"]
 
 
+def redact_message(account: ProviderAccount, message: str) -> str:
+    """A second line of defence for the message stored on a failed run (admins read it on the run
+    page): adapters build messages without secrets and ``http.py`` removes the account's own secret
+    values; the provider's raw-payload redaction (providers/redaction.py) also hides account
+    identifiers in URL paths ("/Account/<redacted>/")."""
+    spec = registry.PROVIDERS.get(account.provider)
+    return spec.raw_redaction(message) if spec is not None else message
+
+
 def _finish_where(run: SyncRun, token: str | None, state: str, error_class: str, message: str,
                   state_from: str = SyncState.RUNNING, fresh: bool = True) -> int | None:
     """Finish a run that failed, only if it is still ours (not reclaimed meanwhile); with
     ``fresh``, on a new connection when the database dropped the old one (a restart mid-apply)."""
     run.state, run.finished_at = state, timezone.now()
-    run.error_class, run.error_message = error_class, message[:2000]
+    run.error_class, run.error_message = error_class, redact_message(run.account, message)[:2000]
     fields = {name: getattr(run, name) for name in FINISH_FIELDS}
     query = {"pk": run.pk, "state": state_from, **({"lease_token": token} if token else {})}
 

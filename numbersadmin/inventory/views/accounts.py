@@ -23,21 +23,26 @@ MANAGE = "inventory.manage_accounts"
 
 def account_list(request):
     accounts = list(selectors.account_list())
-    # ?stale=yes is where the dashboard's "stale accounts" figure lands (same selector, same count).
+    overview = selectors.sync_overview(accounts)
+    # ?stale=yes and ?failing=yes are where the dashboard's "stale accounts" and "failing accounts"
+    # figures land (same selectors, same counts).
     stale_only = request.GET.get("stale") == "yes"
+    failing_only = request.GET.get("failing") == "yes"
     if stale_only:
         accounts = selectors.stale_accounts(accounts)
-    latest = selectors.latest_runs(accounts)
-    rows = [(a, latest.get(a.pk)) for a in accounts]
+    if failing_only:
+        accounts = overview.failing(accounts)
+    rows = [(a, overview.latest_runs.get(a.pk)) for a in accounts]
     any_active = any(run is not None and run.is_active for _, run in rows)
     return render_page(request, "inventory/accounts/list.html", {
         "rows": rows, "any_active": any_active, "providers": registry.PROVIDERS.values(),
-        "can_manage": request.user.has_perm(MANAGE), "stale_only": stale_only,
+        "can_manage": request.user.has_perm(MANAGE), "stale_only": stale_only, "failing_only": failing_only,
     }, partial="accounts")
 
 
 def account_detail(request, pk: int):
     account = get_object_or_404(selectors.account_list(), pk=pk)
+    selectors.attach_health([account])
     runs = selectors.sync_run_list(account.pk)[:20]
     return render(request, "inventory/accounts/detail.html", {
         "account": account, "runs": runs, "can_manage": request.user.has_perm(MANAGE),
@@ -129,8 +134,10 @@ def sync_run_list(request):
 
 def sync_run_detail(request, pk: int):
     run = get_object_or_404(SyncRun.objects.select_related("account", "requested_by"), pk=pk)
+    selectors.attach_health([run.account])
     return render_page(request, "inventory/syncs/detail.html", {
-        "run": run, "can_manage": request.user.has_perm(MANAGE), "held_sample": run.held_external_ids[:20],
+        "run": run, "outcome": selectors.explain_run(run), "can_manage": request.user.has_perm(MANAGE),
+        "held_sample": run.held_external_ids[:20],
     }, partial="run")
 
 

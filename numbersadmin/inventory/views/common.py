@@ -49,6 +49,7 @@ def detail_page(request: HttpRequest, template: str, obj, *, name: str, crumb: t
     numbers, param, value = selectors.numbers_of(obj)
     numbers = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
     list_url = f"{reverse('numbers')}?{urlencode({param: value})}"
+    selectors.attach_health([obj.account])  # the health badge in the page head
     return render(request, template, {
         "object": obj, name: obj, "crumb_label": crumb[0], "crumb_url": crumb[1], "title_prefix": title_prefix,
         "table": number_table(list(numbers[:RELATED_LIMIT])), "total": numbers.count(), "limit": RELATED_LIMIT,

@@ -94,4 +94,5 @@ def dashboard(request):
         "expiring_caller_ids_url": f"{reverse('caller_ids')}?{urlencode({'expires_within': days})}",
         "accounts_url": reverse("accounts"),
         "stale_url": f"{reverse('accounts')}?stale=yes",
+        "failing_url": f"{reverse('accounts')}?failing=yes",
     })

@@ -21,6 +21,7 @@ def number_detail(request, pk: int, annotate_form=None):
                              "note__updated_by")
     tags = list(number.tags.all())
     note = getattr(number, "note", None)
+    selectors.attach_health([number.account])  # the health badge next to the number
     if annotate_form is None:  # else: a rejected POST, shown with what was typed
         annotate_form = NumberAnnotateForm(initial={"note": note.text if note else "",
                                                     "tags": ", ".join(t.name for t in tags)})
