@@ -35,7 +35,7 @@ def test_export_csv_with_filter_search_and_sort(synced, tmp_path):
     assert AuditLog.objects.filter(action="export", username="cli").count() == 2
 
 
-def test_export_xlsx_cells_are_text_never_formulas(synced, didww_sim, tmp_path):
+def test_export_xlsx_cells_are_never_formulas(synced, didww_sim, tmp_path):
     didww_sim.update_did(didww_sim.dids[0]["id"], description="=cmd|' /C calc'!A0")
     sync(synced)
     out = tmp_path / "all.xlsx"
@@ -44,9 +44,9 @@ def test_export_xlsx_cells_are_text_never_formulas(synced, didww_sim, tmp_path):
     rows = list(sheet.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
     assert len(body) == PhoneNumber.objects.count()
-    e164 = header.index("e164")
+    e164 = header.index("Number")
     assert all(isinstance(r[e164], str) and r[e164].startswith("+") for r in body)
-    descriptions = [r[header.index("description")] for r in body]
+    descriptions = [r[header.index("Description")] for r in body]
     assert "'=cmd|' /C calc'!A0" in descriptions
     for row in load_workbook(out).active.iter_rows(min_row=2):
         assert all(cell.data_type != "f" for cell in row)

@@ -208,12 +208,12 @@ def test_export_file_name_is_safe_with_a_hostile_view_name(ops_client, synced, o
     assert "\r" not in disposition and "\n" not in disposition and "/" not in disposition.split("filename=")[1]
 
 
-def test_small_xlsx_is_immediate_text_only_with_manifest(ops_client, synced):
+def test_small_xlsx_is_immediate_with_screen_headers_and_manifest(ops_client, synced):
     response = ops_client.get("/numbers/?country=GB&export=xlsx&cols=e164,description")
     assert response["Content-Disposition"].endswith('.xlsx"')
     wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(wb["export"].iter_rows(values_only=True))
-    assert rows[0] == ("e164", "description") and len(rows) - 1 == live().filter(country="GB").count()
+    assert rows[0] == ("Number", "Description") and len(rows) - 1 == live().filter(country="GB").count()
     assert dict(wb["manifest"].iter_rows(values_only=True))["rows"] == str(len(rows) - 1)
 
 
@@ -320,12 +320,15 @@ def test_column_definitions_are_checked_when_the_list_is_defined():
     def col(name, *fields, sortable=False):
         return Column(name, name.title(), lambda row, t: "", tuple(fields), sortable=sortable)
 
-    check_columns([col("a", value("a")), data("b")], {})
+    check_columns([col("a", value("a")), data("b", label="B")], {})
     for columns, sorts, message in (
         ([col("a", value("a")), col("a", value("b"))], {}, "duplicate column names: a"),
         ([col("a", value("x")), col("b", value("x", "other"))], {}, "duplicate field names: x"),
         ([col("a")], {}, "columns without fields: a"),
         ([col("a", value("a"), sortable=True)], {"b": "b"}, "sortable columns without a sort key: a"),
+        # XLSX headers: a column of several fields names each one, and no two read the same
+        ([col("a", value("x"), value("y", label="Y"))], {}, "fields without a label .*: x"),
+        ([col("a", value("x")), col("b", value("y", label="A"))], {}, "duplicate field label names: A"),
     ):
         with pytest.raises(ValueError, match=message):
             check_columns(columns, sorts)

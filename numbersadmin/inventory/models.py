@@ -124,6 +124,11 @@ class Location(ProviderObject):
         return reverse("location_detail", args=[self.pk])
 
 
+def owner_type_label(raw: str) -> str:
+    """A provider's owner type as people read it ("VIRTUAL_LINE" -> "Virtual Line")."""
+    return raw.replace("_", " ").title()
+
+
 class Owner(ProviderObject):
     """Who holds numbers (Webex person, workspace, virtual line, hunt group, ...)."""
 
@@ -143,7 +148,7 @@ class Owner(ProviderObject):
 
     @property
     def type_label(self) -> str:
-        return self.owner_type.replace("_", " ").title() if self.owner_type else "Unknown"
+        return owner_type_label(self.owner_type) if self.owner_type else "Unknown"
 
     def get_absolute_url(self) -> str:
         return reverse("owner_detail", args=[self.pk])

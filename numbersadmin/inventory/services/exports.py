@@ -4,6 +4,13 @@ fields and queryset they are given; which fields a list has is the list's column
 Safety rule (OWASP CSV injection), decided once here: a cell starting with ``= + - @``, tab or CR
 gets a leading apostrophe, EXCEPT a value that is exactly an E.164 number (``+`` then 1-15
 digits): digits alone cannot form a formula, and ops need the ``+`` kept verbatim.
+
+Two audiences: CSV is for machines (field names such as ``e164`` and ``account_last_sync``, raw
+code values, ISO-8601 UTC timestamps: what scripts and the API use); XLSX is for people (the
+headers they see on screen, display labels for code values, numbers and dates as typed cells in
+the site's time zone, frozen header row, autofilter, column widths). Both are written from the
+same ``Field`` list, so a field declares once how people read it (``label``, ``kind``,
+``labels``).
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import Callable, Iterable, Iterator
+from decimal import Decimal
+from itertools import chain, islice
+from typing import Callable, Iterable, Iterator, Union
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -23,6 +32,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from ..models import ProviderAccount
 
@@ -48,10 +59,22 @@ class _Echo:
         return value
 
 
+# What a field holds, for XLSX cells (CSV and the API ignore it). "text" covers identifiers too
+# (E.164, provider ids, extensions): they stay strings, never numbers.
+KINDS = ("text", "int", "money", "date", "datetime")
+# Code -> display label: a Django ``Choices`` class, (code, label) pairs, a mapping, or a function.
+Labels = Union[type, Iterable[tuple[str, str]], Mapping, Callable[[str], str]]
+
+
 @dataclass(frozen=True)
 class Field:
     """One exported value: its header and where it comes from. The list columns (tables.py) say
     which fields a list has; this module only knows how to write them.
+
+    ``header`` is the machine name (CSV header, API field, ``fields=``, queued jobs); ``label`` is
+    what people read (the XLSX header: the on-screen column header, tables.py fills it in).
+    ``kind`` types the XLSX cell (see KINDS); ``labels`` turns a code value into its display
+    label in XLSX (``apifonica`` -> ``Apifonica``; unknown codes stay as they are).
 
     ``path`` is a ``values()`` path, or the alias of ``annotate`` (an expression added to the query
     only when the field is exported). A many-valued field (tags) has ``load``: one query per chunk
@@ -61,6 +84,38 @@ class Field:
     path: str
     annotate: Callable[[], object] | None = None
     load: Callable[[list[int]], dict[int, str]] | None = None
+    label: str = ""
+    kind: str = "text"
+    labels: Labels | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"field {self.header!r}: unknown kind {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.labels is not None:
+            if self.kind != "text":
+                raise ValueError(f"field {self.header!r}: display labels are for text codes, not {self.kind!r}")
+            labels = self.labels
+            if hasattr(labels, "choices"):  # TextChoices class
+                labels = labels.choices
+            if isinstance(labels, Mapping):
+                labels = labels.items()
+            if not callable(labels):  # kept as pairs: the field stays hashable and comparable
+                object.__setattr__(self, "labels", tuple((str(k), str(v)) for k, v in labels))
+
+    @property
+    def title(self) -> str:
+        """The people's header (XLSX)."""
+        return self.label or self.header
+
+    def display(self) -> Callable[[object], object]:
+        """value -> what people read (XLSX): the code's label where the field has labels."""
+        if self.labels is None:
+            return lambda value: value
+        if callable(self.labels):
+            fn = self.labels
+            return lambda value: value if value in (None, "") else fn(value)
+        mapping = dict(self.labels)
+        return lambda value: mapping.get(value, value) if isinstance(value, str) else value
 
 
 def with_annotations(qs: QuerySet, fields: list[Field]) -> QuerySet:
@@ -219,23 +274,109 @@ def _text_cell(ws, value):
     return cell
 
 
+# Number formats people expect; the ISO-like date order reads the same in every locale.
+XLSX_FORMATS = {"money": "#,##0.00##", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
+WIDTH_SAMPLE_ROWS = 200  # column widths come from the header and the first rows
+MIN_WIDTH, MAX_WIDTH = 6, 50
+
+
+def _local_naive(value: dt.datetime, tz) -> dt.datetime:
+    """Excel has no time zones: the site's wall-clock time, to the second."""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value, tz)
+    return value.replace(tzinfo=None, microsecond=0)
+
+
+def _xlsx_value(field: Field, tz) -> Callable[[object], object]:
+    """value -> the typed value of an XLSX cell, or ``None`` for a text cell (neutralised)."""
+    kind = field.kind
+    if kind == "int":
+        return lambda v: v if isinstance(v, int) and not isinstance(v, bool) else None
+    if kind == "money":
+        return lambda v: v if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) else None
+    if kind in ("date", "datetime"):
+        def when(v):
+            if isinstance(v, dt.datetime):
+                return _local_naive(v, tz)
+            return v if isinstance(v, dt.date) else None
+        return when
+    return lambda v: None
+
+
+def _xlsx_cell(field: Field, tz, ws) -> Callable[[object], tuple[object, int]]:
+    """value -> (cell, displayed width): typed cells for numbers and dates, text for the rest."""
+    display, typed, fmt = field.display(), _xlsx_value(field, tz), XLSX_FORMATS.get(field.kind)
+
+    def cell(value):
+        if value is None:
+            return None, 0
+        native = typed(value)
+        if native is None:
+            shown = display(value)
+            out = _text_cell(ws, shown)
+            return out, len(out.value)
+        out = WriteOnlyCell(ws, value=native)
+        if fmt:
+            out.number_format = fmt
+        if isinstance(native, dt.datetime):
+            width = 19
+        elif isinstance(native, dt.date):
+            width = 10
+        else:
+            width = len(f"{native:,.2f}" if field.kind == "money" else str(native))
+        return out, width
+
+    return cell
+
+
 def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | None = None,
                progress: Callable[[int], None] | None = None) -> int:
-    """openpyxl write-only mode (constant memory); every cell is text, so nothing is a formula
-    and numbers keep their "+" and leading zeros. The manifest is a second sheet. ``target`` is
-    a path or a binary file object."""
+    """A spreadsheet for people, in openpyxl write-only mode (constant memory): headers as on
+    screen (``Field.label``), display labels for codes, numbers and dates as typed cells (dates in
+    the site's time zone, without offset: Excel cannot hold one; the manifest names the zone),
+    every other cell text (identifiers such as E.164 keep their "+" and leading zeros; the CSV
+    injection rule applies; nothing is ever a formula). Frozen header row, an autofilter over the
+    data, column widths from the header and the first rows. The manifest is a second sheet.
+    ``target`` is a path or a binary file object."""
+    tz = timezone.get_default_timezone()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
-    ws.append([_text_cell(ws, f.header) for f in fields])
+    makers = [_xlsx_cell(f, tz, ws) for f in fields]
+    source = iter_rows(qs, fields)
+    # Widths and the frozen pane are written before the rows: size the columns from a sample.
+    sample = list(islice(source, WIDTH_SAMPLE_ROWS))
+    widths = [len(f.title) for f in fields]
+    for row in sample:
+        for i, (make, value) in enumerate(zip(makers, row)):
+            widths[i] = max(widths[i], make(value)[1])
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for f in fields:
+        cell = _text_cell(ws, f.title)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
     rows = 0
-    for row in iter_rows(qs, fields):
-        ws.append([_text_cell(ws, value) for value in row])
+    for row in chain(sample, source):
+        ws.append([make(value)[0] for make, value in zip(makers, row)])
         rows += 1
         if progress and rows % 1000 == 0:
             progress(rows)
+    if fields:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(fields))}{rows + 1}"  # written after the rows
     if manifest is not None:
         meta = wb.create_sheet("manifest")
-        for key, value in manifest.items():
+        meta.column_dimensions["A"].width = 30
+        meta.column_dimensions["B"].width = 100
+        items = manifest.items() + [
+            ("time_zone", f"{timezone.get_default_timezone_name()} (dates and times in this file; the CSV "
+                          "export writes them in UTC with an offset)"),
+            ("headers", "; ".join(f"{f.title} = {f.header}" for f in fields)),
+        ]
+        for key, value in items:
             meta.append([_text_cell(meta, key), _text_cell(meta, value)])
     wb.save(target)
     return rows
