@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import TooManyFieldsSent, ValidationError
+from django.db import models
 from django.http import QueryDict
 
 from providers import registry
 
-from .models import ProviderAccount, SiteSettings
+from .models import ProviderAccount, SiteSettings, bounds
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
 
@@ -106,11 +107,23 @@ class AccountForm(forms.Form):
         return config
 
 
+def _bounded_formfield(model_field, **kwargs):
+    """Integer settings get the model validators' bounds as the form field's min/max, so the
+    input says them and an out-of-range value is a form error."""
+    lower, upper = bounds(model_field)
+    if isinstance(model_field, models.IntegerField):
+        kwargs.update({k: v for k, v in (("min_value", lower), ("max_value", upper)) if v is not None})
+    return model_field.formfield(**kwargs)
+
+
 class SiteSettingsForm(forms.ModelForm):
+    """The in-app Settings page; bounds come from the model (SiteSettings validators)."""
+
     class Meta:
         model = SiteSettings
         fields = ["caller_id_expiry_window_days"]
         labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}
+        formfield_callback = _bounded_formfield
 
 
 # --- Local notes and tags. Validation is the service's, so forms and writes agree. ---
