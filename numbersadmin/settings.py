@@ -256,9 +256,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403/404/400 are one warning line, never a traceback (Django attaches the PermissionDenied).
+    "filters": {"client_error_without_traceback": {"()": "numbersadmin.logfilters.ClientErrorWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["client_error_without_traceback"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # On the logger too, so every handler (not only ours) sees the record without the traceback.
+        "django.request": {"filters": ["client_error_without_traceback"]},
+        "django.security": {"filters": ["client_error_without_traceback"]},
         "providers.http": {"level": env.str("PROVIDER_HTTP_LOG_LEVEL", default="WARNING")},
         "django.db.backends": {"level": "WARNING"},
         # httpx logs full request URLs at INFO; ours (providers.http) are redacted instead.
