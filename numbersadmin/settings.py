@@ -191,7 +191,11 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=10)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=15 * 60)
 
+# django-filter's blank choice: "Any" (no filter), not "---------" (filters.FastFilterSet sets it too).
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
+
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["numbersadmin.formats"]  # one date format on every page (formats/en/formats.py)
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -9,6 +9,7 @@ from django.http import QueryDict
 
 from providers import registry
 
+from .choices import key_label
 from .models import ProviderAccount, SiteSettings, bounds
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
@@ -34,18 +35,19 @@ class AccountForm(forms.Form):
             keep = "Stored encrypted; leave blank to keep the current value." if key in stored else ""
             if key in self.spec.file_secrets:
                 self.fields[f"secret_{key}"] = forms.FileField(
-                    label=key.replace("_json", ".json").replace("_", " ").capitalize(), required=account is None,
+                    label=f"{key_label(key.removesuffix('_json'))} file ({key.removesuffix('_json')}.json)",
+                    required=account is None,
                     help_text=keep or "Upload the file; it is stored encrypted and never shown again.",
                 )
             else:
                 self.fields[f"secret_{key}"] = forms.CharField(
-                    label=key.replace("_", " ").capitalize(), required=account is None,
+                    label=key_label(key), required=account is None,
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     help_text=keep,
                 )
         for key in self.spec.config_fields:
             self.fields[f"config_{key}"] = forms.CharField(
-                label=key.replace("_", " ").capitalize().replace(" id", " ID"), required=False, max_length=200,
+                label=key_label(key), required=False, max_length=200,
                 initial=(account.config.get(key, "") if account else ""), help_text="Optional.")
         if account is None:
             self.fields["base_url"].initial = ""

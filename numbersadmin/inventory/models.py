@@ -14,7 +14,7 @@ from providers import registry
 
 from . import crypto
 from .validators import validate_base_url, validate_config
-from .choices import ChangeKind, NumberKind, NumberStatus, SyncState, SyncTrigger
+from .choices import ChangeKind, NumberKind, NumberStatus, SyncState, SyncTrigger, key_label
 
 
 class ProviderAccount(models.Model):
@@ -143,7 +143,7 @@ class Owner(ProviderObject):
 
     @property
     def type_label(self) -> str:
-        return self.owner_type.replace("_", " ").title() if self.owner_type else "Unknown"
+        return key_label(self.owner_type) if self.owner_type else "Unknown"
 
     def get_absolute_url(self) -> str:
         return reverse("owner_detail", args=[self.pk])

@@ -22,6 +22,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from . import selectors
 from .choices import VerificationState
+from .countries import country_name
 from .services.exports import Field
 from .templatetags.inventory_tags import freshness
 
@@ -158,6 +159,15 @@ def note_cell(row, table):
     return DASH if note is None else note.text
 
 
+def country(attr: str):
+    """The country's name, its ISO code as the tooltip (the code is what filters and exports use)."""
+    def render(row, table):
+        code = getattr(row, attr) or ""
+        return format_html('<span title="{}">{}</span>', code, country_name(code)) if code else DASH
+
+    return render
+
+
 def _date(attr: str):
     def render(row, table):
         value = getattr(row, attr)
@@ -172,7 +182,7 @@ NUMBER_COLUMNS = check_columns([
     data("valid", "is_valid"),
     Column("provider", "Provider", text("account.provider_name"), (value("provider"),), sortable=True),
     Column("account", "Account", text("account.name"), (value("account", "account__name"),)),
-    Column("country", "Country", text("country"), (value("country"),), sortable=True),
+    Column("country", "Country", country("country"), (value("country"),), sortable=True),
     Column("region", "Region", text("region"), (value("region"),)),
     Column("city", "City", text("city"), (value("city"),), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind"),), sortable=True),
@@ -237,7 +247,7 @@ LOCATION_COLUMNS = check_columns([
            (value("name"),)),
     Column("kind", "Kind", text("kind"), (value("kind"),)),
     ACCOUNT_AND_PROVIDER,
-    Column("country", "Country", text("country_code"), (value("country", "country_code"),)),
+    Column("country", "Country", country("country_code"), (value("country", "country_code"),)),
     Column("region", "Region", text("region"), (value("region"),)),
     Column("city", "City", text("city"), (value("city"),)),
     Column("main_number", "Main number", text("main_number"), (value("main_number"),)),
