@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for c in python3.13 python3.12 python3 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -r); do \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$c; break; fi; done)
 
-.PHONY: run test test-fast venv
+.PHONY: run port-free test test-fast venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 not found (Django 6.1 needs it)"; exit 1; }
@@ -20,8 +20,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-run: venv
-	$(PY) manage.py demo
+# make run ADDR=127.0.0.1:8001 serves the demo elsewhere; the address is checked first (before the
+# virtualenv is built), and again by the demo before it migrates or syncs. DEMO_ARGS: more options
+# of `manage.py demo`, e.g. DEMO_ARGS=--reset-passwords.
+ADDR ?= 127.0.0.1:8000
+
+port-free:
+	@test -z "$(PYTHON)" || $(PYTHON) numbersadmin/portcheck.py "$(ADDR)"
+
+run: port-free venv
+	$(PY) manage.py demo --addr "$(ADDR)" $(DEMO_ARGS)
 
 # Under coverage (.coveragerc): pytest and every Python process it starts (xdist workers, manage.py,
 # celery worker and beat with their prefork children, probe.py) write their own data file under

@@ -191,7 +191,11 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=10)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=15 * 60)
 
+# django-filter's blank choice: "Any" (no filter), not "---------" (filters.FastFilterSet sets it too).
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
+
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["numbersadmin.formats"]  # one date format on every page (formats/en/formats.py)
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -256,9 +260,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # 403/404/400 are one warning line, never a traceback (Django attaches the PermissionDenied).
+    "filters": {"client_error_without_traceback": {"()": "numbersadmin.logfilters.ClientErrorWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["client_error_without_traceback"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # On the logger too, so every handler (not only ours) sees the record without the traceback.
+        "django.request": {"filters": ["client_error_without_traceback"]},
+        "django.security": {"filters": ["client_error_without_traceback"]},
         "providers.http": {"level": env.str("PROVIDER_HTTP_LOG_LEVEL", default="WARNING")},
         "django.db.backends": {"level": "WARNING"},
         # httpx logs full request URLs at INFO; ours (providers.http) are redacted instead.

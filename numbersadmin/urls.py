@@ -9,3 +9,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("numbersadmin.inventory.urls")),
 ]
+
+# 400/403/404 use Django's handlers with templates/<code>.html (rendered with the request, so the
+# layout shows the navigation); 500 needs its own to get the request too.
+handler500 = "numbersadmin.inventory.views.errors.server_error"

@@ -55,7 +55,7 @@ def test_owner_names_with_markup_render_as_text(ops_client, webex_like):
     for url in ("/owners/", f"/owners/{owner.pk}/", "/numbers/?q=442071234999"):
         body = ops_client.get(url).content.decode()
         assert "<b>Bob</b>" not in body and "&lt;b&gt;Bob&lt;/b&gt;" in body, url
-    assert "Ai Receptionist" in ops_client.get("/owners/").content.decode()  # unknown type kept as text
+    assert "AI receptionist" in ops_client.get("/owners/").content.decode()  # unknown type kept as text
 
 
 def test_owner_list_filters(ops_client, webex_like):

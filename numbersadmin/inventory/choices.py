@@ -190,3 +190,21 @@ UNKNOWN_ERROR = SyncErrorText(
 
 def sync_error_text(error_class: str) -> SyncErrorText:
     return SYNC_ERRORS.get(error_class, UNKNOWN_ERROR)
+# Words shown in capitals wherever a key becomes a label ("api_key" -> "API key", not "Api key").
+ACRONYMS = {"api": "API", "id": "ID", "ids": "IDs", "sid": "SID", "url": "URL", "uuid": "UUID", "sip": "SIP",
+            "sms": "SMS", "mms": "MMS", "did": "DID", "ai": "AI", "ivr": "IVR", "json": "JSON", "e164": "E.164",
+            "iso": "ISO", "pstn": "PSTN", "uri": "URI"}
+
+
+def key_label(key: str) -> str:
+    """A machine key as a label, sentence case with acronyms kept: 'api_key' -> 'API key',
+    'AUTO_ATTENDANT' -> 'Auto attendant', 'credentials_json' -> 'Credentials JSON'."""
+    words = [w for w in str(key or "").replace("-", "_").split("_") if w]
+    out = []
+    for i, word in enumerate(words):
+        lower = word.lower()
+        if lower in ACRONYMS:
+            out.append(ACRONYMS[lower])
+        else:
+            out.append(lower.capitalize() if i == 0 else lower)
+    return " ".join(out)

@@ -19,28 +19,29 @@ from django.utils import timezone
 from providers import registry
 from providers.plivo.mapping import POOL_GROUP_TYPE
 
-from .choices import NumberKind, NumberStatus, VerificationState
+from .choices import NumberKind, NumberStatus, VerificationState, key_label
+from .countries import country_label
 from .widgets import FastSelect
 from .models import AuditLog, CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
     """Country, region and city choices from the (small) locations table in one query."""
-    countries: dict[str, str] = {}
+    countries: set[str] = set()
     regions, cities = set(), set()
-    for code, name, region, city in Location.objects.values_list("country_code", "country_name", "region", "city").distinct():
+    for code, region, city in Location.objects.values_list("country_code", "region", "city").distinct():
         if code:
-            countries.setdefault(code, name or code)
+            countries.add(code.upper())
         if region:
             regions.add(region)
         if city:
             cities.add(city)
     # Every region phonenumbers knows, so numbers without a location record (Plivo, Apifonica)
     # are filterable too: a static list, never a DISTINCT over the numbers table.
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        countries.setdefault(code, code)
+    countries.update(phonenumbers.SUPPORTED_REGIONS)
     return {
-        "country": sorted(((c, f"{n} ({c})" if n != c else c) for c, n in countries.items()), key=lambda x: x[1]),
+        # "Germany (DE)": names from one table (countries.py), never a bare code or a provider's spelling.
+        "country": sorted(((c, country_label(c)) for c in countries), key=lambda x: x[1].casefold()),
         "region": [(r, r) for r in sorted(regions)],
         "city": [(c, c) for c in sorted(cities)],
     }
@@ -58,11 +59,12 @@ def within_days(field: str, start, days: int) -> Q:
 
 def _owner_type_choices() -> list[tuple[str, str]]:
     types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
-    return [(t, t.replace("_", " ").title()) for t in types]
+    return [(t, key_label(t)) for t in types]
 
 
 NULL = "null"  # the "is empty" choice value (django-filter's null_value)
 EMPTY_LABEL = "(empty)"
+ANY_LABEL = "Any"  # the blank choice of every filter select: no filter
 
 
 class BlankChoiceFilter(df.ChoiceFilter):
@@ -92,8 +94,10 @@ class FastFilterSet(df.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for f in self.filters.values():
-            if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)) and "widget" not in f.extra:
-                f.extra["widget"] = FastSelect
+            if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)):
+                if "widget" not in f.extra:
+                    f.extra["widget"] = FastSelect
+                f.extra.setdefault("empty_label", ANY_LABEL)  # "no filter" reads "Any", not "---------"
 
     def get_form_class(self):
         # Built here, not in __init__: subclasses fill choice lists after super().__init__().

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import TooManyFieldsSent, ValidationError
+from django.db import models
 from django.http import QueryDict
 
 from providers import registry
 
-from .models import ProviderAccount, SiteSettings
+from .choices import key_label
+from .models import ProviderAccount, SiteSettings, bounds
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
 
@@ -33,18 +35,19 @@ class AccountForm(forms.Form):
             keep = "Stored encrypted; leave blank to keep the current value." if key in stored else ""
             if key in self.spec.file_secrets:
                 self.fields[f"secret_{key}"] = forms.FileField(
-                    label=key.replace("_json", ".json").replace("_", " ").capitalize(), required=account is None,
+                    label=f"{key_label(key.removesuffix('_json'))} file ({key.removesuffix('_json')}.json)",
+                    required=account is None,
                     help_text=keep or "Upload the file; it is stored encrypted and never shown again.",
                 )
             else:
                 self.fields[f"secret_{key}"] = forms.CharField(
-                    label=key.replace("_", " ").capitalize(), required=account is None,
+                    label=key_label(key), required=account is None,
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     help_text=keep,
                 )
         for key in self.spec.config_fields:
             self.fields[f"config_{key}"] = forms.CharField(
-                label=key.replace("_", " ").capitalize().replace(" id", " ID"), required=False, max_length=200,
+                label=key_label(key), required=False, max_length=200,
                 initial=(account.config.get(key, "") if account else ""), help_text="Optional.")
         if account is None:
             self.fields["base_url"].initial = ""
@@ -106,11 +109,23 @@ class AccountForm(forms.Form):
         return config
 
 
+def _bounded_formfield(model_field, **kwargs):
+    """Integer settings get the model validators' bounds as the form field's min/max, so the
+    input says them and an out-of-range value is a form error."""
+    lower, upper = bounds(model_field)
+    if isinstance(model_field, models.IntegerField):
+        kwargs.update({k: v for k, v in (("min_value", lower), ("max_value", upper)) if v is not None})
+    return model_field.formfield(**kwargs)
+
+
 class SiteSettingsForm(forms.ModelForm):
+    """The in-app Settings page; bounds come from the model (SiteSettings validators)."""
+
     class Meta:
         model = SiteSettings
         fields = ["caller_id_expiry_window_days"]
         labels = {"caller_id_expiry_window_days": "Caller-ID expiry window (days)"}
+        formfield_callback = _bounded_formfield
 
 
 # --- Local notes and tags. Validation is the service's, so forms and writes agree. ---

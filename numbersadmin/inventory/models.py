@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -13,8 +14,8 @@ from providers import registry
 
 from . import crypto
 from .validators import validate_base_url, validate_config
-from .choices import (ChangeKind, NumberKind, NumberStatus, SyncErrorText, SyncState, SyncTrigger, stage_label,
-                      sync_error_text)
+from .choices import (ChangeKind, NumberKind, NumberStatus, SyncErrorText, SyncState, SyncTrigger, key_label,
+                      stage_label, sync_error_text)
 
 
 class ProviderAccount(models.Model):
@@ -125,8 +126,8 @@ class Location(ProviderObject):
 
 
 def owner_type_label(raw: str) -> str:
-    """A provider's owner type as people read it ("VIRTUAL_LINE" -> "Virtual Line")."""
-    return raw.replace("_", " ").title()
+    """A provider's owner type as people read it ("VIRTUAL_LINE" -> "Virtual line", "AI_RECEPTIONIST" -> "AI receptionist")."""
+    return key_label(raw)
 
 
 class Owner(ProviderObject):
@@ -312,10 +313,16 @@ class CallerId(ProviderObject):
 
 
 class SiteSettings(models.Model):
-    """Admin-editable settings (one row)."""
+    """Admin-editable settings (one row). Every setting is bounded: the validators refuse an
+    out-of-range value in a form (Settings page, Django admin), and ``load()`` clamps a value
+    stored before the bounds existed, so a bad row can never turn into a 500 where it is used."""
+
+    CALLER_ID_EXPIRY_WINDOW_MIN = 1
+    CALLER_ID_EXPIRY_WINDOW_MAX = 365
 
     caller_id_expiry_window_days = models.PositiveIntegerField(
-        default=30, help_text="A caller ID whose verification ends within this many days is 'expiring'.")
+        default=30, help_text="A caller ID whose verification ends within this many days is 'expiring' (1 to 365).",
+        validators=[MinValueValidator(CALLER_ID_EXPIRY_WINDOW_MIN), MaxValueValidator(CALLER_ID_EXPIRY_WINDOW_MAX)])
 
     class Meta:
         verbose_name_plural = "site settings"
@@ -323,7 +330,32 @@ class SiteSettings(models.Model):
     @classmethod
     def load(cls) -> "SiteSettings":
         obj, _ = cls.objects.get_or_create(pk=1)
+        obj.clamp()
         return obj
+
+    def clamp(self) -> None:
+        """Bring every bounded field into its validators' range (in memory; saved on the next save)."""
+        for field in self._meta.concrete_fields:
+            lower, upper = bounds(field)
+            value = getattr(self, field.attname)
+            if value is None or (lower is None and upper is None):
+                continue
+            if lower is not None and value < lower:
+                value = lower
+            if upper is not None and value > upper:
+                value = upper
+            setattr(self, field.attname, value)
+
+
+def bounds(field) -> tuple[int | None, int | None]:
+    """A field's (min, max) from its Min/MaxValueValidators (None where unbounded)."""
+    lower = upper = None
+    for v in field.validators:
+        if isinstance(v, MinValueValidator):
+            lower = v.limit_value if lower is None else max(lower, v.limit_value)
+        elif isinstance(v, MaxValueValidator):
+            upper = v.limit_value if upper is None else min(upper, v.limit_value)
+    return lower, upper
 
 
 class SyncRun(models.Model):

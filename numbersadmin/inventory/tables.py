@@ -31,6 +31,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from . import selectors
 from .choices import NumberKind, NumberStatus, VerificationState
 from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, Trunk, TrunkGroup, owner_type_label
+from .countries import country_name
 from .services.exports import Field
 from .templatetags.inventory_tags import freshness
 
@@ -217,6 +218,15 @@ def note_cell(row, table):
     return DASH if note is None else note.text
 
 
+def country(attr: str):
+    """The country's name, its ISO code as the tooltip (the code is what filters and exports use)."""
+    def render(row, table):
+        code = getattr(row, attr) or ""
+        return format_html('<span title="{}">{}</span>', code, country_name(code)) if code else DASH
+
+    return render
+
+
 def _date(attr: str):
     def render(row, table):
         value = getattr(row, attr)
@@ -232,7 +242,7 @@ NUMBER_COLUMNS = check_columns([
     Column("provider", "Provider", text("account.provider_name"), (value("provider", labels=PROVIDERS),),
            sortable=True),
     Column("account", "Account", text("account.name"), (value("account", "account__name"),)),
-    Column("country", "Country", text("country"), (value("country"),), sortable=True),
+    Column("country", "Country", country("country"), (value("country"),), sortable=True),
     Column("region", "Region", text("region"), (value("region"),)),
     Column("city", "City", text("city"), (value("city"),), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind", labels=NumberKind),), sortable=True),
@@ -303,7 +313,7 @@ LOCATION_COLUMNS = check_columns([
            (value("name"),)),
     Column("kind", "Kind", text("kind"), (value("kind"),)),
     ACCOUNT_AND_PROVIDER,
-    Column("country", "Country", text("country_code"), (value("country", "country_code"),)),
+    Column("country", "Country", country("country_code"), (value("country", "country_code"),)),
     Column("region", "Region", text("region"), (value("region"),)),
     Column("city", "City", text("city"), (value("city"),)),
     Column("main_number", "Main number", text("main_number"), (value("main_number"),)),

@@ -23,6 +23,12 @@ document (see ``providers/WIRE.md`` section 2). Behaviour reproduced:
 ``trunk`` / ``trunk_group`` (types unchanged). The current names stay accepted in ``include``
 so a client pinned to them still syncs, and must cope with the legacy names in the response.
 Data is plain dicts (``sim.dids`` etc.) so tests can mutate it between syncs.
+
+Dates: history (``created_at``) is seeded before a fixed ``NOW``. Renewals (``expires_at``) lie
+1-31 days after ``NOW`` by default (fixed, for tests); with ``today=`` (the demo) each DID renews
+monthly on its creation day, so ``expires_at`` is its next renewal after ``today`` (stable from
+one day to the next until that renewal passes), and about one DID in 30 is overdue (the renewal
+that passed without being paid). Either way the same seed draws the same numbers.
 """
 
 from __future__ import annotations
@@ -196,6 +202,24 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _monthly_renewal(created: dt.datetime, today: dt.date, *, overdue: bool) -> dt.datetime:
+    """A DID renewed monthly on the day it was created (capped at the 28th): its next renewal
+    after ``today``, or (``overdue``) the last one on or before ``today``."""
+    def shift(year: int, month: int, by: int) -> tuple[int, int]:
+        index = year * 12 + month - 1 + by
+        return index // 12, index % 12 + 1
+
+    day = min(created.day, 28)
+    year, month = today.year, today.month
+    this_month = dt.date(year, month, day)
+    if overdue and this_month > today:
+        year, month = shift(year, month, -1)
+    elif not overdue and this_month <= today:
+        year, month = shift(year, month, 1)
+    return dt.datetime(year, month, day, created.hour, created.minute, created.second,
+                       created.microsecond // 1000 * 1000, tzinfo=dt.timezone.utc)
+
+
 class DidwwSimulator(Simulator):
     name = "didww"
     base_path = "/v3"
@@ -208,9 +232,10 @@ class DidwwSimulator(Simulator):
 
     def __init__(self, api_key: str = DEMO_SECRETS["api_key"], dids: int = 200, trunks: int = 6, trunk_groups: int = 2,
                  seed: int = 1, countries: Iterable[str] | None = None, *, legacy_relationship_names: bool = False,
-                 api_version: str = DEFAULT_API_VERSION) -> None:
+                 api_version: str = DEFAULT_API_VERSION, today: dt.date | None = None) -> None:
         super().__init__()
         self.api_key = api_key
+        self.today = today  # None: renewals relative to the fixed NOW
         self.api_version = api_version  # the account's default version
         self.legacy_relationship_names = legacy_relationship_names
         self._rng = random.Random(seed)
@@ -324,6 +349,11 @@ class DidwwSimulator(Simulator):
         for moment in sorted(self._moment(start, NOW) for _ in range(n)):
             self.dids.append(self._new_did(moment))
 
+    def _expires(self, created: dt.datetime, days: int, terminated: bool, ms: int) -> dt.datetime:
+        if self.today is None:
+            return NOW + dt.timedelta(days=days, milliseconds=ms)
+        return _monthly_renewal(created, self.today, overdue=days == 1 and not terminated)
+
     def _new_number(self, group: dict) -> str:
         prefix, pattern = self._patterns[group["id"]]
         for _ in range(1000):
@@ -361,7 +391,8 @@ class DidwwSimulator(Simulator):
             "created_at": _stamp(created),
             "billing_cycles_count": 0 if cycles < 0.05 else rng.randint(1, 12) if cycles < 0.15 else None,
             "number": self._new_number(group),
-            "expires_at": _stamp(NOW + dt.timedelta(days=expires_days, milliseconds=rng.randrange(86_400_000))),
+            # (drawn here, after the number: the draw order is what makes a seed reproducible)
+            "expires_at": _stamp(self._expires(created, expires_days, terminated, rng.randrange(86_400_000))),
             "channels_included_count": group["channels_included_count"],
             "dedicated_channels_count": rng.randint(1, 4) if rng.random() < 0.1 else 0,
             "emergency_enabled": iso_of[group["country_id"]] in ("US", "GB") and group["city_id"] is not None

@@ -144,8 +144,11 @@ class PlivoSimulator(Simulator):
     list_next = "meta.next"
 
     def __init__(self, auth_id: str = DEMO_SECRETS["auth_id"], auth_token: str = DEMO_SECRETS["auth_token"],
-                 numbers: int = 60, powerpacks: int = 3, seed: int = 1):
+                 numbers: int = 60, powerpacks: int = 3, seed: int = 1, today: dt.date | None = None):
         super().__init__()
+        # Renewal dates follow this day (the demo passes the real date); history stays seeded
+        # before the fixed NOW. None: the fixed NOW (tests).
+        self.today = today or NOW.date()
         self.auth_id = auth_id
         self.auth_token = auth_token
         self.seed = seed
@@ -199,9 +202,10 @@ class PlivoSimulator(Simulator):
         digits, place = self._digits(country, kind)
         name = GEOGRAPHY[country][0]
         added = (NOW - dt.timedelta(days=rng.randint(20, 1500))).date()
-        renewal = dt.date(NOW.year, NOW.month, min(added.day, 28))
-        if renewal <= NOW.date():
-            renewal = dt.date(NOW.year + (NOW.month == 12), NOW.month % 12 + 1, renewal.day)
+        today = self.today
+        renewal = dt.date(today.year, today.month, min(added.day, 28))
+        if renewal <= today:
+            renewal = dt.date(today.year + (today.month == 12), today.month % 12 + 1, renewal.day)
         messaging = {
             "local": country in ("US", "CA") or rng.random() < 0.2,
             "fixed": rng.random() < 0.1,

@@ -14,6 +14,7 @@ from providers import registry
 
 from .. import selectors
 from ..choices import NumberStatus
+from ..countries import country_name
 
 TOP_COUNTRIES = 10
 
@@ -70,7 +71,7 @@ def _country_chart(figures) -> Chart:
     known = sorted(((c, n) for c, n in figures.by_country.items() if c), key=lambda x: (-x[1], x[0]))
     # The country filter accepts every phonenumbers region; anything else gets no link rather than
     # one the list would ignore (showing every number).
-    bars = [Bar(code, n, _numbers_url(country=code) if code in phonenumbers.SUPPORTED_REGIONS else None)
+    bars = [Bar(country_name(code), n, _numbers_url(country=code) if code in phonenumbers.SUPPORTED_REGIONS else None)
             for code, n in known[:TOP_COUNTRIES]]
     rest = known[TOP_COUNTRIES:]
     if rest:
