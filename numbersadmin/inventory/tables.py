@@ -22,6 +22,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from . import selectors
 from .choices import VerificationState
+from .pagination import SortKey
 from .services.exports import Field
 from .templatetags.inventory_tags import freshness
 
@@ -61,9 +62,10 @@ def data(name: str, path: str | None = None, **kw) -> Column:
     return Column(name, name, None, (value(name, path, **kw),), default=False)
 
 
-def check_columns(columns: list[Column], sorts: dict[str, str]) -> list[Column]:
-    """Definition-time guard: unique names and headers, every column exports something, and only
-    sort keys the selector knows are offered."""
+def check_columns(columns: list[Column], sorts: dict) -> list[Column]:
+    """Definition-time guard: unique names and headers, every column exports something, only
+    sort keys the selector knows are offered, and a sort through a relation (which may be
+    missing, so NULL) is a SortKey, never keyset's non-null fast path."""
     names = [c.name for c in columns]
     headers = [f.header for c in columns for f in c.fields]
     for label, items in (("column", names), ("field", headers)):
@@ -76,6 +78,9 @@ def check_columns(columns: list[Column], sorts: dict[str, str]) -> list[Column]:
     unsortable = [c.name for c in columns if c.sortable and c.name not in sorts]
     if unsortable:
         raise ValueError(f"sortable columns without a sort key: {', '.join(unsortable)}")
+    unsafe = sorted(k for k, v in sorts.items() if not isinstance(v, SortKey) and (not isinstance(v, str) or "__" in v))
+    if unsafe:
+        raise ValueError(f"sort keys through a relation must be a SortKey (NULLs last): {', '.join(unsafe)}")
     return columns
 
 
@@ -171,9 +176,9 @@ NUMBER_COLUMNS = check_columns([
     data("number_raw"),
     data("valid", "is_valid"),
     Column("provider", "Provider", text("account.provider_name"), (value("provider"),), sortable=True),
-    Column("account", "Account", text("account.name"), (value("account", "account__name"),)),
+    Column("account", "Account", text("account.name"), (value("account", "account__name"),), sortable=True),
     Column("country", "Country", text("country"), (value("country"),), sortable=True),
-    Column("region", "Region", text("region"), (value("region"),)),
+    Column("region", "Region", text("region"), (value("region"),), sortable=True),
     Column("city", "City", text("city"), (value("city"),), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind"),), sortable=True),
     Column("status", "Status", status_cell, (value("status"), value("provider_status", "raw_status"),
@@ -181,26 +186,30 @@ NUMBER_COLUMNS = check_columns([
     Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row),
            (value("voice"), value("sms"), value("mms"))),
     Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency),
-           (value("monthly_cost"), value("currency"))),
-    Column("renews", "Renews", _date("expires_at"), (value("expires_at"),)),
+           (value("monthly_cost"), value("currency")), sortable=True),
+    Column("renews", "Renews", _date("expires_at"), (value("expires_at"),), sortable=True),
     Column("owner", "Owner", lambda row, t: owner_link(row.owner),
-           (value("owner", "owner__name"), value("owner_type", "owner__owner_type"))),
-    Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),)),
-    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
-    Column("description", "Description", text("description"), (value("description"),), wrap=True),
-    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),)),
-    Column("location", "Location", link("location"), (value("location", "location__name"),), default=False),
+           (value("owner", "owner__name"), value("owner_type", "owner__owner_type")), sortable=True),
+    Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),), sortable=True),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),),
+           sortable=True),
+    Column("description", "Description", text("description"), (value("description"),), wrap=True, sortable=True),
+    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),),
+           sortable=True),
+    Column("location", "Location", link("location"), (value("location", "location__name"),), default=False,
+           sortable=True),
     data("main_number", "is_main_number"),
-    Column("did_group", "DID group", link("number_group"), (value("did_group", "number_group__name"),), default=False),
-    Column("application", "Application", text("application"), (value("application"),), default=False),
-    Column("extension", "Extension", text("extension"), (value("extension"),), default=False),
-    Column("acquired", "Acquired", _date("acquired_at"), (value("acquired_at"),), default=False),
+    Column("did_group", "DID group", link("number_group"), (value("did_group", "number_group__name"),), default=False,
+           sortable=True),
+    Column("application", "Application", text("application"), (value("application"),), default=False, sortable=True),
+    Column("extension", "Extension", text("extension"), (value("extension"),), default=False, sortable=True),
+    Column("acquired", "Acquired", _date("acquired_at"), (value("acquired_at"),), default=False, sortable=True),
     Column("first_seen", "First seen", _date("first_seen"), (value("first_seen"),), sortable=True, default=False),
     data("removed_at"),
     Column("tags", "Tags", tags_cell, (value("tags", "tag_names", annotate=selectors.tag_names_sql,
                                              load=selectors.tag_names),), default=False, prefetch=("tags",)),
     Column("note", "Note", note_cell, (value("note", "note_text", annotate=lambda: F("note__text")),), wrap=True,
-           default=False, select=("note",)),
+           default=False, select=("note",), sortable=True),
 ], selectors.NUMBER_SORTS)
 
 
@@ -212,76 +221,78 @@ def self_link(row, table):
     return format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)
 
 
-NAME = Column("name", "Name", self_link, (value("name"),))
-ACCOUNT = Column("account", "Account", text("account.name"), (value("account", "account__name"),))
+NAME = Column("name", "Name", self_link, (value("name"),), sortable=True)
+ACCOUNT = Column("account", "Account", text("account.name"), (value("account", "account__name"),), sortable=True)
 PROVIDER = data("provider", "account__provider")
 ACCOUNT_AND_PROVIDER = Column("account", "Account", account_cell,
-                              (value("account", "account__name"), value("provider", "account__provider")))
+                              (value("account", "account__name"), value("provider", "account__provider")),
+                              sortable=True)
 EXTERNAL_ID = data("external_id")
-NUMBER_COUNT = Column("numbers", "Numbers", text("number_count"), (value("numbers", "number_count"),))
-NAME_SORTS = {"name": "name"}
+NUMBER_COUNT = Column("numbers", "Numbers", text("number_count"), (value("numbers", "number_count"),), sortable=True)
+LOCATION_LINK = Column("location", "Location", link("location"), (value("location", "location__name"),), sortable=True)
 
 OWNER_COLUMNS = check_columns([
-    Column("name", "Owner", self_link, (value("name"),)),
-    Column("type", "Type", lambda row, t: row.type_label, (value("type", "owner_type"),)),
+    Column("name", "Owner", self_link, (value("name"),), sortable=True),
+    Column("type", "Type", lambda row, t: row.type_label, (value("type", "owner_type"),), sortable=True),
     data("first_name"),
     data("last_name"),
     ACCOUNT_AND_PROVIDER,
-    Column("location", "Location", link("location"), (value("location", "location__name"),)),
+    LOCATION_LINK,
     NUMBER_COUNT,
     EXTERNAL_ID,
-], NAME_SORTS)
+], selectors.OWNER_SORTS)
 
 LOCATION_COLUMNS = check_columns([
     Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
-           (value("name"),)),
-    Column("kind", "Kind", text("kind"), (value("kind"),)),
+           (value("name"),), sortable=True),
+    Column("kind", "Kind", text("kind"), (value("kind"),), sortable=True),
     ACCOUNT_AND_PROVIDER,
-    Column("country", "Country", text("country_code"), (value("country", "country_code"),)),
-    Column("region", "Region", text("region"), (value("region"),)),
-    Column("city", "City", text("city"), (value("city"),)),
-    Column("main_number", "Main number", text("main_number"), (value("main_number"),)),
+    Column("country", "Country", text("country_code"), (value("country", "country_code"),), sortable=True),
+    Column("region", "Region", text("region"), (value("region"),), sortable=True),
+    Column("city", "City", text("city"), (value("city"),), sortable=True),
+    Column("main_number", "Main number", text("main_number"), (value("main_number"),), sortable=True),
     NUMBER_COUNT,
     EXTERNAL_ID,
-], NAME_SORTS)
+], selectors.LOCATION_SORTS)
 
 TRUNK_COLUMNS = check_columns([
     NAME,
     ACCOUNT,
     PROVIDER,
-    Column("kind", "Type", text("kind"), (value("kind"),)),
-    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
+    Column("kind", "Type", text("kind"), (value("kind"),), sortable=True),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),),
+           sortable=True),
     data("description"),
     NUMBER_COUNT,
     EXTERNAL_ID,
     Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH,
-           (value("removed_at"),)),
-], NAME_SORTS)
+           (value("removed_at"),), sortable=True),
+], selectors.TRUNK_SORTS)
 
 TRUNK_GROUP_COLUMNS = check_columns([
     NAME,
     ACCOUNT,
     PROVIDER,
-    Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit"),)),
-    Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count"),)),
+    Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit"),), sortable=True),
+    Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count"),), sortable=True),
     NUMBER_COUNT,
     EXTERNAL_ID,
     data("removed_at"),
-], NAME_SORTS)
+], selectors.TRUNK_GROUP_SORTS)
 
 GROUP_COLUMNS = check_columns([
     Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
-           (value("name"),)),
+           (value("name"),), sortable=True),
     ACCOUNT,
     PROVIDER,
     Column("type", "Type", lambda row, t: "Number pool" if row.group_type == POOL_GROUP_TYPE else row.group_type or DASH,
-           (value("type", "group_type"),)),
-    Column("prefix", "Prefix", text("prefix"), (value("prefix"),)),
-    Column("location", "Location", link("location"), (value("location", "location__name"),)),
+           (value("type", "group_type"),), sortable=True),
+    Column("prefix", "Prefix", text("prefix"), (value("prefix"),), sortable=True),
+    LOCATION_LINK,
     NUMBER_COUNT,
     EXTERNAL_ID,
     data("removed_at"),
-], NAME_SORTS)
+], selectors.GROUP_SORTS)
 
 
 class Table:
@@ -333,16 +344,17 @@ CALLER_ID_COLUMNS = check_columns([
     data("number_raw"),
     Column("account", "Account", account_cell, (value("account", "account__name"), value("provider", "account__provider")),
            sortable=True),
-    Column("state", "Verification", verification_cell, (value("verification_state", "state"),)),
+    Column("state", "Verification", verification_cell, (value("verification_state", "state"),), sortable=True),
     Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH, (value("verified_until"),),
            sortable=True),
     Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no"),
-           (value("active"),)),
+           (value("active"),), sortable=True),
     Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
         "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
         "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left),
         (value("code_entering_attempts_left"), value("verification_call_attempts_left"))),
-    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),)),
+    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),), sortable=True),
     data("external_id"),
-    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),)),
+    Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at"),),
+           sortable=True),
 ], selectors.CALLER_ID_SORTS)
