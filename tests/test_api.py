@@ -122,7 +122,7 @@ def test_cursor_pages_cover_every_row_once_both_ways(synced, api):
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"),
     ("cursor=%%%", "cursor"), ("cursor=eyJ2IjoxfQ", "cursor"),
     ("fields=e164,nope", "fields"), ("fields=,", "fields"),
-    ("sort=renews", "sort"), ("sort=e164,city", "sort"),
+    ("sort=renewal", "sort"), ("sort=e164,city", "sort"),
     ("status=sideways", "status"), ("trunk=abc", "trunk"), ("country__n=%00", "country__n"),
 ])
 def test_bad_parameters_are_400s_naming_the_parameter(synced, api, query, param):

@@ -23,7 +23,7 @@ from . import selectors
 from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, SiteSettings, Trunk, TrunkGroup
 from .services import exports
 from .services.exports import Field
-from .tables import (CALLER_ID_COLUMNS, GROUP_COLUMNS, LOCATION_COLUMNS, NAME_SORTS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
+from .tables import (CALLER_ID_COLUMNS, GROUP_COLUMNS, LOCATION_COLUMNS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
                      TRUNK_GROUP_COLUMNS, Column)
 
 STATE_KEYS = ("q", "sort", "per_page", "cols")
@@ -32,10 +32,6 @@ REQUEST_KEYS = ("cursor", "page", "export", "columns", "scope", "pk")
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 50
 MAX_SELECTED = 10_000
-
-
-def _name_order(qs, sort):
-    return qs.order_by(f"-{sort.field}" if sort.descending else sort.field, "-pk" if sort.descending else "pk")
 
 
 def _caller_id_intro() -> dict:
@@ -49,10 +45,10 @@ class ListSpec:
     url_name: str
     filterset: Callable  # params -> bound FilterSet (a selector)
     columns: list[Column]  # every column, in screen and export order (tables.py)
-    sorts: dict[str, str]
+    sorts: dict  # sort key -> non-null field or pagination.SortKey (selectors.NUMBER_SORTS)
     default_sort: str
-    order: Callable = _name_order  # (qs, Sort) -> ordered qs
-    keyset: bool = True  # keyset cursors; False: page numbers (small lists with nullable sorts)
+    order: Callable = selectors.sort_order  # (qs, Sort) -> ordered qs, empty values last
+    keyset: bool = True  # keyset cursors; False: page numbers (caller IDs: a small list)
     table_id: str = ""
     empty_text: str = "Nothing here."
     search_placeholder: str = "Search…"
@@ -99,16 +95,16 @@ LISTS: dict[str, ListSpec] = {
                  empty_text="No caller IDs match these filters.", search_placeholder="Caller ID, any digits…",
                  intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro,
                  after_page=selectors.attach_owners, model=CallerId),
-        ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, NAME_SORTS, "name", table_id="owners-table", empty_text="No owners match these filters.",
+        ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, selectors.OWNER_SORTS, "name", table_id="owners-table", empty_text="No owners match these filters.",
                  search_placeholder="Name…", model=Owner),
-        ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS, NAME_SORTS, "name", table_id="locations-table",
+        ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS, selectors.LOCATION_SORTS, "name", table_id="locations-table",
                  empty_text="No locations match these filters.", search_placeholder="Name, city, region…", model=Location),
-        ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, NAME_SORTS, "name", table_id="trunks-table", empty_text="No trunks.",
+        ListSpec("trunks", "Trunks", "trunks", selectors.trunk_list, TRUNK_COLUMNS, selectors.TRUNK_SORTS, "name", table_id="trunks-table", empty_text="No trunks.",
                  search_placeholder="Trunk name…", model=Trunk),
         ListSpec("trunk_groups", "Trunk groups", "trunk_groups", selectors.trunk_group_list, TRUNK_GROUP_COLUMNS,
-                 NAME_SORTS, "name", table_id="trunk-groups-table",
+                 selectors.TRUNK_GROUP_SORTS, "name", table_id="trunk-groups-table",
                  empty_text="No trunk groups.", search_placeholder="Trunk group name…", model=TrunkGroup),
-        ListSpec("groups", "DID groups & pools", "groups", selectors.group_list, GROUP_COLUMNS, NAME_SORTS, "name",
+        ListSpec("groups", "DID groups & pools", "groups", selectors.group_list, GROUP_COLUMNS, selectors.GROUP_SORTS, "name",
                  table_id="groups-table", empty_text="No DID groups or number pools.",
                  search_placeholder="Name or prefix…", model=NumberGroup),
     )

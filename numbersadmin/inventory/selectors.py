@@ -19,9 +19,11 @@ from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, Lo
                       NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
 from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
-from .pagination import count_rows
+from .pagination import SortKey, count_rows, order_by_sort
 
-# Sortable columns -> (non-null db field). Each has an index ending in id (models.PhoneNumber).
+# Sort key (the column name in ``sort=``) -> a non-null db field (keyset's fast path; these have
+# an index ending in id, models.PhoneNumber) or a SortKey (may be empty: NULLs, and '' for text,
+# sort last in both directions; pagination.py).
 NUMBER_SORTS = {
     "e164": "e164",
     "provider": "provider",
@@ -31,6 +33,21 @@ NUMBER_SORTS = {
     "kind": "kind",
     "first_seen": "first_seen",
     "last_changed": "last_changed_at",
+    "account": SortKey("account__name", text=True),
+    "region": SortKey("region", text=True),
+    "cost": SortKey("monthly_cost"),
+    "renews": SortKey("expires_at"),
+    "owner": SortKey("owner__name", text=True),
+    "trunk": SortKey("trunk__name", text=True),
+    "trunk_group": SortKey("trunk_group__name", text=True),
+    "description": SortKey("description", text=True),
+    "freshness": SortKey("account__last_success_at"),
+    "location": SortKey("location__name", text=True),
+    "did_group": SortKey("number_group__name", text=True),
+    "application": SortKey("application", text=True),
+    "extension": SortKey("extension", text=True),
+    "acquired": SortKey("acquired_at"),
+    "note": SortKey("note__text", text=True),
 }
 DEFAULT_NUMBER_SORT = "e164"
 
@@ -38,7 +55,7 @@ DEFAULT_NUMBER_SORT = "e164"
 @dataclass
 class Sort:
     key: str
-    field: str
+    field: str | SortKey
     descending: bool
 
     @property
@@ -46,7 +63,7 @@ class Sort:
         return f"-{self.key}" if self.descending else self.key
 
 
-def parse_sort(value: str | None, allowed: dict[str, str], default: str) -> tuple[Sort, str | None]:
+def parse_sort(value: str | None, allowed: dict, default: str) -> tuple[Sort, str | None]:
     """Returns (sort, error message or None). Unknown keys fall back to the default."""
     raw = (value or "").strip()
     key = raw.lstrip("-")
@@ -310,8 +327,32 @@ def sync_run_list(account_id: int | None = None) -> QuerySet:
     return qs.filter(account_id=account_id) if account_id else qs
 
 
+def sort_order(qs: QuerySet, sort: Sort) -> QuerySet:
+    """The list in the sort's display order (exports, numbered pages): empty values last."""
+    return order_by_sort(qs, sort.field, sort.descending)
+
+
+# The related-object lists: every column with one value. Counts are non-null annotations.
+_ACCOUNT = SortKey("account__name", text=True)
+_NUMBERS = {"numbers": "number_count"}
+OWNER_SORTS = {"name": "name", "type": SortKey("owner_type", text=True), "account": _ACCOUNT,
+               "location": SortKey("location__name", text=True), **_NUMBERS}
+LOCATION_SORTS = {"name": "name", "kind": SortKey("kind", text=True), "account": _ACCOUNT,
+                  "country": SortKey("country_code", text=True), "region": SortKey("region", text=True),
+                  "city": SortKey("city", text=True), "main_number": SortKey("main_number", text=True), **_NUMBERS}
+TRUNK_SORTS = {"name": "name", "account": _ACCOUNT, "kind": SortKey("kind", text=True),
+               "trunk_group": SortKey("trunk_group__name", text=True), "removed": SortKey("removed_at"), **_NUMBERS}
+TRUNK_GROUP_SORTS = {"name": "name", "account": _ACCOUNT, "capacity": SortKey("capacity_limit"),
+                     "trunks": "trunk_count", **_NUMBERS}
+GROUP_SORTS = {"name": "name", "account": _ACCOUNT, "type": SortKey("group_type", text=True),
+               "prefix": SortKey("prefix", text=True), "location": SortKey("location__name", text=True), **_NUMBERS}
+
+
 # --- caller IDs ------------------------------------------------------------------------------
-CALLER_ID_SORTS = {"verified_until": "verified_until", "e164": "e164", "account": "account__name"}
+CALLER_ID_SORTS = {"verified_until": SortKey("verified_until"), "e164": "e164", "account": _ACCOUNT,
+                   "state": "state", "active": SortKey("active"),
+                   "owner": SortKey("owned_number_e164", text=True, expression=lambda: owning_number_subquery("e164")),
+                   "freshness": SortKey("account__last_success_at")}
 
 
 def verification_state_expr(today: dt.date, window_days: int):
@@ -347,8 +388,8 @@ def caller_id_list(params) -> CallerIdFilterSet:
 
 
 def caller_id_order(qs: QuerySet, sort) -> QuerySet:
-    field = F(sort.field)
-    return qs.order_by(field.desc(nulls_last=True) if sort.descending else field.asc(nulls_last=True), "pk")
+    """Empty values last in both directions (SortKey), then id."""
+    return sort_order(qs, sort)
 
 
 def caller_ids_for_number(number: PhoneNumber) -> list[CallerId]:

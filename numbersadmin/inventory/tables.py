@@ -32,6 +32,7 @@ from . import selectors
 from .choices import NumberKind, NumberStatus, VerificationState
 from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, Trunk, TrunkGroup, owner_type_label
 from .countries import country_name
+from .pagination import SortKey
 from .services.exports import Field
 from .templatetags.inventory_tags import freshness
 
@@ -100,7 +101,7 @@ def _model_field(model: type[Model], path: str):
     return field
 
 
-def check_columns(columns: list[Column], sorts: dict[str, str], model: type[Model] | None = None) -> list[Column]:
+def check_columns(columns: list[Column], sorts: dict, model: type[Model] | None = None) -> list[Column]:
     """Definition-time guard: unique names and headers (machine and people's), every field has a
     people's header, every column exports something, only sort keys the selector knows are
     offered and, given the list's ``model``, every field of a date, number or choices model
@@ -134,6 +135,10 @@ def check_columns(columns: list[Column], sorts: dict[str, str], model: type[Mode
                 problems.append(f"{f.header} holds codes with display labels: give it labels=")
         if problems:
             raise ValueError("fields typed unlike the model: " + "; ".join(problems))
+    # A sort through a relation (which may be missing, so NULL) is a SortKey, never keyset's non-null fast path.
+    unsafe = sorted(k for k, v in sorts.items() if not isinstance(v, SortKey) and (not isinstance(v, str) or "__" in v))
+    if unsafe:
+        raise ValueError(f"sort keys through a relation must be a SortKey (NULLs last): {', '.join(unsafe)}")
     return columns
 
 
@@ -241,9 +246,9 @@ NUMBER_COLUMNS = check_columns([
     data("valid", "is_valid", label="Valid number"),
     Column("provider", "Provider", text("account.provider_name"), (value("provider", labels=PROVIDERS),),
            sortable=True),
-    Column("account", "Account", text("account.name"), (value("account", "account__name"),)),
+    Column("account", "Account", text("account.name"), (value("account", "account__name"),), sortable=True),
     Column("country", "Country", country("country"), (value("country"),), sortable=True),
-    Column("region", "Region", text("region"), (value("region"),)),
+    Column("region", "Region", text("region"), (value("region"),), sortable=True),
     Column("city", "City", text("city"), (value("city"),), sortable=True),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind", labels=NumberKind),), sortable=True),
     Column("status", "Status", status_cell, (value("status", label="Status", labels=NumberStatus),
@@ -253,29 +258,29 @@ NUMBER_COLUMNS = check_columns([
     Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row),
            (value("voice", label="Voice"), value("sms", label="SMS"), value("mms", label="MMS"))),
     Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency),
-           (value("monthly_cost", label="Monthly cost", kind="money"), value("currency", label="Currency"))),
-    Column("renews", "Renews", _date("expires_at"), (value("expires_at", kind="datetime"),)),
+           (value("monthly_cost", label="Monthly cost", kind="money"), value("currency", label="Currency")), sortable=True),
+    Column("renews", "Renews", _date("expires_at"), (value("expires_at", kind="datetime"),), sortable=True),
     Column("owner", "Owner", lambda row, t: owner_link(row.owner),
            (value("owner", "owner__name", label="Owner"),
-            value("owner_type", "owner__owner_type", label="Owner type", labels=owner_type_label))),
-    Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),)),
-    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
-    Column("description", "Description", text("description"), (value("description"),), wrap=True),
+            value("owner_type", "owner__owner_type", label="Owner type", labels=owner_type_label)), sortable=True),
+    Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),), sortable=True),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),), sortable=True),
+    Column("description", "Description", text("description"), (value("description"),), wrap=True, sortable=True),
     Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at",
-                                                       label="Last sync", kind="datetime"),)),
-    Column("location", "Location", link("location"), (value("location", "location__name"),), default=False),
+                                                       label="Last sync", kind="datetime"),), sortable=True),
+    Column("location", "Location", link("location"), (value("location", "location__name"),), default=False, sortable=True),
     data("main_number", "is_main_number", label="Main number"),
-    Column("did_group", "DID group", link("number_group"), (value("did_group", "number_group__name"),), default=False),
-    Column("application", "Application", text("application"), (value("application"),), default=False),
-    Column("extension", "Extension", text("extension"), (value("extension"),), default=False),
-    Column("acquired", "Acquired", _date("acquired_at"), (value("acquired_at", kind="datetime"),), default=False),
+    Column("did_group", "DID group", link("number_group"), (value("did_group", "number_group__name"),), default=False, sortable=True),
+    Column("application", "Application", text("application"), (value("application"),), default=False, sortable=True),
+    Column("extension", "Extension", text("extension"), (value("extension"),), default=False, sortable=True),
+    Column("acquired", "Acquired", _date("acquired_at"), (value("acquired_at", kind="datetime"),), default=False, sortable=True),
     Column("first_seen", "First seen", _date("first_seen"), (value("first_seen", kind="datetime"),), sortable=True,
            default=False),
     data("removed_at", label="Removed", kind="datetime"),
     Column("tags", "Tags", tags_cell, (value("tags", "tag_names", annotate=selectors.tag_names_sql,
                                              load=selectors.tag_names),), default=False, prefetch=("tags",)),
     Column("note", "Note", note_cell, (value("note", "note_text", annotate=lambda: F("note__text")),), wrap=True,
-           default=False, select=("note",)),
+           default=False, select=("note",), sortable=True),
 ], selectors.NUMBER_SORTS, PhoneNumber)
 
 
@@ -287,77 +292,79 @@ def self_link(row, table):
     return format_html('<a href="{}">{}</a>', row.get_absolute_url(), row.name)
 
 
-NAME = Column("name", "Name", self_link, (value("name"),))
-ACCOUNT = Column("account", "Account", text("account.name"), (value("account", "account__name"),))
+NAME = Column("name", "Name", self_link, (value("name"),), sortable=True)
+ACCOUNT = Column("account", "Account", text("account.name"), (value("account", "account__name"),), sortable=True)
 PROVIDER = data("provider", "account__provider", label="Provider", labels=PROVIDERS)
 ACCOUNT_AND_PROVIDER = Column("account", "Account", account_cell,
                               (value("account", "account__name", label="Account"),
-                               value("provider", "account__provider", label="Provider", labels=PROVIDERS)))
+                               value("provider", "account__provider", label="Provider", labels=PROVIDERS)),
+                              sortable=True)
 EXTERNAL_ID = data("external_id", label="Provider ID")
-NUMBER_COUNT = Column("numbers", "Numbers", text("number_count"), (value("numbers", "number_count", kind="int"),))
-NAME_SORTS = {"name": "name"}
+NUMBER_COUNT = Column("numbers", "Numbers", text("number_count"), (value("numbers", "number_count", kind="int"),),
+                      sortable=True)
+LOCATION_LINK = Column("location", "Location", link("location"), (value("location", "location__name"),), sortable=True)
 
 OWNER_COLUMNS = check_columns([
-    Column("name", "Owner", self_link, (value("name"),)),
-    Column("type", "Type", lambda row, t: row.type_label, (value("type", "owner_type", labels=owner_type_label),)),
+    Column("name", "Owner", self_link, (value("name"),), sortable=True),
+    Column("type", "Type", lambda row, t: row.type_label, (value("type", "owner_type", labels=owner_type_label),), sortable=True),
     data("first_name", label="First name"),
     data("last_name", label="Last name"),
     ACCOUNT_AND_PROVIDER,
-    Column("location", "Location", link("location"), (value("location", "location__name"),)),
+    LOCATION_LINK,
     NUMBER_COUNT,
     EXTERNAL_ID,
-], NAME_SORTS, Owner)
+], selectors.OWNER_SORTS, Owner)
 
 LOCATION_COLUMNS = check_columns([
     Column("name", "Location", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
-           (value("name"),)),
-    Column("kind", "Kind", text("kind"), (value("kind"),)),
+           (value("name"),), sortable=True),
+    Column("kind", "Kind", text("kind"), (value("kind"),), sortable=True),
     ACCOUNT_AND_PROVIDER,
-    Column("country", "Country", country("country_code"), (value("country", "country_code"),)),
-    Column("region", "Region", text("region"), (value("region"),)),
-    Column("city", "City", text("city"), (value("city"),)),
-    Column("main_number", "Main number", text("main_number"), (value("main_number"),)),
+    Column("country", "Country", country("country_code"), (value("country", "country_code"),), sortable=True),
+    Column("region", "Region", text("region"), (value("region"),), sortable=True),
+    Column("city", "City", text("city"), (value("city"),), sortable=True),
+    Column("main_number", "Main number", text("main_number"), (value("main_number"),), sortable=True),
     NUMBER_COUNT,
     EXTERNAL_ID,
-], NAME_SORTS, Location)
+], selectors.LOCATION_SORTS, Location)
 
 TRUNK_COLUMNS = check_columns([
     NAME,
     ACCOUNT,
     PROVIDER,
-    Column("kind", "Type", text("kind"), (value("kind"),)),
-    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),)),
+    Column("kind", "Type", text("kind"), (value("kind"),), sortable=True),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),), sortable=True),
     data("description", label="Description"),
     NUMBER_COUNT,
     EXTERNAL_ID,
     Column("removed", "Removed", lambda row, t: row.removed_at.date() if row.removed_at else DASH,
-           (value("removed_at", kind="datetime"),)),
-], NAME_SORTS, Trunk)
+           (value("removed_at", kind="datetime"),), sortable=True),
+], selectors.TRUNK_SORTS, Trunk)
 
 TRUNK_GROUP_COLUMNS = check_columns([
     NAME,
     ACCOUNT,
     PROVIDER,
-    Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit", kind="int"),)),
-    Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count", kind="int"),)),
+    Column("capacity", "Capacity", text("capacity_limit"), (value("capacity_limit", kind="int"),), sortable=True),
+    Column("trunks", "Trunks", text("trunk_count"), (value("trunks", "trunk_count", kind="int"),), sortable=True),
     NUMBER_COUNT,
     EXTERNAL_ID,
     data("removed_at", label="Removed", kind="datetime"),
-], NAME_SORTS, TrunkGroup)
+], selectors.TRUNK_GROUP_SORTS, TrunkGroup)
 
 GROUP_COLUMNS = check_columns([
     Column("name", "Name", lambda row, t: format_html('<a href="{}">{}</a>', row.get_absolute_url(), row),
-           (value("name"),)),
+           (value("name"),), sortable=True),
     ACCOUNT,
     PROVIDER,
     Column("type", "Type", lambda row, t: "Number pool" if row.group_type == POOL_GROUP_TYPE else row.group_type or DASH,
-           (value("type", "group_type", labels={POOL_GROUP_TYPE: "Number pool"}),)),
-    Column("prefix", "Prefix", text("prefix"), (value("prefix"),)),
-    Column("location", "Location", link("location"), (value("location", "location__name"),)),
+           (value("type", "group_type", labels={POOL_GROUP_TYPE: "Number pool"}),), sortable=True),
+    Column("prefix", "Prefix", text("prefix"), (value("prefix"),), sortable=True),
+    LOCATION_LINK,
     NUMBER_COUNT,
     EXTERNAL_ID,
     data("removed_at", label="Removed", kind="datetime"),
-], NAME_SORTS, NumberGroup)
+], selectors.GROUP_SORTS, NumberGroup)
 
 
 class Table:
@@ -412,18 +419,18 @@ CALLER_ID_COLUMNS = check_columns([
            (value("account", "account__name", label="Account"),
             value("provider", "account__provider", label="Provider", labels=PROVIDERS)), sortable=True),
     Column("state", "Verification", verification_cell,
-           (value("verification_state", "state", labels=VerificationState),)),
+           (value("verification_state", "state", labels=VerificationState),), sortable=True),
     Column("verified_until", "Verified until", lambda row, t: row.verified_until or DASH,
            (value("verified_until", kind="date"),), sortable=True),
     Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no"),
-           (value("active"),)),
+           (value("active"),), sortable=True),
     Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
         "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
         "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left),
         (value("code_entering_attempts_left", label="Code attempts left", kind="int"),
          value("verification_call_attempts_left", label="Call attempts left", kind="int"))),
-    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),)),
+    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),), sortable=True),
     EXTERNAL_ID,
     Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at",
-                                                       label="Last sync", kind="datetime"),)),
+                                                       label="Last sync", kind="datetime"),), sortable=True),
 ], selectors.CALLER_ID_SORTS, CallerId)
