@@ -40,7 +40,7 @@ class Column:
     render: Callable[[object, "Table"], SafeString | str] | None
     fields: tuple[Field, ...]
     sortable: bool = False
-    wrap: bool = False
+    wrap: bool = False  # may wrap onto more lines; any other cell is one line, cut with an ellipsis
     default: bool = True  # shown until the user picks columns
     # Related data the renderer needs, loaded only while the column is visible.
     select: tuple[str, ...] = ()
@@ -166,6 +166,11 @@ def _date(attr: str):
     return render
 
 
+# Default columns (default=True): number, provider, account, country, kind, status, renews, owner,
+# trunk, data freshness. They fit a 1,440 px window without sideways scrolling (natural width about
+# 1,150 px of the 1,398 px available, measured in tests/browser/test_layout_ui.py); a list cell is one
+# line, cut with an ellipsis at 12em (static/css/app.css, "layout" block), so long names cannot widen
+# it. Region, city, capabilities, cost, trunk group, description and the rest are in the chooser.
 NUMBER_COLUMNS = check_columns([
     Column("e164", "Number", number_cell, (value("e164"),), sortable=True),
     data("number_raw"),
