@@ -65,7 +65,7 @@ def test_unknown_columns_are_reported_never_500(ops_client, synced):
     assert header_cols(html) == ["e164"]
     # nothing known at all: the defaults, with a message
     html = body(ops_client.get("/numbers/?cols=nope"))
-    assert "showing the default columns" in html and "trunk_group" in header_cols(html)
+    assert "showing the default columns" in html and "renews" in header_cols(html)
 
 
 def test_column_choice_is_saved_per_user_and_keeps_filters(ops_client, other_client, synced, ops_user):
@@ -77,12 +77,12 @@ def test_column_choice_is_saved_per_user_and_keeps_filters(ops_client, other_cli
     assert ListPreference.objects.get(user=ops_user, list_name="numbers").columns == ["country", "e164", "tags"]
     assert header_cols(body(ops_client.get(response["Location"]))) == ["country", "e164", "tags"]
     # another user still sees the defaults
-    assert "trunk_group" in header_cols(body(other_client.get("/numbers/")))
+    assert "renews" in header_cols(body(other_client.get("/numbers/")))
     # a cols= already in the URL is replaced, not dropped; reset goes back to the defaults
     response = ops_client.post("/lists/numbers/columns/", {"cols": ["e164"], "next": "cols=status&country=US"})
     assert parse_qs(urlsplit(response["Location"]).query) == {"cols": ["e164"], "country": ["US"]}
     ops_client.post("/lists/numbers/columns/", {"reset": "1", "next": ""})
-    assert "trunk_group" in header_cols(body(ops_client.get("/numbers/")))
+    assert "renews" in header_cols(body(ops_client.get("/numbers/")))
 
 
 def test_column_chooser_rejects_get_and_unknown_lists(ops_client, synced):

@@ -51,7 +51,7 @@ class Column:
     render: Callable[[object, "Table"], SafeString | str] | None
     fields: tuple[Field, ...]
     sortable: bool = False
-    wrap: bool = False
+    wrap: bool = False  # may wrap onto more lines; any other cell is one line, cut with an ellipsis
     default: bool = True  # shown until the user picks columns
     # Related data the renderer needs, loaded only while the column is visible.
     select: tuple[str, ...] = ()
@@ -240,6 +240,11 @@ def _date(attr: str):
     return render
 
 
+# Default columns (default=True): number, provider, account, country, kind, status, renews, owner,
+# trunk, data freshness. They fit a 1,440 px window without sideways scrolling (natural width about
+# 1,150 px of the 1,398 px available, measured in tests/browser/test_layout_ui.py); a list cell is one
+# line, cut with an ellipsis at 12em (static/css/app.css, "layout" block), so long names cannot widen
+# it. Region, city, capabilities, cost, trunk group, description and the rest are in the chooser.
 NUMBER_COLUMNS = check_columns([
     Column("e164", "Number", number_cell, (value("e164"),), sortable=True),
     data("number_raw", label="Number as received"),
@@ -248,24 +253,24 @@ NUMBER_COLUMNS = check_columns([
            sortable=True),
     Column("account", "Account", text("account.name"), (value("account", "account__name"),), sortable=True),
     Column("country", "Country", country("country"), (value("country"),), sortable=True),
-    Column("region", "Region", text("region"), (value("region"),), sortable=True),
-    Column("city", "City", text("city"), (value("city"),), sortable=True),
+    Column("region", "Region", text("region"), (value("region"),), sortable=True, default=False),
+    Column("city", "City", text("city"), (value("city"),), sortable=True, default=False),
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind", labels=NumberKind),), sortable=True),
     Column("status", "Status", status_cell, (value("status", label="Status", labels=NumberStatus),
                                              value("provider_status", "raw_status", label="Provider status"),
                                              value("missing_since", label="Missing since", kind="datetime")),
            sortable=True),
     Column("capabilities", "Voice/SMS/MMS", lambda row, t: capabilities_cell(row),
-           (value("voice", label="Voice"), value("sms", label="SMS"), value("mms", label="MMS"))),
+           (value("voice", label="Voice"), value("sms", label="SMS"), value("mms", label="MMS")), default=False),
     Column("cost", "Monthly", lambda row, t: money(row.monthly_cost, row.currency),
-           (value("monthly_cost", label="Monthly cost", kind="money"), value("currency", label="Currency")), sortable=True),
+           (value("monthly_cost", label="Monthly cost", kind="money"), value("currency", label="Currency")), sortable=True, default=False),
     Column("renews", "Renews", _date("expires_at"), (value("expires_at", kind="datetime"),), sortable=True),
     Column("owner", "Owner", lambda row, t: owner_link(row.owner),
            (value("owner", "owner__name", label="Owner"),
             value("owner_type", "owner__owner_type", label="Owner type", labels=owner_type_label)), sortable=True),
     Column("trunk", "Trunk", link("trunk"), (value("trunk", "trunk__name"),), sortable=True),
-    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),), sortable=True),
-    Column("description", "Description", text("description"), (value("description"),), wrap=True, sortable=True),
+    Column("trunk_group", "Trunk group", link("trunk_group"), (value("trunk_group", "trunk_group__name"),), sortable=True, default=False),
+    Column("description", "Description", text("description"), (value("description"),), wrap=True, sortable=True, default=False),
     Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at",
                                                        label="Last sync", kind="datetime"),), sortable=True),
     Column("location", "Location", link("location"), (value("location", "location__name"),), default=False, sortable=True),

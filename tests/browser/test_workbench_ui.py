@@ -52,14 +52,17 @@ def test_filter_hide_column_export_view_and_selection(page, live_server, didww_a
     page.wait_for_url(re.compile(r".*country=GB.*"))
     expected = list(PhoneNumber.objects.filter(country="GB", removed_at=None).order_by("e164").values_list("e164", flat=True))
 
-    # Hide the "Trunk group" column with the chooser; the country filter survives.
+    # Hide the "Kind" column and show "Description" (not a default column) with the chooser; the
+    # country filter survives.
     page.click("#column-chooser summary")
-    page.uncheck("#column-chooser input[value=trunk_group]")
+    page.uncheck("#column-chooser input[value=kind]")
+    page.check("#column-chooser input[value=description]")
     page.click("#apply-columns")
     page.wait_for_load_state()
     assert "country=GB" in page.url
     headers = header_names(page)
-    assert "trunk_group" not in headers and "e164" in headers and "trunk" in headers
+    assert "kind" not in headers and "trunk_group" not in headers and "e164" in headers and "trunk" in headers
+    assert "description" in headers
     assert page.locator("#chips .chip", has_text="Country").count() == 1
     shot(page, "workbench-filtered-column-hidden")
 
@@ -72,7 +75,7 @@ def test_filter_hide_column_export_view_and_selection(page, live_server, didww_a
     assert any(k.startswith("account ") for k in manifest)
     rows = export_rows(text)
     assert [r["e164"] for r in rows] == expected
-    assert "trunk_group" not in rows[0] and "trunk" in rows[0] and "description" in rows[0]
+    assert "kind" not in rows[0] and "trunk_group" not in rows[0] and "trunk" in rows[0] and "description" in rows[0]
     assert all(r["description"].startswith("'=") for r in rows)
     for r in rows:
         for value in r.values():
