@@ -22,6 +22,32 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+def every_provider_synced(*, numbers: int, seed: int, suffix: str):
+    """A generator for fixtures: one account per provider on its own simulator, each synced once;
+    yields the accounts, then stops the simulators."""
+    from numbersadmin.inventory.services.accounts import account_create
+    from providers import registry
+    from providers.simulators.registry import demo_secrets, simulator
+
+    from ..support.helpers import sync
+
+    sims, accounts = [], []
+    try:
+        for slug, spec in registry.PROVIDERS.items():
+            sim = simulator(slug, numbers=numbers, seed=seed)
+            sim.start()
+            sims.append(sim)
+            account = account_create(provider=slug, name=f"{spec.name} {suffix}", base_url=sim.base_url,
+                                     secrets=demo_secrets(slug))
+            run = sync(account)
+            assert run.state == "succeeded", (slug, run.error_message)
+            accounts.append(account)
+        yield accounts
+    finally:
+        for sim in sims:
+            sim.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():

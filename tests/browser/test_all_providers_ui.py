@@ -7,31 +7,15 @@ import re
 import pytest
 
 from numbersadmin.inventory.models import PhoneNumber
-from numbersadmin.inventory.services.accounts import account_create
-from providers import registry
-from providers.simulators.registry import demo_secrets, simulator
 
-from ..support.helpers import sync
-from .conftest import login, shot
+from .conftest import every_provider_synced, login, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def five_accounts():
-    sims, accounts = [], []
-    for slug, spec in registry.PROVIDERS.items():
-        sim = simulator(slug, numbers=120, seed=11)
-        sim.start()
-        sims.append(sim)
-        account = account_create(provider=slug, name=f"{spec.name} acct", base_url=sim.base_url,
-                                 secrets=demo_secrets(slug))
-        run = sync(account)
-        assert run.state == "succeeded", (slug, run.error_message)
-        accounts.append(account)
-    yield accounts
-    for sim in sims:
-        sim.stop()
+    yield from every_provider_synced(numbers=120, seed=11, suffix="acct")
 
 
 def test_sms_capable_mobile_numbers_in_gb_across_providers(page, live_server, five_accounts, ops_user):

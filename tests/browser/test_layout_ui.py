@@ -15,12 +15,8 @@ import pytest
 from numbersadmin.inventory.models import (ExportJob, Location, NumberGroup, Owner, PhoneNumber, SavedView,
                                            SyncRun, Trunk, TrunkGroup)
 from numbersadmin.inventory.services import tokens
-from numbersadmin.inventory.services.accounts import account_create
-from providers import registry
-from providers.simulators.registry import demo_secrets, simulator
 
-from ..support.helpers import sync
-from .conftest import login, shot
+from .conftest import every_provider_synced, login, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,19 +28,7 @@ LONG_OWNER = "Maximiliane Alexandra Featherstonehaugh-Montgomery"
 
 @pytest.fixture
 def demo_accounts():
-    sims, accounts = [], []
-    for slug, spec in registry.PROVIDERS.items():
-        sim = simulator(slug, numbers=70, seed=13)
-        sim.start()
-        sims.append(sim)
-        account = account_create(provider=slug, name=f"{spec.name} demo", base_url=sim.base_url,
-                                 secrets=demo_secrets(slug))
-        run = sync(account)
-        assert run.state == "succeeded", (slug, run.error_message)
-        accounts.append(account)
-    yield accounts
-    for sim in sims:
-        sim.stop()
+    yield from every_provider_synced(numbers=70, seed=13, suffix="demo")
 
 
 def first_pk(model, **filters) -> int:
