@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "numbersadmin.inventory",
+    "numbersadmin.alerts",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {"task": "inventory.dispatch_due_syncs", "schedule": env.float("SYNC_DISPATCH_EVERY", default=60.0)},
     "reap-sync-runs": {"task": "inventory.reap_sync_runs", "schedule": env.float("SYNC_REAP_EVERY", default=30.0)},
     "cleanup-exports": {"task": "inventory.cleanup_exports", "schedule": 3600.0},
+    # Evaluate alert rules and send what is due (digests, reports, delivery retries).
+    "run-alerts": {"task": "alerts.run", "schedule": env.float("ALERTS_RUN_EVERY", default=300.0)},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -302,6 +305,27 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Alerts. Email goes through EMAIL_URL (smtp://user:pass@host:port, smtp+tls://..., consolemail://);
+# embedded default: each message is written as a file under ./var/mail so the demo sends nothing.
+if env.str("EMAIL_URL", default=""):
+    vars().update({k: v for k, v in env.email_url("EMAIL_URL").items() if v not in (None, "")})
+elif EMBEDDED:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=15.0)
+DEFAULT_FROM_EMAIL = env.str("ALERTS_FROM_EMAIL", default="numbersadmin@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in messages point here (the dashboard as users reach it).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Webhook and Slack targets must be on one of these hosts (SSRF: the server posts wherever a rule says).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if EMBEDDED else [])
+ALERT_HTTP_TIMEOUT = env.float("ALERT_HTTP_TIMEOUT", default=10.0)  # per webhook request: a slow receiver's cost
+ALERT_DELIVERY_ATTEMPTS = env.int("ALERT_DELIVERY_ATTEMPTS", default=5)  # then the notification is "failed"
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=30.0)  # doubles per attempt
+ALERTS_RUN_EVERY = env.float("ALERTS_RUN_EVERY", default=300.0)
 
 # Prometheus /metrics without a token: these client addresses (loopback in the embedded demo).
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"] if EMBEDDED else [])

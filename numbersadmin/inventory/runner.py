@@ -122,13 +122,25 @@ def start_export(job_id: int) -> None:
 
 
 # -- the embedded beat ------------------------------------------------------------------------------
+# Other apps' periodic work for the embedded scheduler, as (every seconds, callable); registered in
+# their AppConfig.ready (alerts), so this module never imports them. Celery beat has its own table.
+PERIODIC_JOBS: list[tuple[float, object]] = []
+
+
+def pool_submit(work, *args) -> None:
+    """Run ``work(*args)`` on the embedded runner's threads (fresh database connections)."""
+    _pool().submit(_in_thread, work, *args)
+
+
 class Scheduler(threading.Thread):
-    """Embedded stand-in for ``celery beat``: reaps and dispatches every ``every`` seconds."""
+    """Embedded stand-in for ``celery beat``: reaps and dispatches every ``every`` seconds, and runs
+    the registered PERIODIC_JOBS on their own intervals."""
 
     def __init__(self, every: float = 60.0):
         super().__init__(name="sync-scheduler", daemon=True)
         self.every = every
         self._stop_event = threading.Event()
+        self._last_run: dict[int, float] = {}
 
     def run(self) -> None:
         while not self._stop_event.wait(self.every):
@@ -138,6 +150,21 @@ class Scheduler(threading.Thread):
                 dispatch_due()
             except Exception:
                 logger.exception("scheduled dispatch failed")
+            self.run_periodic()
+
+    def run_periodic(self, now: float | None = None) -> None:
+        import time
+
+        now = time.monotonic() if now is None else now
+        for index, (every, job) in enumerate(PERIODIC_JOBS):
+            last = self._last_run.get(index)
+            if last is not None and now - last < every - self.every / 2:
+                continue
+            self._last_run[index] = now
+            try:
+                job()
+            except Exception:
+                logger.exception("periodic job %s failed", getattr(job, "__name__", job))
 
     def stop(self) -> None:
         self._stop_event.set()
