@@ -101,6 +101,14 @@ def test_panel_works_without_javascript(browser, live_server, ops_user, alert_it
 
 def test_alert_pages_fit_a_phone(browser, live_server, admin_user, alert_items):
     rule, (first, _) = alert_items
+    # Something on every page: a channel of alice's that the rule sends to, and a failed notification.
+    from numbersadmin.alerts.models import Channel, Notification, NotificationItem
+
+    mine = Channel.objects.create(kind="email", address="alice.long-address-for-layout@example.com", owner=admin_user)
+    rule.channels.add(mine)
+    n = Notification.objects.create(channel=mine, subject="numbersadmin: 2 alerts (Caller ID verification ends within 14 days (or ended): 2)",
+                                    body={}, state="failed", attempts=5, last_error="email not accepted: SMTPServerDisconnected")
+    NotificationItem.objects.create(notification=n, item=first, channel=mine, generation=first.generation)
     problems = []
     for viewport in (DESKTOP, PHONE):
         context = browser.new_context(viewport=viewport)
@@ -110,7 +118,7 @@ def test_alert_pages_fit_a_phone(browser, live_server, admin_user, alert_items):
         login(page, live_server, "alice", "pw-alice-123", "/")
         width = viewport["width"]
         for name, path in (("dashboard", "/"), ("rules", "/alerts/"), ("rule", f"/alerts/rules/{rule.pk}/"),
-                           ("item", f"/alerts/items/{first.pk}/"), ("notifications", "/alerts/notifications/"),
+                           ("item", f"/alerts/items/{first.pk}/"), ("notifications", "/alerts/notifications/"), ("notification", f"/alerts/notifications/{n.pk}/"),
                            ("settings", "/alerts/settings/")):
             page.goto(f"{live_server.url}{path}")
             page.wait_for_load_state("networkidle")
