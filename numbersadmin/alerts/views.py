@@ -8,6 +8,7 @@ the item actions here; with HTMX they answer with the panel itself, without it w
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +27,7 @@ from .services.rules import table_url
 
 MANAGE = "inventory.manage_accounts"
 NOTIFICATIONS_PER_PAGE = 100
+RULE_ITEMS_LIMIT = 500
 
 
 def is_admin(user) -> bool:
@@ -78,7 +80,8 @@ def rule_detail(request, pk: int):
     for row in rule.items.order_by().values("state").annotate(n=Count("pk")):
         counts[row["state"]] = row["n"]
     return render(request, "alerts/rule.html", {
-        "rule": rule, "items": selectors.item_list(rule, state or None)[:500], "state": state,
+        "rule": rule, "items": selectors.item_list(rule, state or None)[:RULE_ITEMS_LIMIT], "limit": RULE_ITEMS_LIMIT,
+        "shown_total": counts[state] if state else sum(counts.values()), "state": state,
         "states": [(value, label, counts[value]) for value, label in ItemState.choices], "total": sum(counts.values()),
         "table_url": table_url(rule), "channels": list(rule.channels.all()), "can_manage": is_admin(request.user),
     })
@@ -134,9 +137,22 @@ def _from_panel(request) -> bool:
     return _htmx(request) and request.POST.get("panel") == "1"
 
 
+CLOSED_NOTICE = "This item is closed: its cause is gone. It opens again by itself if it comes back."
+
+
+def _closed(request, item: AlertItem):
+    """Acknowledging or snoozing a closed item would bring it back: say so instead."""
+    if _from_panel(request):
+        return _panel_response(request, notice=CLOSED_NOTICE)
+    messages.warning(request, CLOSED_NOTICE)
+    return redirect(item)
+
+
 @require_POST
 def item_acknowledge(request, pk: int):
     item = get_object_or_404(AlertItem, pk=pk)
+    if item.state == ItemState.CLOSED:
+        return _closed(request, item)
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
         if _from_panel(request):
@@ -153,6 +169,8 @@ def item_acknowledge(request, pk: int):
 @require_POST
 def item_snooze(request, pk: int):
     item = get_object_or_404(AlertItem, pk=pk)
+    if item.state == ItemState.CLOSED:
+        return _closed(request, item)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         if _from_panel(request):
@@ -171,7 +189,7 @@ def item_snooze(request, pk: int):
 def item_reopen(request, pk: int):
     item = get_object_or_404(AlertItem, pk=pk)
     if item.state == ItemState.CLOSED:
-        messages.warning(request, "This item is closed: its cause is gone. It opens again by itself if it comes back.")
+        messages.warning(request, CLOSED_NOTICE)
         return redirect(item)
     item = manage.reopen(item, request.user)
     messages.success(request, f"Reopened “{item.label}”.")
@@ -222,7 +240,8 @@ def notification_retry(request, pk: int):
 def alert_settings(request):
     user = request.user
     channels = list(selectors.user_channels(user).prefetch_related("rules"))
-    add_form = ChannelAddForm(initial={"kind": "email", "address": user.email, "enabled": True, "time_zone": "UTC"})
+    add_form = ChannelAddForm(initial={"kind": "email", "address": user.email, "enabled": True,
+                                       "time_zone": settings.TIME_ZONE})
     forms_by_channel = {c.pk: ChannelSettingsForm(channel=c, prefix=f"ch{c.pk}") for c in channels}
     created = None
     if request.method == "POST":
@@ -244,9 +263,10 @@ def alert_settings(request):
                     created = (channel, secret)
                     channels = list(selectors.user_channels(user).prefetch_related("rules"))
                     forms_by_channel = {c.pk: ChannelSettingsForm(channel=c, prefix=f"ch{c.pk}") for c in channels}
-                    add_form = ChannelAddForm(initial={"kind": "email", "enabled": True, "time_zone": "UTC"})
+                    add_form = ChannelAddForm(initial={"kind": "email", "enabled": True, "time_zone": settings.TIME_ZONE})
         elif action == "update":
-            channel = get_object_or_404(selectors.user_channels(user), pk=request.POST.get("channel") or 0)
+            pk = request.POST.get("channel") or ""
+            channel = get_object_or_404(selectors.user_channels(user), pk=int(pk) if pk.isdigit() else 0)
             form = ChannelSettingsForm(request.POST, channel=channel, prefix=f"ch{channel.pk}")
             if form.is_valid():
                 data = form.cleaned_data

@@ -402,3 +402,19 @@ def test_settings_adopt_my_own_address_used_by_a_rule(ops_client, ops_user, rule
     assert response.status_code == 302
     channel = Channel.objects.get(address="ops@example.com")
     assert channel.owner == ops_user and list(channel.rules.all()) == [rule]
+
+
+def test_a_closed_item_cannot_be_acknowledged_or_snoozed(ops_client, rule):
+    item = items(rule)[0]
+    AlertItem.objects.filter(pk=item.pk).update(state=ItemState.CLOSED, closed_at=timezone.now())
+    for action, data in (("acknowledge", {}), ("snooze", {"until": tomorrow_plus(3), "reason": "x"}), ("reopen", {})):
+        response = ops_client.post(f"/alerts/items/{item.pk}/{action}/", data)
+        assert response.status_code == 302
+        item.refresh_from_db()
+        assert item.state == ItemState.CLOSED
+    assert not AuditLog.objects.filter(action__startswith="alert_").exists()
+
+
+def test_settings_update_with_a_bad_channel_id_is_a_404(ops_client):
+    assert ops_client.post("/alerts/settings/", {"action": "update", "channel": "abc"}).status_code == 404
+    assert ops_client.post("/alerts/settings/", {"action": "nonsense"}).status_code == 302
