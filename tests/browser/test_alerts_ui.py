@@ -131,3 +131,17 @@ def test_alert_pages_fit_a_phone(browser, live_server, admin_user, alert_items):
         context.close()
         assert not errors, errors
     assert not problems, problems
+
+
+def test_panel_in_dark_mode(browser, live_server, ops_user, alert_items):
+    context = browser.new_context(viewport=DESKTOP, color_scheme="dark")
+    page = context.new_page()
+    login(page, live_server, "bob", "pw-bob-123", "/")
+    panel = page.locator("#needs-attention")
+    # Text on the panel stays light on dark (the card follows the theme).
+    colours = panel.evaluate("""p => [getComputedStyle(p).backgroundColor,
+                                      getComputedStyle(p.querySelector('.attention-text')).color]""")
+    assert colours[0] != "rgb(255, 255, 255)", colours
+    page.locator(".attention-item summary").first.click()
+    shot(page, "alerts-panel-dark-1440")
+    context.close()
