@@ -7,6 +7,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("api/", include("numbersadmin.inventory.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
+    path("alerts/", include("numbersadmin.alerts.urls")),
     path("", include("numbersadmin.inventory.urls")),
 ]
 

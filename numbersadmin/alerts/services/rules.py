@@ -178,7 +178,7 @@ def find_sync_failing(rule: AlertRule, now) -> list[Finding]:
         runs = _attempts(account.pk, n)
         if len(runs) == n and all(r.state == SyncState.FAILED for r in runs):
             streak_start = runs[-1]
-            error = runs[0].error_text.title if runs[0].error_text else runs[0].error_class
+            error = runs[0].error_text.summary if runs[0].error_text else runs[0].error_class
             out.append(Finding(f"account:{account.pk}", account.name,
                                f"the last {n} sync attempt{'s' if n != 1 else ''} failed ({error})",
                                account.get_absolute_url(), {"since_run": streak_start.pk}))
