@@ -206,7 +206,7 @@ def deliver(notification_id: int, now=None) -> str | None:
         logger.exception("delivery of notification %s failed", n.pk)
         error = f"internal error ({type(exc).__name__})"
     else:
-        n.state, n.sent_at, n.last_error, n.next_attempt_at = DeliveryState.SENT, timezone.now(), "", None
+        n.state, n.sent_at, n.last_error, n.next_attempt_at = DeliveryState.SENT, now, "", None
         n.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at", "body"])
         return n.state
     n.last_error = error[:500]
@@ -214,7 +214,7 @@ def deliver(notification_id: int, now=None) -> str | None:
         n.state, n.next_attempt_at = DeliveryState.FAILED, None
         logger.warning("notification %s failed after %s attempts: %s", n.pk, n.attempts, error)
     else:
-        n.state, n.next_attempt_at = DeliveryState.RETRYING, timezone.now() + backoff(n.attempts)
+        n.state, n.next_attempt_at = DeliveryState.RETRYING, now + backoff(n.attempts)
     n.save(update_fields=["state", "last_error", "next_attempt_at"])
     return n.state
 
