@@ -183,7 +183,7 @@ def backoff(attempts: int) -> dt.timedelta:
 def claim(notification_id: int, now: dt.datetime) -> Notification | None:
     """Take a due notification for one attempt (compare-and-set: two workers never both send)."""
     with transaction.atomic():
-        n = (Notification.objects.select_for_update().select_related("channel", "report_rule", "report_rule__view")
+        n = (Notification.objects.select_for_update(of=("self",)).select_related("channel", "report_rule", "report_rule__view")
              .filter(pk=notification_id, state__in=[DeliveryState.PENDING, DeliveryState.RETRYING]).first())
         if n is None or (n.next_attempt_at and n.next_attempt_at > now):
             return None
