@@ -254,3 +254,22 @@ def test_a_broken_rule_does_not_stop_the_others(vox, vox_account, receiver, monk
     assert summary.errors == [f"rule {summary.errors[0].split()[1].rstrip(':')}: RuntimeError"]
     assert len(receiver.requests) == 1
     assert NotificationItem.objects.count() == 1 and Notification.objects.get().state == "sent"
+
+
+def test_the_embedded_scheduler_runs_alerts_on_their_interval(vox, vox_account, receiver, settings):
+    """No Celery: the demo's in-process scheduler runs the same alert run beat would."""
+    from numbersadmin.alerts import runner as alerts_runner
+    from numbersadmin.inventory.runner import PERIODIC_JOBS, Scheduler
+
+    assert (settings.ALERTS_RUN_EVERY, alerts_runner.run) in PERIODIC_JOBS
+    vox.add_caller_id("+442071838750", verified_until=timezone.localdate() + dt.timedelta(days=5))
+    sync(vox_account)
+    add_rule(kind="caller_id_expiring", days=14, webhooks=[receiver.url])
+    scheduler = Scheduler(every=60)
+    scheduler.run_periodic(now=1000.0)
+    assert len(receiver.requests) == 1
+    AlertItem.objects.update(generation=2)  # something new to say...
+    scheduler.run_periodic(now=1000.0 + 60)  # ...but the alert interval (300 s) has not passed
+    assert len(receiver.requests) == 1
+    scheduler.run_periodic(now=1000.0 + settings.ALERTS_RUN_EVERY)
+    assert len(receiver.requests) == 2

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import render
 
-from .. import selectors
+from .. import history, selectors
 from ..forms import NumberAnnotateForm
 from ..models import PhoneNumber, Tag
 
@@ -27,7 +27,7 @@ def number_detail(request, pk: int, annotate_form=None):
                                                     "tags": ", ".join(t.name for t in tags)})
     return render(request, "inventory/numbers/detail.html", {
         "number": number,
-        "history": selectors.number_history(number),
+        "timeline": history.number_timeline(number),
         "caller_ids": selectors.caller_ids_for_number(number),
         "raw_json": json.dumps(number.raw, indent=2, sort_keys=True),
         "trunk_raw": json.dumps(number.trunk.raw, indent=2, sort_keys=True) if number.trunk else "",
