@@ -254,6 +254,8 @@ class NumberFilterSet(FastFilterSet):
     owner_type = BlankChoiceFilter(choices=(), field_name="owner__owner_type", label="Owner type")
     has_owner = df.ChoiceFilter(choices=[("yes", "Has an owner"), ("no", "No owner")], method="filter_has_owner",
                                 label="Assigned")
+    has_cost = df.ChoiceFilter(choices=[("yes", "Has a monthly cost"), ("no", "No cost known")],
+                               method="filter_has_cost", label="Cost")
     main_number = df.ChoiceFilter(choices=[("yes", "Main numbers"), ("no", "Not main")], method="filter_main",
                                   label="Main number")
     voice = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="Voice")
@@ -296,6 +298,9 @@ class NumberFilterSet(FastFilterSet):
 
     def filter_has_owner(self, queryset, name, value):
         return queryset.filter(owner__isnull=value != "yes")
+
+    def filter_has_cost(self, queryset, name, value):
+        return queryset.filter(monthly_cost__isnull=value != "yes")
 
     def filter_has_note(self, queryset, name, value):
         return queryset.filter(note__isnull=value != "yes")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, auth, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
+from .views import accounts, audit, auth, costs, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -10,7 +10,9 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", lists.list_page, {"list_name": "numbers"}, name="numbers"),
+    path("numbers/cost/", costs.numbers_cost, name="numbers_cost"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
+    path("costs/", costs.cost_overview, name="costs"),
     path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),
     path("numbers/bulk-edit/", notes.bulk_edit, name="number_bulk_edit"),
     path("caller-ids/", lists.list_page, {"list_name": "caller_ids"}, name="caller_ids"),
