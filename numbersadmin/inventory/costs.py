@@ -63,7 +63,7 @@ class CostTable:
 
 
 def _live():
-    return PhoneNumber.objects.filter(removed_at__isnull=True)
+    return PhoneNumber.objects.filter(removed_at__isnull=True, account__archived_at__isnull=True)
 
 
 def _with_cost():
@@ -131,7 +131,7 @@ def cost_at(moment: dt.datetime) -> dict[str, Decimal]:
                                             kind__in=(ChangeKind.REMOVED, ChangeKind.RESTORED)).order_by("-at", "-id")
     later_cost = NumberChange.objects.filter(number=OuterRef("pk"), at__gt=moment, kind=ChangeKind.CHANGED,
                                              field="monthly_cost").order_by("at", "id")
-    rows = (PhoneNumber.objects.filter(first_seen__lte=moment)
+    rows = (PhoneNumber.objects.filter(first_seen__lte=moment, account__archived_at__isnull=True)
             .annotate(last_event=Subquery(lifecycle.values("kind")[:1]), cost_then=Subquery(later_cost.values("old_value")[:1]))
             .filter(Q(last_event=ChangeKind.RESTORED) | Q(last_event__isnull=True, removed_at__isnull=True)
                     | Q(last_event__isnull=True, removed_at__gt=moment))

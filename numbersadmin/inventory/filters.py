@@ -280,7 +280,13 @@ class NumberFilterSet(FastFilterSet):
     negatable = ("provider", "account", "country", "region", "city", "status", "kind", "trunk", "trunk_group",
                  "location", "owner", "owner_type", "pool", "tag")
     primary = ("q", "provider", "account", "country", "status", "kind", "trunk", "location", "tag")
-    defaults = {"removed": "live"}
+    archived = df.ChoiceFilter(
+        choices=[("hide", "Hide archived accounts"), ("include", "Include archived accounts"),
+                 ("only", "Only archived accounts")],
+        method="filter_archived", label="Archived accounts", empty_label=None,
+    )
+
+    defaults = {"removed": "live", "archived": "hide"}
 
     class Meta:
         model = PhoneNumber
@@ -325,6 +331,9 @@ class NumberFilterSet(FastFilterSet):
             return queryset
         return queryset
 
+    def filter_archived(self, queryset, name, value):
+        return queryset  # applied in qs, so the default ("hide") holds when the filter is absent
+
     @property
     def qs(self):
         qs = super().qs
@@ -332,6 +341,11 @@ class NumberFilterSet(FastFilterSet):
         removed = data.get("removed") or "live"
         if removed == "live" and data.get("status") != NumberStatus.REMOVED:
             qs = qs.filter(removed_at__isnull=True)
+        archived = data.get("archived") or "hide"
+        if archived == "hide" and not data.get("account"):  # an archived account asked for by name shows
+            qs = qs.filter(account__archived_at__isnull=True)
+        elif archived == "only":
+            qs = qs.filter(account__archived_at__isnull=False)
         return qs
 
 

@@ -32,6 +32,9 @@ class ProviderAccount(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Archived: kept with its history, no longer synced, and its rows leave totals and lists
+    # (the numbers list shows them when asked: archived=include|only).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

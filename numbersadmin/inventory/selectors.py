@@ -50,6 +50,8 @@ NUMBER_SORTS = {
     "note": SortKey("note__text", text=True),
 }
 DEFAULT_NUMBER_SORT = "e164"
+# Rows of archived accounts leave every list and total (the numbers list shows them on request).
+ACTIVE_ACCOUNT = Q(account__archived_at__isnull=True)
 
 
 @dataclass
@@ -138,14 +140,14 @@ def number_history(number: PhoneNumber, limit: int = 100):
 
 
 def trunk_list(params) -> TrunkFilterSet:
-    qs = Trunk.objects.select_related("account", "trunk_group").annotate(
+    qs = Trunk.objects.filter(ACTIVE_ACCOUNT).select_related("account", "trunk_group").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True))
     )
     return TrunkFilterSet(params, queryset=qs)
 
 
 def trunk_group_list(params) -> TrunkGroupFilterSet:
-    qs = TrunkGroup.objects.select_related("account").annotate(
+    qs = TrunkGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True), distinct=True),
         trunk_count=Count("trunks", distinct=True),
     )
@@ -158,12 +160,15 @@ def group_list(params) -> NumberGroupFilterSet:
     members = PhoneNumber.objects.filter(Q(number_group=OuterRef("pk")) | Q(pools=OuterRef("pk")),
                                          removed_at__isnull=True).order_by().values(
         n=Func(F("pk"), template="COUNT(DISTINCT %(expressions)s)", output_field=IntegerField()))
-    qs = NumberGroup.objects.select_related("account", "location").annotate(number_count=Subquery(members))
+    qs = NumberGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account", "location").annotate(
+        number_count=Subquery(members))
     return NumberGroupFilterSet(params, queryset=qs)
 
 
-def account_list() -> QuerySet:
-    return ProviderAccount.objects.annotate(
+def account_list(*, archived: bool | None = False) -> QuerySet:
+    """Accounts with their live number counts: the active ones, the archived ones (True) or all (None)."""
+    qs = ProviderAccount.objects.all() if archived is None else ProviderAccount.objects.filter(archived_at__isnull=not archived)
+    return qs.annotate(
         number_count=Count("phonenumber", filter=Q(phonenumber__removed_at__isnull=True))
     ).order_by("name")
 
@@ -384,7 +389,7 @@ def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
 
 
 def caller_id_list(params) -> CallerIdFilterSet:
-    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(removed_at__isnull=True))
+    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
 
 
 def caller_id_order(qs: QuerySet, sort) -> QuerySet:
@@ -411,13 +416,13 @@ LIVE_NUMBERS = Q(numbers__removed_at__isnull=True)
 
 
 def owner_list(params) -> OwnerFilterSet:
-    qs = Owner.objects.filter(removed_at__isnull=True).select_related("account", "location").annotate(
+    qs = Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account", "location").annotate(
         number_count=Count("numbers", filter=LIVE_NUMBERS))
     return OwnerFilterSet(params, queryset=qs)
 
 
 def location_list(params) -> LocationFilterSet:
-    qs = Location.objects.filter(removed_at__isnull=True).select_related("account").annotate(
+    qs = Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").annotate(
         number_count=Count("numbers", filter=LIVE_NUMBERS))
     return LocationFilterSet(params, queryset=qs)
 
@@ -513,26 +518,26 @@ def stale_accounts(accounts=None, now=None) -> list[ProviderAccount]:
 
 def live_number_totals(field: str) -> dict[str, int]:
     """Live (not removed) numbers per value of ``field``: one GROUP BY."""
-    rows = PhoneNumber.objects.filter(removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
+    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
     return {r[field]: r["n"] for r in rows}
 
 
 def number_totals_by_status() -> dict[str, int]:
     """Per status as the list counts it: live rows, except "removed", which the list shows with the
     soft-removed rows included."""
-    rows = PhoneNumber.objects.order_by().values("status").annotate(
+    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT).order_by().values("status").annotate(
         live=Count("pk", filter=Q(removed_at__isnull=True)), every=Count("pk"))
     return {r["status"]: r["every"] if r["status"] == NumberStatus.REMOVED else r["live"] for r in rows}
 
 
 def numbers_expiring_count(days: int, now=None) -> int:
     now = now or timezone.now()
-    return PhoneNumber.objects.filter(within_days("expires_at", now, days), removed_at__isnull=True).count()
+    return PhoneNumber.objects.filter(ACTIVE_ACCOUNT, within_days("expires_at", now, days), removed_at__isnull=True).count()
 
 
 def caller_ids_expiring_count(days: int, today=None) -> int:
     today = today or timezone.localdate()
-    return CallerId.objects.filter(within_days("verified_until", today, days), removed_at__isnull=True).count()
+    return CallerId.objects.filter(ACTIVE_ACCOUNT, within_days("verified_until", today, days), removed_at__isnull=True).count()
 
 
 @dataclass

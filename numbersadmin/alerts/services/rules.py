@@ -117,7 +117,8 @@ def find_caller_ids_expiring(rule: AlertRule, now: dt.datetime) -> list[Finding]
     today = timezone.localdate(now)
     limit = today + dt.timedelta(days=days_of(rule))
     out = []
-    for c in (CallerId.objects.filter(removed_at__isnull=True, verified_until__isnull=False, verified_until__lte=limit)
+    for c in (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, verified_until__isnull=False,
+                                      verified_until__lte=limit)
               .exclude(kind="location_candidate").select_related("account").order_by("verified_until", "id")):
         left = (c.verified_until - today).days
         when = f"ended {-left} day{'s' if left != -1 else ''} ago" if left < 0 else \
@@ -128,7 +129,7 @@ def find_caller_ids_expiring(rule: AlertRule, now: dt.datetime) -> list[Finding]
 
 
 def find_caller_ids_without_attempts(rule: AlertRule, now) -> list[Finding]:
-    qs = (CallerId.objects.filter(removed_at__isnull=True)
+    qs = (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True)
           .filter(Q(code_entering_attempts_left=0) | Q(verification_call_attempts_left=0))
           .select_related("account").order_by("e164", "id"))
     return [Finding(f"caller_id:{c.pk}", str(c),
@@ -138,7 +139,7 @@ def find_caller_ids_without_attempts(rule: AlertRule, now) -> list[Finding]:
 
 
 def _live_numbers():
-    return PhoneNumber.objects.filter(removed_at__isnull=True).select_related("account").only(
+    return PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").only(
         "id", "e164", "number_raw", "expires_at", "monthly_cost", "currency", "status", "account__name")
 
 
@@ -201,12 +202,12 @@ def find_removals_held(rule: AlertRule, now) -> list[Finding]:
     return [Finding(f"run:{r.pk}", f"{r.account.name}: sync #{r.pk}",
                     f"{r.held_removals} removal{'s' if r.held_removals != 1 else ''} held for review", r.get_absolute_url(),
                     {"held": r.held_removals})
-            for r in SyncRun.objects.filter(state=SyncState.NEEDS_REVIEW).select_related("account")]
+            for r in SyncRun.objects.filter(selectors.ACTIVE_ACCOUNT, state=SyncState.NEEDS_REVIEW).select_related("account")]
 
 
 def find_numbers_missing(rule: AlertRule, now) -> list[Finding]:
     out = []
-    rows = (PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False).order_by()
+    rows = (PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, missing_since__isnull=False).order_by()
             .values("account_id", "account__name").annotate(n=Count("pk"), since=Min("missing_since")))
     for row in rows:
         out.append(Finding(f"account:{row['account_id']}", row["account__name"],
