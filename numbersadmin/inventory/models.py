@@ -310,8 +310,13 @@ class PoolMembership(models.Model):
         db_table = "inventory_phonenumber_pools"
         unique_together = [("phonenumber", "numbergroup")]
 
+    MEMBER_TYPE_LABELS = {"number": "number", "tollfree": "toll-free", "shortcode": "short code"}
+
     def __str__(self) -> str:
         return f"{self.phonenumber_id} in {self.numbergroup_id}"
+
+    def get_member_type_label(self) -> str:
+        return self.MEMBER_TYPE_LABELS.get(self.member_type, self.member_type)
 
 
 class CallerId(ProviderObject):
@@ -348,6 +353,9 @@ class CallerId(ProviderObject):
 
     def __str__(self) -> str:
         return self.e164 or self.number_raw
+
+    def get_absolute_url(self) -> str:
+        return reverse("caller_id_detail", args=[self.pk])
 
 
 class SiteSettings(models.Model):
