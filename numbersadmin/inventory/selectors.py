@@ -128,11 +128,16 @@ def pool_summaries(pks: list[int]) -> dict[int, str]:
     return {pk: "; ".join(v) for pk, v in found.items()}
 
 
+def pool_entry_sql() -> Concat:
+    """``_pool_entry`` in SQL, on a PoolMembership row."""
+    return Concat(F("numbergroup__name"), Value(" ("), Coalesce(NullIf(F("service"), Value("")), F("member_type")),
+                  Value(", added "), Coalesce(Cast(Cast("added_on", DateField()), CharField()), Value("?")),
+                  Value(")"), output_field=CharField())
+
+
 def pool_summaries_sql() -> Subquery:
     """The same value as ``pool_summaries`` as a correlated subquery (PostgreSQL COPY exports)."""
-    entry = Concat(F("numbergroup__name"), Value(" ("), Coalesce(NullIf(F("service"), Value("")), F("member_type")),
-                   Value(", added "), Coalesce(Cast(Cast("added_on", DateField()), CharField()), Value("?")),
-                   Value(")"), output_field=CharField())
+    entry = pool_entry_sql()
     return Subquery(
         PoolMembership.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
         .annotate(names=StringAgg(entry, delimiter=Value("; "), order_by=("numbergroup__name", "pk")))
