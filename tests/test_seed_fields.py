@@ -270,3 +270,30 @@ def test_caller_id_changes_leave_history_on_its_page(ops_client, caller_ids):
     assert "verified_until" in history and "2032-06-30" in history
     assert f'href="/caller-ids/{first.pk}/"' in ops_client.get("/caller-ids/").content.decode()
     assert ops_client.get("/caller-ids/999999/").status_code == 404
+
+
+def test_migration_backfills_from_stored_raw_payloads():
+    """Rows stored before 0011 get the new fields from their raw payloads, so the next sync
+    finds them equal (no history row per number)."""
+    import importlib
+
+    from django.apps import apps
+
+    dw, vx = account("didww", "DW old"), account("voximplant", "VX old")
+    rows = {
+        "z": PhoneNumber.objects.create(account=dw, provider="didww", external_id="z", number_raw="1", raw={
+            "attributes": {"billing_cycles_count": 0, "emergency_enabled": True, "capacity_limit": 4,
+                           "channels_included_count": 1, "dedicated_channels_count": 0}}),
+        "u": PhoneNumber.objects.create(account=dw, provider="didww", external_id="u", number_raw="2", raw={
+            "attributes": {"billing_cycles_count": None}}),
+        "v": PhoneNumber.objects.create(account=vx, provider="voximplant", external_id="v", number_raw="3",
+                                        raw={"auto_charge": True, "canceled": True}),
+        "w": PhoneNumber.objects.create(account=vx, provider="voximplant", external_id="w", number_raw="4",
+                                        raw={"auto_charge": True, "canceled": False, "deactivated": False}),
+    }
+    importlib.import_module("numbersadmin.inventory.migrations.0011_seed_fields").backfill(apps, None)
+    got = {k: PhoneNumber.objects.get(pk=o.pk) for k, o in rows.items()}
+    assert (got["z"].will_renew, got["z"].billing_cycles_count, got["z"].emergency_enabled, got["z"].capacity_limit,
+            got["z"].channels_included_count, got["z"].dedicated_channels_count) == (False, 0, True, 4, 1, 0)
+    assert (got["u"].will_renew, got["u"].billing_cycles_count) == (True, None)
+    assert (got["v"].will_renew, got["w"].will_renew) == (False, True)

@@ -3,6 +3,79 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# Backfill from the stored raw payloads, so the first sync after this migration finds the new
+# fields already equal to what the adapters now map (no history row per number for them). The
+# rules are copied here (not imported) so this migration keeps meaning what it meant.
+def _int(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _flag(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _truthy(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _didww(raw):
+    a = raw.get("attributes") if isinstance(raw, dict) else None
+    if not isinstance(a, dict):
+        return {}
+    if a.get("pending_removal") is True:
+        renew = False
+    elif "billing_cycles_count" not in a:
+        renew = None
+    elif a.get("billing_cycles_count") is None:
+        renew = True
+    else:
+        cycles = _int(a.get("billing_cycles_count"))
+        renew = None if cycles is None else cycles > 0
+    return {"will_renew": renew, "billing_cycles_count": _int(a.get("billing_cycles_count")),
+            "emergency_enabled": _flag(a.get("emergency_enabled")), "capacity_limit": _int(a.get("capacity_limit")),
+            "channels_included_count": _int(a.get("channels_included_count")),
+            "dedicated_channels_count": _int(a.get("dedicated_channels_count"))}
+
+
+def _voximplant(raw):
+    if not isinstance(raw, dict):
+        return {}
+    if _truthy(raw.get("canceled")) or _truthy(raw.get("deactivated")):
+        return {"will_renew": False}
+    return {"will_renew": _truthy(raw.get("auto_charge"))}
+
+
+def backfill(apps, schema_editor):
+    PhoneNumber = apps.get_model("inventory", "PhoneNumber")
+    for provider, rule in (("didww", _didww), ("voximplant", _voximplant)):
+        batch, names = [], set()
+        for obj in PhoneNumber.objects.filter(provider=provider).only("pk", "raw").iterator(chunk_size=2000):
+            values = rule(obj.raw)
+            if any(v is not None for v in values.values()):
+                for k, v in values.items():
+                    setattr(obj, k, v)
+                names.update(values)
+                batch.append(obj)
+            if len(batch) >= 2000:
+                PhoneNumber.objects.bulk_update(batch, sorted(names))
+                batch = []
+        if batch:
+            PhoneNumber.objects.bulk_update(batch, sorted(names))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -116,4 +189,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['caller_id', '-at'], name='change_callerid_at')],
             },
         ),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
