@@ -209,6 +209,7 @@ class CallerIdRecord:
     # Webex candidates: the candidate's own location (the location it was listed for is in
     # ``external_id``), its owner and flags.
     location_id: str | None = None
+    listed_for_location_id: str | None = None  # Webex: the location whose candidate list holds it
     owner_id: str | None = None
     is_main_number: bool | None = None
     toll_free_number: bool | None = None

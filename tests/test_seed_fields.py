@@ -218,7 +218,8 @@ def caller_ids():
         locations=[LocationRecord("L-own", "Berlin office", kind="site"), LocationRecord("L-q", "Queried", kind="site")],
         owners=[OwnerRecord("O1", "Hunt group A", owner_type="HUNT_GROUP")],
         caller_ids=[CallerIdRecord("L-q:+4930901840", "+4930901840", "+4930901840", True, kind="location_candidate",
-                                   location_id="L-own", owner_id="O1", is_main_number=True, toll_free_number=False,
+                                   location_id="L-own", listed_for_location_id="L-q", owner_id="O1",
+                                   is_main_number=True, toll_free_number=False,
                                    is_service_number=True)],
         complete=True))
     return vox, wx
@@ -252,6 +253,11 @@ def test_candidate_location_owner_and_flags(ops_client, caller_ids):
     assert cid_list(ops_client, "toll_free=yes") == []
     body = ops_client.get("/caller-ids/?cols=e164,location,candidate_owner").content.decode()
     assert "Berlin office" in body and "Hunt group A" in body
+    # the location page lists the candidates it may present (its list), not those living there
+    assert candidate.listed_for.external_id == "L-q"
+    queried = ops_client.get(f"/locations/{candidate.listed_for_id}/").content.decode()
+    own = ops_client.get(f"/locations/{candidate.location_id}/").content.decode()
+    assert 'id="caller-id-candidates"' in queried and 'id="caller-id-candidates"' not in own
 
 
 def test_caller_id_changes_leave_history_on_its_page(ops_client, caller_ids):

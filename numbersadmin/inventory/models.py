@@ -338,6 +338,9 @@ class CallerId(ProviderObject):
     # Webex candidates: the candidate number's own location (not the location it was listed for),
     # its owner and flags.
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="caller_ids")
+    # The location whose external caller-ID list offers this candidate (it may present it).
+    listed_for = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="caller_id_candidates")
     owner = models.ForeignKey("Owner", null=True, blank=True, on_delete=models.SET_NULL, related_name="caller_ids")
     is_main_number = models.BooleanField(null=True)
     toll_free_number = models.BooleanField(null=True)

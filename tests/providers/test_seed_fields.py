@@ -74,6 +74,7 @@ def test_webex_candidate_keeps_its_own_location_owner_and_flags():
     inv = webex_inventory([], caller_ids=[(QUERIED, i) for i in items])
     # listed for QUERIED, but each number lives in Bangalore (its own ``location``)
     assert [c.external_id.split(":")[0] for c in inv.caller_ids] == [QUERIED] * 3
+    assert {c.listed_for_location_id for c in inv.caller_ids} == {QUERIED}
     assert {c.location_id for c in inv.caller_ids} == {BANGALORE}
     assert BANGALORE in {loc.external_id for loc in inv.locations}
     assert [c.owner_id for c in inv.caller_ids] == [i["owner"]["id"] for i in items]

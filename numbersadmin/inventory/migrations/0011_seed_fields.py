@@ -189,5 +189,10 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['caller_id', '-at'], name='change_callerid_at')],
             },
         ),
+        migrations.AddField(
+            model_name='callerid',
+            name='listed_for',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='caller_id_candidates', to='inventory.location'),
+        ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

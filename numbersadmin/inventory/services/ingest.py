@@ -247,6 +247,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "code_entering_attempts_left": r.code_entering_attempts_left,
                    "verification_call_attempts_left": r.verification_call_attempts_left, "kind": r.kind,
                    "location_id": loc_map.get(r.location_id) if r.location_id else None,
+                   "listed_for_id": loc_map.get(r.listed_for_location_id) if r.listed_for_location_id else None,
                    "owner_id": owner_map.get(r.owner_id) if r.owner_id else None,
                    "is_main_number": r.is_main_number, "toll_free_number": r.toll_free_number,
                    "is_service_number": r.is_service_number},
