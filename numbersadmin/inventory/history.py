@@ -26,6 +26,9 @@ LABELS = {
     "acquired_at": "Acquired", "expires_at": "Renews", "trunk_id": "Trunk", "trunk_group_id": "Trunk group",
     "location_id": "Location", "owner_id": "Owner", "number_group_id": "DID group", "voice": "Voice", "sms": "SMS",
     "mms": "MMS", "is_main_number": "Main number", "is_service_number": "Service number", "sms_enabled": "SMS",
+    "will_renew": "Will renew", "billing_cycles_count": "Billing cycles left", "emergency_enabled": "Emergency calling",
+    "capacity_limit": "Capacity limit", "channels_included_count": "Channels included",
+    "dedicated_channels_count": "Dedicated channels",
 }
 EVENT_TEXT = {ChangeKind.ADDED: "Added by a sync", ChangeKind.REMOVED: "Removed: gone from the provider's listing",
               ChangeKind.RESTORED: "Restored: listed again after removal",

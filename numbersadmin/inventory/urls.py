@@ -16,6 +16,7 @@ urlpatterns = [
     path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),
     path("numbers/bulk-edit/", notes.bulk_edit, name="number_bulk_edit"),
     path("caller-ids/", lists.list_page, {"list_name": "caller_ids"}, name="caller_ids"),
+    path("caller-ids/<int:pk>/", numbers.caller_id_detail, name="caller_id_detail"),
     path("groups/", lists.list_page, {"list_name": "groups"}, name="groups"),
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("owners/", lists.list_page, {"list_name": "owners"}, name="owners"),

@@ -273,3 +273,30 @@ def test_the_embedded_scheduler_runs_alerts_on_their_interval(vox, vox_account, 
     assert len(receiver.requests) == 1
     scheduler.run_periodic(now=1000.0 + settings.ALERTS_RUN_EVERY)
     assert len(receiver.requests) == 2
+
+
+def test_numbers_that_will_not_renew_with_their_cost(didww_sim, didww_account, receiver, client, admin_user):
+    """DIDWW's own "expiring": billing_cycles_count = 0. The item closes when the DID is set to renew."""
+    did = next(d for d in didww_sim.dids if d["billing_cycles_count"] is None and not d["terminated"])
+    didww_sim.update_did(did["id"], billing_cycles_count=0)
+    sync(didww_account)
+    rule, _ = add_rule(kind="number_not_renewing", webhooks=[receiver.url])
+    run(DIDWW_NOW)
+    expected = set(PhoneNumber.objects.filter(will_renew=False, removed_at__isnull=True).values_list("pk", flat=True))
+    items = AlertItem.objects.filter(rule=rule, state=ItemState.OPEN)
+    assert {int(i.key.split(":")[1]) for i in items} == expected
+    target = PhoneNumber.objects.get(external_id=did["id"])
+    assert target.pk in expected
+    # The rule's table is the numbers list filtered the same way, and it shows exactly these rows.
+    client.force_login(admin_user)
+    group = receiver.requests[0].json()["rules"][0]
+    assert group["table_url"] == "http://numbers.test/numbers/?renews=no"
+    from django.http import QueryDict
+
+    from numbersadmin.inventory.selectors import number_list
+
+    assert set(number_list(QueryDict("renews=no")).qs.values_list("pk", flat=True)) == expected
+    didww_sim.update_did(did["id"], billing_cycles_count=None)
+    sync(didww_account)
+    run(DIDWW_NOW)
+    assert AlertItem.objects.get(rule=rule, key=f"number:{target.pk}").state == ItemState.CLOSED

@@ -84,7 +84,7 @@ def table_url(rule: AlertRule) -> str:
     if k == RuleKind.NUMBER_RENEWING:
         return _url("numbers", expires_within=days_of(rule))
     if k == RuleKind.NUMBER_NOT_RENEWING:
-        return _url("numbers", will_renew="no")
+        return _url("numbers", renews="no")
     if k in (RuleKind.SYNC_FAILING,):
         return _url("accounts", failing="yes")
     if k == RuleKind.SYNC_STALE:
@@ -155,8 +155,6 @@ def find_numbers_renewing(rule: AlertRule, now) -> list[Finding]:
 
 
 def find_numbers_not_renewing(rule: AlertRule, now) -> list[Finding]:
-    if not any(f.name == "will_renew" for f in PhoneNumber._meta.get_fields()):
-        return []
     out = []
     for n in _live_numbers().filter(will_renew=False).order_by("expires_at", "id"):
         cost = _cost(n)
