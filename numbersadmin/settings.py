@@ -308,14 +308,18 @@ SPECTACULAR_SETTINGS = {
 
 # Alerts. Email goes through EMAIL_URL (smtp://user:pass@host:port, smtp+tls://..., consolemail://);
 # embedded default: each message is written as a file under ./var/mail so the demo sends nothing.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                       "OPTIONS": {"file_path": str(VAR_DIR / "mail")}} if EMBEDDED
+           else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 if env.str("EMAIL_URL", default=""):
-    vars().update({k: v for k, v in env.email_url("EMAIL_URL").items() if v not in (None, "")})
-elif EMBEDDED:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=15.0)
+    _email = env.email_url("EMAIL_URL")
+    _options = {"host": _email.get("EMAIL_HOST"), "port": _email.get("EMAIL_PORT"),
+                "username": _email.get("EMAIL_HOST_USER"), "password": _email.get("EMAIL_HOST_PASSWORD"),
+                "use_tls": _email.get("EMAIL_USE_TLS"), "use_ssl": _email.get("EMAIL_USE_SSL"),
+                "file_path": _email.get("EMAIL_FILE_PATH"),
+                "timeout": env.float("EMAIL_TIMEOUT", default=15.0) if "smtp" in _email["EMAIL_BACKEND"] else None}
+    MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"],
+                           "OPTIONS": {k: v for k, v in _options.items() if v not in (None, "")}}}
 DEFAULT_FROM_EMAIL = env.str("ALERTS_FROM_EMAIL", default="numbersadmin@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in messages point here (the dashboard as users reach it).

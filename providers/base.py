@@ -141,6 +141,18 @@ class NumberGroupRecord:
 
 
 @dataclass(frozen=True)
+class PoolMembershipRecord:
+    """A number's entry in a pool (Plivo): when it joined, the pool's service for it ("sms" /
+    "mms"; "" when the pool list does not say) and which pool list it is on (number / tollfree /
+    shortcode)."""
+
+    pool_id: str
+    added_on: dt.datetime | None = None
+    service: str = ""
+    member_type: str = "number"
+
+
+@dataclass(frozen=True)
 class NumberRecord:
     external_id: str
     number: str  # exactly as the provider sent it
@@ -164,9 +176,18 @@ class NumberRecord:
     application: str = ""  # the provider-side app/routing the number is bound to (name)
     owner_id: str | None = None
     pool_ids: tuple[str, ...] = ()  # NumberGroupRecord ids of pools the number belongs to (Plivo)
+    pool_memberships: tuple[PoolMembershipRecord, ...] = ()  # per pool: added_on, service (Plivo)
     extension: str = ""
     is_main_number: bool | None = None
     is_service_number: bool | None = None
+    # False: the provider says it will not renew; True: it says it will; None: it does not say.
+    will_renew: bool | None = None
+    # DIDWW DID attributes (None elsewhere).
+    billing_cycles_count: int | None = None
+    emergency_enabled: bool | None = None
+    capacity_limit: int | None = None
+    channels_included_count: int | None = None
+    dedicated_channels_count: int | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 
@@ -185,7 +206,14 @@ class CallerIdRecord:
     # "verified" (Voximplant caller IDs) or "location_candidate" (Webex numbers a location may
     # present as external caller ID; no verification state).
     kind: str = "verified"
+    # Webex candidates: the candidate's own location (the location it was listed for is in
+    # ``external_id``), its owner and flags.
     location_id: str | None = None
+    listed_for_location_id: str | None = None  # Webex: the location whose candidate list holds it
+    owner_id: str | None = None
+    is_main_number: bool | None = None
+    toll_free_number: bool | None = None
+    is_service_number: bool | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
 

@@ -39,7 +39,8 @@ def webex_like(db):
     ingest.apply_inventory(account, Inventory(
         numbers=NUMBERS, owners=OWNERS, locations=SITES, complete=True,
         caller_ids=[CallerIdRecord("L2:+442071234567", "+442071234567", "+442071234567", True,
-                                   kind="location_candidate", location_id="L2")]))
+                                   kind="location_candidate", location_id="L2",
+                                   listed_for_location_id="L2")]))
     return account
 
 

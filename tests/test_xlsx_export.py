@@ -152,8 +152,9 @@ def test_caller_ids_xlsx_from_the_web_view_and_the_cli(caller_ids, ops_client, t
         header, rows = table(sheet)
         assert header == ["Caller ID", "Caller ID as received", "Account", "Provider", "Verification",
                           "Verified until", "Active", "Code attempts left", "Call attempts left", "Owned by",
-                          "Provider ID", "Last sync"]
-        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:L{len(rows) + 1}" and len(rows) == 2
+                          "Provider ID", "Last sync", "Location", "Candidate owner", "Candidate owner type",
+                          "Main number", "Toll-free number", "Service number"]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:R{len(rows) + 1}" and len(rows) == 2
         owned = next(r for r in rows if r["Caller ID"].value == caller_ids.e164)
         assert owned["Caller ID"].data_type == "s" and owned["Caller ID"].value.startswith("+")
         assert owned["Caller ID as received"].data_type == "s"  # digits, but an identifier: text

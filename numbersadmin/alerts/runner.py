@@ -26,15 +26,16 @@ DELIVER_TASK = "alerts.deliver"
 INLINE_CONCURRENCY = 4
 
 
-def _deliver_in_thread(notification_id: int) -> None:
+def _deliver_in_thread(notification_id: int, now=None) -> None:
     close_old_connections()
     try:
-        channels.deliver(notification_id)
+        channels.deliver(notification_id, now)
     finally:
         close_old_connections()
 
 
-def hand_over(ids: list[int]) -> None:
+def hand_over(ids: list[int], now=None) -> None:
+    """Deliver these notifications on the configured runner (``now``: inline only, for tests)."""
     if not ids:
         return
     if settings.TASK_RUNNER == "celery":
@@ -45,10 +46,10 @@ def hand_over(ids: list[int]) -> None:
             transaction.on_commit(lambda pk=pk: inventory_runner.pool_submit(channels.deliver, pk))
     elif connection.in_atomic_block:  # inside a test's transaction: other threads would not see the rows
         for pk in ids:
-            channels.deliver(pk)
+            channels.deliver(pk, now)
     else:
         with ThreadPoolExecutor(max_workers=INLINE_CONCURRENCY, thread_name_prefix="alerts") as pool:
-            list(pool.map(_deliver_in_thread, ids))
+            list(pool.map(lambda pk: _deliver_in_thread(pk, now), ids))
 
 
 def deliver_task(notification_id: int) -> None:
@@ -67,5 +68,5 @@ def run(now=None) -> digest.RunSummary:
     now = now or timezone.now()
     summary = digest.run_alerts(now)
     channels.reap_stuck(now)
-    hand_over(channels.due_notifications(now))
+    hand_over(channels.due_notifications(now), now)
     return summary

@@ -48,6 +48,7 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
 
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+ATTEMPTS = [("none", "0 (none left)"), ("some", "More than 0"), ("unknown", "Not stated")]
 SEARCH_MAX_CHARS = 100  # longer search text is cut (it never matches anything real)
 
 
@@ -254,6 +255,8 @@ class NumberFilterSet(FastFilterSet):
     owner_type = BlankChoiceFilter(choices=(), field_name="owner__owner_type", label="Owner type")
     has_owner = df.ChoiceFilter(choices=[("yes", "Has an owner"), ("no", "No owner")], method="filter_has_owner",
                                 label="Assigned")
+    has_cost = df.ChoiceFilter(choices=[("yes", "Has a monthly cost"), ("no", "No cost known")],
+                               method="filter_has_cost", label="Cost")
     main_number = df.ChoiceFilter(choices=[("yes", "Main numbers"), ("no", "Not main")], method="filter_main",
                                   label="Main number")
     voice = df.ChoiceFilter(choices=YES_NO, method="filter_capability", label="Voice")
@@ -269,6 +272,15 @@ class NumberFilterSet(FastFilterSet):
     )
     expires_within = df.NumberFilter(method="filter_expires_within", label="Renews within (days)",
                                      min_value=0, max_value=3650)
+    # Whether the provider says the number renews (PhoneNumber.will_renew).
+    renews = df.ChoiceFilter(choices=[("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")], method="filter_renews",
+                             label="Renews")
+    # DIDWW DID attributes.
+    billing_cycles = df.ChoiceFilter(choices=[("zero", "0 (will not renew)"), ("limited", "Limited (1 or more)"),
+                                              ("unlimited", "Not limited (renews)")],
+                                     method="filter_billing_cycles", label="Billing cycles left")
+    emergency = df.ChoiceFilter(choices=[("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")],
+                                method="filter_emergency", label="Emergency calling")
     # Local data (notes/tags): never written by a sync.
     tag = df.ModelChoiceFilter(queryset=Tag.objects.only("id", "name"), to_field_name="name", field_name="tags",
                                label="Tag", distinct=False, null_label=EMPTY_LABEL)
@@ -278,7 +290,13 @@ class NumberFilterSet(FastFilterSet):
     negatable = ("provider", "account", "country", "region", "city", "status", "kind", "trunk", "trunk_group",
                  "location", "owner", "owner_type", "pool", "tag")
     primary = ("q", "provider", "account", "country", "status", "kind", "trunk", "location", "tag")
-    defaults = {"removed": "live"}
+    archived = df.ChoiceFilter(
+        choices=[("hide", "Hide archived accounts"), ("include", "Include archived accounts"),
+                 ("only", "Only archived accounts")],
+        method="filter_archived", label="Archived accounts", empty_label=None,
+    )
+
+    defaults = {"removed": "live", "archived": "hide"}
 
     class Meta:
         model = PhoneNumber
@@ -294,8 +312,31 @@ class NumberFilterSet(FastFilterSet):
         # "no" also matches unknown (None): a provider that does not say is not SMS-capable.
         return queryset.filter(**{name: True}) if value == "yes" else queryset.exclude(**{name: True})
 
+    @staticmethod
+    def _tristate(queryset, field: str, value: str):
+        if value == "unknown":
+            return queryset.filter(**{f"{field}__isnull": True})
+        return queryset.filter(**{field: value == "yes"})
+
+    def filter_renews(self, queryset, name, value):
+        return self._tristate(queryset, "will_renew", value)
+
+    def filter_emergency(self, queryset, name, value):
+        return self._tristate(queryset, "emergency_enabled", value)
+
+    def filter_billing_cycles(self, queryset, name, value):
+        if value == "zero":
+            return queryset.filter(billing_cycles_count=0)
+        if value == "limited":
+            return queryset.filter(billing_cycles_count__gt=0)
+        # No cycle limit and the provider says it renews (DIDWW null = renews without limit).
+        return queryset.filter(billing_cycles_count__isnull=True, will_renew=True)
+
     def filter_has_owner(self, queryset, name, value):
         return queryset.filter(owner__isnull=value != "yes")
+
+    def filter_has_cost(self, queryset, name, value):
+        return queryset.filter(monthly_cost__isnull=value != "yes")
 
     def filter_has_note(self, queryset, name, value):
         return queryset.filter(note__isnull=value != "yes")
@@ -320,6 +361,9 @@ class NumberFilterSet(FastFilterSet):
             return queryset
         return queryset
 
+    def filter_archived(self, queryset, name, value):
+        return queryset  # applied in qs, so the default ("hide") holds when the filter is absent
+
     @property
     def qs(self):
         qs = super().qs
@@ -327,6 +371,11 @@ class NumberFilterSet(FastFilterSet):
         removed = data.get("removed") or "live"
         if removed == "live" and data.get("status") != NumberStatus.REMOVED:
             qs = qs.filter(removed_at__isnull=True)
+        archived = data.get("archived") or "hide"
+        if archived == "hide" and not data.get("account"):  # an archived account asked for by name shows
+            qs = qs.filter(account__archived_at__isnull=True)
+        elif archived == "only":
+            qs = qs.filter(account__archived_at__isnull=False)
         return qs
 
 
@@ -391,7 +440,19 @@ class CallerIdFilterSet(FastFilterSet):
     owned = df.ChoiceFilter(choices=[("yes", "Owned in a connected account"), ("no", "Not owned anywhere")],
                             method="filter_owned", label="Ownership")
     active = df.ChoiceFilter(choices=[("yes", "Active"), ("no", "Inactive")], method="filter_active", label="Active")
-    negatable = ("account", "state")
+    code_attempts = df.ChoiceFilter(choices=ATTEMPTS, field_name="code_entering_attempts_left",
+                                    method="filter_attempts", label="Code attempts left")
+    call_attempts = df.ChoiceFilter(choices=ATTEMPTS, field_name="verification_call_attempts_left",
+                                    method="filter_attempts", label="Call attempts left")
+    # Webex candidates: the number's own location, and its flags.
+    location = df.ModelChoiceFilter(
+        queryset=Location.objects.filter(removed_at__isnull=True).only("id", "name", "kind", "city", "region", "country_code"),
+        label="Location", null_label=EMPTY_LABEL)
+    main_number = df.ChoiceFilter(choices=YES_NO, field_name="is_main_number", method="filter_flag", label="Main number")
+    toll_free = df.ChoiceFilter(choices=YES_NO, field_name="toll_free_number", method="filter_flag", label="Toll-free")
+    service_number = df.ChoiceFilter(choices=YES_NO, field_name="is_service_number", method="filter_flag",
+                                     label="Service number")
+    negatable = ("account", "state", "location")
 
     class Meta:
         model = CallerId
@@ -413,6 +474,17 @@ class CallerIdFilterSet(FastFilterSet):
 
     def filter_owned(self, queryset, name, value):
         return queryset.filter(owned_number_id__isnull=value != "yes")
+
+    def filter_attempts(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(**{name: 0})
+        if value == "some":
+            return queryset.filter(**{f"{name}__gt": 0})
+        return queryset.filter(**{f"{name}__isnull": True})
+
+    def filter_flag(self, queryset, name, value):
+        # "no" also matches unknown (None), as the numbers list's capability filters do.
+        return queryset.filter(**{name: True}) if value == "yes" else queryset.exclude(**{name: True})
 
 
 class OwnerFilterSet(NameSearchMixin, FastFilterSet):

@@ -32,6 +32,9 @@ class ProviderAccount(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Archived: kept with its history, no longer synced, and its rows leave totals and lists
+    # (the numbers list shows them when asked: archived=include|only).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -234,11 +237,23 @@ class PhoneNumber(ProviderObject):
     number_group = models.ForeignKey(NumberGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
     application = models.CharField(max_length=200, blank=True, help_text="Provider-side application/routing name")
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
-    # Plivo number pools (a number can sit in pools besides its own group).
-    pools = models.ManyToManyField(NumberGroup, blank=True, related_name="pool_numbers")
+    # Plivo number pools (a number can sit in pools besides its own group); per membership the
+    # pool's date and service (PoolMembership, the same table the plain M2M used).
+    pools = models.ManyToManyField(NumberGroup, blank=True, related_name="pool_numbers", through="PoolMembership")
     extension = models.CharField(max_length=40, blank=True)
     is_main_number = models.BooleanField(null=True)
     is_service_number = models.BooleanField(null=True)
+    # Whether the provider says the number renews: False = it will not (DIDWW billing_cycles_count
+    # 0; Voximplant canceled, deactivated or auto_charge off), True = it will, None = unknown
+    # (the provider does not say). Alert rule "number_not_renewing" queries will_renew=False.
+    will_renew = models.BooleanField(null=True)
+    # DIDWW DID attributes (None for other providers): billing cycles left (None = unlimited,
+    # 0 = will not renew), emergency calling, channel capacity.
+    billing_cycles_count = models.IntegerField(null=True, blank=True)
+    emergency_enabled = models.BooleanField(null=True)
+    capacity_limit = models.IntegerField(null=True, blank=True)
+    channels_included_count = models.IntegerField(null=True, blank=True)
+    dedicated_channels_count = models.IntegerField(null=True, blank=True)
     last_changed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64, blank=True)  # of the mapped record: skip unchanged rows
     # Absent from a complete listing, but the provider has not said it is gone (no lookup, or the
@@ -282,6 +297,31 @@ class PhoneNumber(ProviderObject):
         return reverse("number_detail", args=[self.pk])
 
 
+class PoolMembership(models.Model):
+    """A number's place in a Plivo number pool: when it joined (``added_on``), the pool's service
+    for it ("sms"/"mms" from the Number/ list) and which pool list it came from (``number``,
+    ``tollfree``, ``shortcode``). The table is the one ``PhoneNumber.pools`` used before it had a
+    through model (migration 0011), so its column names stay."""
+
+    phonenumber = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE)
+    numbergroup = models.ForeignKey(NumberGroup, on_delete=models.CASCADE)
+    added_on = models.DateTimeField(null=True, blank=True)
+    service = models.CharField(max_length=20, blank=True)
+    member_type = models.CharField(max_length=20, blank=True)  # number | tollfree | shortcode
+
+    class Meta:
+        db_table = "inventory_phonenumber_pools"
+        unique_together = [("phonenumber", "numbergroup")]
+
+    MEMBER_TYPE_LABELS = {"number": "number", "tollfree": "toll-free", "shortcode": "short code"}
+
+    def __str__(self) -> str:
+        return f"{self.phonenumber_id} in {self.numbergroup_id}"
+
+    def get_member_type_label(self) -> str:
+        return self.MEMBER_TYPE_LABELS.get(self.member_type, self.member_type)
+
+
 class CallerId(ProviderObject):
     """A caller ID an account may present (Voximplant verified caller IDs). Its verification state
     (verified / expiring / expired / unverified) is computed at query time from ``verified_until``
@@ -298,7 +338,16 @@ class CallerId(ProviderObject):
     code_entering_attempts_left = models.IntegerField(null=True, blank=True)
     verification_call_attempts_left = models.IntegerField(null=True, blank=True)
     kind = models.CharField(max_length=30, default="verified")  # verified | location_candidate
+    # Webex candidates: the candidate number's own location (not the location it was listed for),
+    # its owner and flags.
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="caller_ids")
+    # The location whose external caller-ID list offers this candidate (it may present it).
+    listed_for = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="caller_id_candidates")
+    owner = models.ForeignKey("Owner", null=True, blank=True, on_delete=models.SET_NULL, related_name="caller_ids")
+    is_main_number = models.BooleanField(null=True)
+    toll_free_number = models.BooleanField(null=True)
+    is_service_number = models.BooleanField(null=True)
 
     class Meta:
         ordering = ["e164", "id"]
@@ -310,6 +359,9 @@ class CallerId(ProviderObject):
 
     def __str__(self) -> str:
         return self.e164 or self.number_raw
+
+    def get_absolute_url(self) -> str:
+        return reverse("caller_id_detail", args=[self.pk])
 
 
 class SiteSettings(models.Model):
@@ -439,6 +491,23 @@ class NumberChange(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["number", "-at"], name="change_number_at")]
+
+
+class CallerIdChange(models.Model):
+    """History of a caller ID: a tracked field (verified_until, active, attempts left) changed
+    between syncs."""
+
+    caller_id = models.ForeignKey(CallerId, on_delete=models.CASCADE, related_name="changes")
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    field = models.CharField(max_length=60, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["caller_id", "-at"], name="change_callerid_at")]
 
 
 class AuditLog(models.Model):

@@ -6,8 +6,9 @@ import datetime as dt
 import re as _re
 from dataclasses import dataclass
 
-from django.db.models import (Case, CharField, Count, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg, Subquery,
-                              Value, When)
+from django.db.models import (Case, CharField, Count, DateField, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg,
+                              Subquery, Value, When)
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -17,7 +18,8 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from .choices import AccountHealth, NumberStatus, SyncState, VerificationState, stage_label, sync_error_text
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
                       NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
-from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount,
+from .models import (AuditLog, CallerId, CallerIdChange, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership,
+                     ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
 
@@ -48,8 +50,16 @@ NUMBER_SORTS = {
     "extension": SortKey("extension", text=True),
     "acquired": SortKey("acquired_at"),
     "note": SortKey("note__text", text=True),
+    "will_renew": SortKey("will_renew"),
+    "billing_cycles": SortKey("billing_cycles_count"),
+    "emergency": SortKey("emergency_enabled"),
+    "capacity_limit": SortKey("capacity_limit"),
+    "channels_included": SortKey("channels_included_count"),
+    "dedicated_channels": SortKey("dedicated_channels_count"),
 }
 DEFAULT_NUMBER_SORT = "e164"
+# Rows of archived accounts leave every list and total (the numbers list shows them on request).
+ACTIVE_ACCOUNT = Q(account__archived_at__isnull=True)
 
 
 @dataclass
@@ -103,6 +113,39 @@ def tag_names_sql() -> Subquery:
         .annotate(names=StringAgg("tag__name", delimiter=Value(", "), order_by="tag__name")).values("names")[:1])
 
 
+def _pool_entry(name: str, service: str, member_type: str, added_on) -> str:
+    """One pool membership as exported: "Pack A (sms, added 2019-10-09)"; the list it is on
+    when the pool states no service ("tollfree", "shortcode")."""
+    day = added_on.astimezone(dt.UTC).date().isoformat() if added_on else "?"
+    return f"{name} ({service or member_type}, added {day})"
+
+
+def pool_summaries(pks: list[int]) -> dict[int, str]:
+    """Number pk -> its pool memberships as "A (sms, added …); B (…)" (one query per chunk)."""
+    found: dict[int, list[str]] = {}
+    rows = (PoolMembership.objects.filter(phonenumber_id__in=pks).order_by("numbergroup__name", "pk")
+            .values_list("phonenumber_id", "numbergroup__name", "service", "member_type", "added_on"))
+    for pk, name, service, member_type, added_on in rows:
+        found.setdefault(pk, []).append(_pool_entry(name, service, member_type, added_on))
+    return {pk: "; ".join(v) for pk, v in found.items()}
+
+
+def pool_entry_sql() -> Concat:
+    """``_pool_entry`` in SQL, on a PoolMembership row."""
+    return Concat(F("numbergroup__name"), Value(" ("), Coalesce(NullIf(F("service"), Value("")), F("member_type")),
+                  Value(", added "), Coalesce(Cast(Cast("added_on", DateField()), CharField()), Value("?")),
+                  Value(")"), output_field=CharField())
+
+
+def pool_summaries_sql() -> Subquery:
+    """The same value as ``pool_summaries`` as a correlated subquery (PostgreSQL COPY exports)."""
+    entry = pool_entry_sql()
+    return Subquery(
+        PoolMembership.objects.filter(phonenumber_id=OuterRef("pk")).order_by().values("phonenumber_id")
+        .annotate(names=StringAgg(entry, delimiter=Value("; "), order_by=("numbergroup__name", "pk")))
+        .values("names")[:1])
+
+
 def number_queryset() -> QuerySet:
     return PhoneNumber.objects.select_related("account", "trunk", "trunk_group", "location", "number_group", "owner")
 
@@ -133,23 +176,49 @@ def numbers_of(obj) -> tuple[QuerySet, str, int]:
     return qs.filter(**{name: obj}), name, obj.pk
 
 
+def pool_memberships_of(number: PhoneNumber) -> list[PoolMembership]:
+    """The number's pools with when it joined and the pool's service for it (Plivo)."""
+    return list(PoolMembership.objects.filter(phonenumber=number).select_related("numbergroup")
+                .defer("numbergroup__raw").order_by("numbergroup__name", "pk"))
+
+
+def pool_members(pool: NumberGroup, limit: int = 200) -> list[PoolMembership]:
+    """A pool's live members with when each joined and the pool's service for it."""
+    return list(PoolMembership.objects.filter(numbergroup=pool, phonenumber__removed_at__isnull=True)
+                .select_related("phonenumber").only("added_on", "service", "member_type", "phonenumber__id",
+                                                    "phonenumber__e164", "phonenumber__number_raw")
+                .order_by("phonenumber__e164", "pk")[:limit])
+
+
 def number_history(number: PhoneNumber, limit: int = 100):
     return NumberChange.objects.filter(number=number).select_related("run")[:limit]
 
 
 def trunk_list(params) -> TrunkFilterSet:
-    qs = Trunk.objects.select_related("account", "trunk_group").annotate(
+    qs = Trunk.objects.filter(ACTIVE_ACCOUNT).select_related("account", "trunk_group").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True))
     )
     return TrunkFilterSet(params, queryset=qs)
 
 
 def trunk_group_list(params) -> TrunkGroupFilterSet:
-    qs = TrunkGroup.objects.select_related("account").annotate(
+    qs = TrunkGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True), distinct=True),
         trunk_count=Count("trunks", distinct=True),
     )
     return TrunkGroupFilterSet(params, queryset=qs)
+
+
+def group_features(pks: list[int]) -> dict[int, str]:
+    """Group pk -> its features / pool services as "sms, mms" (exports)."""
+    return {pk: ", ".join(map(str, features or ())) for pk, features in
+            NumberGroup.objects.filter(pk__in=pks).values_list("pk", "features")}
+
+
+def group_features_sql() -> Func:
+    """The same value as ``group_features`` in SQL (PostgreSQL COPY exports; ``features`` is jsonb)."""
+    return Func(F("features"), template="array_to_string(ARRAY(SELECT jsonb_array_elements_text(%(expressions)s)), ', ')",
+                output_field=CharField())
 
 
 def group_list(params) -> NumberGroupFilterSet:
@@ -158,12 +227,15 @@ def group_list(params) -> NumberGroupFilterSet:
     members = PhoneNumber.objects.filter(Q(number_group=OuterRef("pk")) | Q(pools=OuterRef("pk")),
                                          removed_at__isnull=True).order_by().values(
         n=Func(F("pk"), template="COUNT(DISTINCT %(expressions)s)", output_field=IntegerField()))
-    qs = NumberGroup.objects.select_related("account", "location").annotate(number_count=Subquery(members))
+    qs = NumberGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account", "location").annotate(
+        number_count=Subquery(members))
     return NumberGroupFilterSet(params, queryset=qs)
 
 
-def account_list() -> QuerySet:
-    return ProviderAccount.objects.annotate(
+def account_list(*, archived: bool | None = False) -> QuerySet:
+    """Accounts with their live number counts: the active ones, the archived ones (True) or all (None)."""
+    qs = ProviderAccount.objects.all() if archived is None else ProviderAccount.objects.filter(archived_at__isnull=not archived)
+    return qs.annotate(
         number_count=Count("phonenumber", filter=Q(phonenumber__removed_at__isnull=True))
     ).order_by("name")
 
@@ -352,7 +424,11 @@ GROUP_SORTS = {"name": "name", "account": _ACCOUNT, "type": SortKey("group_type"
 CALLER_ID_SORTS = {"verified_until": SortKey("verified_until"), "e164": "e164", "account": _ACCOUNT,
                    "state": "state", "active": SortKey("active"),
                    "owner": SortKey("owned_number_e164", text=True, expression=lambda: owning_number_subquery("e164")),
-                   "freshness": SortKey("account__last_success_at")}
+                   "freshness": SortKey("account__last_success_at"),
+                   "code_attempts": SortKey("code_entering_attempts_left"),
+                   "call_attempts": SortKey("verification_call_attempts_left"),
+                   "location": SortKey("location__name", text=True),
+                   "candidate_owner": SortKey("owner__name", text=True)}
 
 
 def verification_state_expr(today: dt.date, window_days: int):
@@ -383,8 +459,16 @@ def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
     )
 
 
+def caller_id_get(pk: int) -> CallerId | None:
+    return caller_id_queryset().select_related("location", "owner").filter(pk=pk).first()
+
+
+def caller_id_history(caller_id: CallerId, limit: int = 100):
+    return CallerIdChange.objects.filter(caller_id=caller_id).select_related("run")[:limit]
+
+
 def caller_id_list(params) -> CallerIdFilterSet:
-    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(removed_at__isnull=True))
+    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
 
 
 def caller_id_order(qs: QuerySet, sort) -> QuerySet:
@@ -411,13 +495,13 @@ LIVE_NUMBERS = Q(numbers__removed_at__isnull=True)
 
 
 def owner_list(params) -> OwnerFilterSet:
-    qs = Owner.objects.filter(removed_at__isnull=True).select_related("account", "location").annotate(
+    qs = Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account", "location").annotate(
         number_count=Count("numbers", filter=LIVE_NUMBERS))
     return OwnerFilterSet(params, queryset=qs)
 
 
 def location_list(params) -> LocationFilterSet:
-    qs = Location.objects.filter(removed_at__isnull=True).select_related("account").annotate(
+    qs = Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").annotate(
         number_count=Count("numbers", filter=LIVE_NUMBERS))
     return LocationFilterSet(params, queryset=qs)
 
@@ -513,26 +597,26 @@ def stale_accounts(accounts=None, now=None) -> list[ProviderAccount]:
 
 def live_number_totals(field: str) -> dict[str, int]:
     """Live (not removed) numbers per value of ``field``: one GROUP BY."""
-    rows = PhoneNumber.objects.filter(removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
+    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
     return {r[field]: r["n"] for r in rows}
 
 
 def number_totals_by_status() -> dict[str, int]:
     """Per status as the list counts it: live rows, except "removed", which the list shows with the
     soft-removed rows included."""
-    rows = PhoneNumber.objects.order_by().values("status").annotate(
+    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT).order_by().values("status").annotate(
         live=Count("pk", filter=Q(removed_at__isnull=True)), every=Count("pk"))
     return {r["status"]: r["every"] if r["status"] == NumberStatus.REMOVED else r["live"] for r in rows}
 
 
 def numbers_expiring_count(days: int, now=None) -> int:
     now = now or timezone.now()
-    return PhoneNumber.objects.filter(within_days("expires_at", now, days), removed_at__isnull=True).count()
+    return PhoneNumber.objects.filter(ACTIVE_ACCOUNT, within_days("expires_at", now, days), removed_at__isnull=True).count()
 
 
 def caller_ids_expiring_count(days: int, today=None) -> int:
     today = today or timezone.localdate()
-    return CallerId.objects.filter(within_days("verified_until", today, days), removed_at__isnull=True).count()
+    return CallerId.objects.filter(ACTIVE_ACCOUNT, within_days("verified_until", today, days), removed_at__isnull=True).count()
 
 
 @dataclass

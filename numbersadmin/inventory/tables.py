@@ -30,7 +30,8 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from . import selectors
 from .choices import NumberKind, NumberStatus, VerificationState
-from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, Trunk, TrunkGroup, owner_type_label
+from .models import (CallerId, Location, NumberGroup, Owner, PhoneNumber, PoolMembership, Trunk, TrunkGroup,
+                     owner_type_label)
 from .countries import country_name
 from .pagination import SortKey
 from .services.exports import Field
@@ -218,6 +219,49 @@ def tags_cell(row, table):
     return format_html_join(" ", '<a class="tag" href="?tag={}">{}</a>', ((t.name, t.name) for t in tags))
 
 
+def yes_no_unknown(attr: str, *, unknown=DASH):
+    def render(row, table):
+        flag = getattr(row, attr)
+        return unknown if flag is None else ("yes" if flag else "no")
+
+    return render
+
+
+def will_renew_cell(row, table):
+    if row.will_renew is None:
+        return mark_safe('<span class="muted" title="the provider does not say">unknown</span>')
+    if row.will_renew:
+        return "yes"
+    return mark_safe('<span class="badge badge-cancelling" title="the provider says it will not renew">no</span>')
+
+
+def int_cell(attr: str):
+    def render(row, table):
+        value = getattr(row, attr)
+        return DASH if value is None else value
+
+    return render
+
+
+def pools_cell(row, table):
+    cache = table.cache.get("pools")
+    if cache is None:  # every pool membership of the page in one query
+        cache = table.cache["pools"] = {}
+        rows = (PoolMembership.objects.filter(phonenumber_id__in=[r.pk for r in table.objects])
+                .select_related("numbergroup").only("phonenumber_id", "service", "member_type", "added_on",
+                                                    "numbergroup__id", "numbergroup__name", "numbergroup__prefix")
+                .order_by("numbergroup__name", "pk"))
+        for m in rows:
+            cache.setdefault(m.phonenumber_id, []).append(m)
+    members = cache.get(row.pk)
+    if not members:
+        return DASH
+    return format_html_join(", ", '<a href="{}" title="{}">{}</a>', (
+        (m.numbergroup.get_absolute_url(),
+         f"{m.service or m.get_member_type_label()}, added {m.added_on.date() if m.added_on else '?'}",
+         m.numbergroup.name) for m in members))
+
+
 def note_cell(row, table):
     note = getattr(row, "note", None)  # reverse one-to-one: absent raises, getattr default covers it
     return DASH if note is None else note.text
@@ -286,6 +330,19 @@ NUMBER_COLUMNS = check_columns([
                                              load=selectors.tag_names),), default=False, prefetch=("tags",)),
     Column("note", "Note", note_cell, (value("note", "note_text", annotate=lambda: F("note__text")),), wrap=True,
            default=False, select=("note",), sortable=True),
+    Column("will_renew", "Will renew", will_renew_cell, (value("will_renew"),), default=False, sortable=True),
+    Column("pools", "Pools", pools_cell, (value("pools", "pool_summary", annotate=selectors.pool_summaries_sql,
+                                                load=selectors.pool_summaries),), wrap=True, default=False),
+    Column("billing_cycles", "Billing cycles left", int_cell("billing_cycles_count"),
+           (value("billing_cycles_count", kind="int"),), default=False, sortable=True),
+    Column("emergency", "Emergency", yes_no_unknown("emergency_enabled"), (value("emergency_enabled"),),
+           default=False, sortable=True),
+    Column("capacity_limit", "Capacity limit", int_cell("capacity_limit"), (value("capacity_limit", kind="int"),),
+           default=False, sortable=True),
+    Column("channels_included", "Channels included", int_cell("channels_included_count"),
+           (value("channels_included_count", kind="int"),), default=False, sortable=True),
+    Column("dedicated_channels", "Dedicated channels", int_cell("dedicated_channels_count"),
+           (value("dedicated_channels_count", kind="int"),), default=False, sortable=True),
 ], selectors.NUMBER_SORTS, PhoneNumber)
 
 
@@ -365,6 +422,9 @@ GROUP_COLUMNS = check_columns([
     Column("type", "Type", lambda row, t: "Number pool" if row.group_type == POOL_GROUP_TYPE else row.group_type or DASH,
            (value("type", "group_type", labels={POOL_GROUP_TYPE: "Number pool"}),), sortable=True),
     Column("prefix", "Prefix", text("prefix"), (value("prefix"),), sortable=True),
+    # Pools: the services their members have in them (sms / mms); DID groups: their features.
+    Column("services", "Services / features", lambda row, t: ", ".join(map(str, row.features or ())) or DASH,
+           (value("services", "features_text", annotate=selectors.group_features_sql, load=selectors.group_features),)),
     LOCATION_LINK,
     NUMBER_COUNT,
     EXTERNAL_ID,
@@ -417,7 +477,8 @@ def owner_cell(row, table):
 
 
 CALLER_ID_COLUMNS = check_columns([
-    Column("e164", "Caller ID", lambda row, t: format_html('<span class="num">{}</span>', row.e164 or row.number_raw),
+    Column("e164", "Caller ID", lambda row, t: format_html('<a href="{}" class="num">{}</a>', row.get_absolute_url(),
+                                                            row.e164 or row.number_raw),
            (value("e164"),), sortable=True),
     data("number_raw", label="Caller ID as received"),
     Column("account", "Account", account_cell,
@@ -429,13 +490,22 @@ CALLER_ID_COLUMNS = check_columns([
            (value("verified_until", kind="date"),), sortable=True),
     Column("active", "Active", lambda row, t: DASH if row.active is None else ("yes" if row.active else "no"),
            (value("active"),), sortable=True),
-    Column("attempts", "Attempts left (code / call)", lambda row, t: format_html(
-        "{} / {}", "—" if row.code_entering_attempts_left is None else row.code_entering_attempts_left,
-        "—" if row.verification_call_attempts_left is None else row.verification_call_attempts_left),
-        (value("code_entering_attempts_left", label="Code attempts left", kind="int"),
-         value("verification_call_attempts_left", label="Call attempts left", kind="int"))),
+    Column("code_attempts", "Code attempts left", int_cell("code_entering_attempts_left"),
+           (value("code_entering_attempts_left", kind="int"),), sortable=True),
+    Column("call_attempts", "Call attempts left", int_cell("verification_call_attempts_left"),
+           (value("verification_call_attempts_left", kind="int"),), sortable=True),
     Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),), sortable=True),
     EXTERNAL_ID,
     Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at",
                                                        label="Last sync", kind="datetime"),), sortable=True),
+    # Webex candidates: the number's own location and owner, and its flags.
+    Column("location", "Location", link("location"), (value("location", "location__name"),), sortable=True,
+           default=False, select=("location",)),
+    Column("candidate_owner", "Candidate owner", lambda row, t: owner_link(row.owner),
+           (value("candidate_owner", "owner__name", label="Candidate owner"),
+            value("candidate_owner_type", "owner__owner_type", label="Candidate owner type", labels=owner_type_label)),
+           sortable=True, default=False, select=("owner",)),
+    data("main_number", "is_main_number", label="Main number"),
+    data("toll_free_number", label="Toll-free number"),
+    data("service_number", "is_service_number", label="Service number"),
 ], selectors.CALLER_ID_SORTS, CallerId)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, auth, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
+from .views import accounts, audit, auth, costs, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -10,10 +10,13 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", lists.list_page, {"list_name": "numbers"}, name="numbers"),
+    path("numbers/cost/", costs.numbers_cost, name="numbers_cost"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
+    path("costs/", costs.cost_overview, name="costs"),
     path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),
     path("numbers/bulk-edit/", notes.bulk_edit, name="number_bulk_edit"),
     path("caller-ids/", lists.list_page, {"list_name": "caller_ids"}, name="caller_ids"),
+    path("caller-ids/<int:pk>/", numbers.caller_id_detail, name="caller_id_detail"),
     path("groups/", lists.list_page, {"list_name": "groups"}, name="groups"),
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("owners/", lists.list_page, {"list_name": "owners"}, name="owners"),
@@ -39,6 +42,9 @@ urlpatterns = [
     path("accounts/<int:pk>/", accounts.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", accounts.account_edit, name="account_edit"),
     path("accounts/<int:pk>/test/", accounts.account_test, name="account_test"),
+    path("accounts/<int:pk>/archive/", accounts.account_archive, {"action": "archive"}, name="account_archive"),
+    path("accounts/<int:pk>/unarchive/", accounts.account_archive, {"action": "unarchive"}, name="account_unarchive"),
+    path("accounts/<int:pk>/delete/", accounts.account_delete, name="account_delete"),
     path("accounts/<int:pk>/sync/", accounts.account_sync, name="account_sync"),
     path("api-tokens/", tokens.token_list, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="api_token_revoke"),

@@ -30,7 +30,7 @@ from ..base import (
     country_of,
     to_e164,
 )
-from ..values import iso_datetime, text, verbatim_text
+from ..values import flag, iso_datetime, text, verbatim_text
 
 DIDS = "dids"
 TRUNKS = "voice_in_trunks"
@@ -250,8 +250,31 @@ def map_number(did: dict, store: ResourceStore) -> NumberRecord:
         trunk_id=linked_id(did, *TRUNK_RELS),
         trunk_group_id=linked_id(did, *TRUNK_GROUP_RELS),
         group_id=group_id,
+        will_renew=will_renew(a),
+        billing_cycles_count=_int_or_none(a.get("billing_cycles_count")),
+        emergency_enabled=flag(a.get("emergency_enabled")),
+        capacity_limit=_int_or_none(a.get("capacity_limit")),
+        channels_included_count=_int_or_none(a.get("channels_included_count")),
+        dedicated_channels_count=_int_or_none(a.get("dedicated_channels_count")),
         raw=did,
     )
+
+
+def will_renew(attributes: dict) -> bool | None:
+    """DIDWW ``billing_cycles_count``: null = renews without limit, N > 0 = renews for N more
+    cycles, 0 = will not renew (expires at ``expires_at``). A DID pending removal will not renew
+    either. Absent (older API versions' sparse fields) or unreadable = unknown."""
+    if attributes.get("pending_removal") is True:
+        return False
+    if "billing_cycles_count" not in attributes:
+        return None
+    value = attributes.get("billing_cycles_count")
+    if value is None:
+        return True
+    cycles = _int_or_none(value)
+    if cycles is None:
+        return None
+    return cycles > 0
 
 
 def map_trunk(trunk: dict, group_of: dict[str, str] | None = None) -> TrunkRecord:

@@ -71,12 +71,15 @@ class PlivoClient(Closeable):
             uuid = mapping.pool_uuid_of(pp.get("number_pool"))
             if not uuid or uuid in pool_numbers:
                 continue
-            items, _, fetched = self._fetch_all(
-                f"{self.account_path}/NumberPool/{quote(uuid, safe='')}/Number/", f"number pool {uuid}",
-                lambda o: (o.get("number"), o.get("service")) if o.get("number") else None, pool_progress)
-            pool_numbers[uuid] = items
-            pages += fetched
-            counter["items"] += len(items)
+            pool_numbers[uuid] = []
+            # The pool's numbers, toll-free numbers and short codes are three lists (same paging).
+            for sub, key_name in mapping.POOL_LISTS.items():
+                items, _, fetched = self._fetch_all(
+                    f"{self.account_path}/NumberPool/{quote(uuid, safe='')}/{sub}/", f"number pool {uuid} {sub}",
+                    lambda o, k=key_name: (o.get(k), o.get("service")) if o.get(k) else None, pool_progress)
+                pool_numbers[uuid].extend(items)
+                pages += fetched
+                counter["items"] += len(items)
         numbers, total, fetched = self._fetch_all(
             f"{self.account_path}/Number/", "numbers", lambda o: o.get("number"), progress)
         pages += fetched

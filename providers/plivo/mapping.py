@@ -11,6 +11,10 @@ Wire facts (providers/WIRE.md section 5, fixtures in tests/fixtures/plivo):
 * Number-pool numbers (``GET /Account/{id}/NumberPool/{uuid}/Number/``): ``number``,
   ``country_iso2``, ``type`` (fixed / mobile / toll-free), ``service`` (sms / mms), ``added_on``
   (ISO 8601 with microseconds and "Z"), ``number_pool_uuid`` (``numberpool_uuid`` on single GETs).
+* Pool toll-free and short-code lists (``…/NumberPool/{uuid}/Tollfree/``, ``…/Shortcode/``,
+  same paging): ``tollfree`` / ``shortcode`` instead of ``number``, ``added_on``,
+  ``country_iso2``, ``number_pool_uuid`` (plivo-python fixtures powerpackListTollfreeResponse.json,
+  powerpackListShortcodeResponse.json); no ``type`` or ``service``.
 * Powerpacks: ``uuid``, ``name``, ``number_pool`` = ``/v1/Account/{id}/NumberPool/{pool_uuid}/``.
 """
 
@@ -31,6 +35,7 @@ from ..base import (
     LocationRecord,
     NumberGroupRecord,
     NumberRecord,
+    PoolMembershipRecord,
     country_of,
     to_e164,
 )
@@ -40,6 +45,8 @@ from ..values import TRUE_WORDS, iso_datetime, strict_text, truthy
 # only one (plivo.com/pricing quotes USD; the account balance is USD).
 CURRENCY = "USD"
 POOL_GROUP_TYPE = "number_pool"
+# The pool's lists: path segment below NumberPool/{uuid}/ -> the item key holding the number.
+POOL_LISTS = {"Number": "number", "Tollfree": "tollfree", "Shortcode": "shortcode"}
 
 KINDS = {
     "fixed": KIND_LOCAL,
@@ -125,6 +132,41 @@ def _country(item: dict, e164: str) -> str:
     return country_of(e164)  # account numbers carry a country *name* ("United States")
 
 
+def pool_item_number(item: dict) -> str:
+    """The number of a pool-list item: ``number``, ``tollfree`` or ``shortcode``."""
+    for key in ("number", "tollfree", "shortcode"):
+        value = item.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
+def pool_member_type(item: dict) -> str:
+    """Which pool list an item came from: number / tollfree / shortcode."""
+    for key in ("tollfree", "shortcode"):
+        if item.get(key) not in (None, ""):
+            return key
+    return "number"
+
+
+def pool_memberships(pool_items: Iterable[dict]) -> tuple[PoolMembershipRecord, ...]:
+    found: dict[str, PoolMembershipRecord] = {}
+    for p in pool_items:
+        uuid = strict_text(p.get("number_pool_uuid") or p.get("numberpool_uuid"))
+        if uuid and uuid not in found:
+            found[uuid] = PoolMembershipRecord(
+                pool_id=uuid, added_on=iso_datetime(p.get("added_on")),
+                service=strict_text(p.get("service")).lower(), member_type=pool_member_type(p))
+    return tuple(found.values())
+
+
+def _pool_kind(item: dict) -> str:
+    member = pool_member_type(item)
+    if member == "tollfree":
+        return KIND_TOLL_FREE
+    return kind_for(item.get("type"))
+
+
 def _pool_capabilities(pool_items: Iterable[dict]) -> tuple[bool | None, bool | None]:
     services = {strict_text(p.get("service")).lower() for p in pool_items}
     return (True if "sms" in services else None), (True if "mms" in services else None)
@@ -135,21 +177,25 @@ def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRe
     say. ``pool_items`` are this number's entries in number pools."""
     pool_items = list(pool_items)
     source = item if item is not None else (pool_items[0] if pool_items else {})
-    number = source.get("number")
-    number = "" if number is None else str(number)
+    if item is not None:
+        number = source.get("number")
+        number = "" if number is None else str(number)
+    else:
+        number = pool_item_number(source)
     iso2_hint = next((strict_text(p.get("country_iso2")).upper() for p in pool_items if p.get("country_iso2")), "")
     e164 = to_e164(number, strict_text(source.get("country_iso2")).upper() or iso2_hint or None)
     country = _country(source, e164) or iso2_hint
     pool_ids = tuple(dict.fromkeys(
         str(p.get("number_pool_uuid") or p.get("numberpool_uuid")) for p in pool_items
         if p.get("number_pool_uuid") or p.get("numberpool_uuid")))
+    memberships = pool_memberships(pool_items)
     if item is None:  # only in a pool: no rental, status or voice data
         sms, mms = _pool_capabilities(pool_items)
         record = NumberRecord(
             external_id=number, number=number, e164=e164, country_code=country,
-            kind=kind_for(source.get("type")), status=STATUS_ACTIVE, raw_status="",
+            kind=_pool_kind(source), status=STATUS_ACTIVE, raw_status="",
             sms=sms, mms=mms, acquired_at=iso_datetime(source.get("added_on")),
-            pool_ids=pool_ids, raw={"pool_numbers": pool_items},
+            pool_ids=pool_ids, pool_memberships=memberships, raw={"pool_numbers": pool_items},
         )
         return record, None
     active = truthy_or_enabled(item.get("active"))
@@ -176,6 +222,7 @@ def map_number(item: dict | None, pool_items: list[dict] = ()) -> tuple[NumberRe
         location_id=location.external_id if location else None,
         application=application_of(item.get("application")),
         pool_ids=pool_ids,
+        pool_memberships=memberships,
         raw=raw,
     )
     return record, location
@@ -203,7 +250,7 @@ def build_inventory(numbers: Iterable[dict], powerpacks: Iterable[dict],
     by_number: dict[str, list[dict]] = {}
     for uuid, items in pool_numbers.items():
         for p in items:
-            by_number.setdefault(str(p.get("number")), []).append({**p, "number_pool_uuid": p.get(
+            by_number.setdefault(pool_item_number(p), []).append({**p, "number_pool_uuid": p.get(
                 "number_pool_uuid") or p.get("numberpool_uuid") or uuid})
     locations: dict[str, LocationRecord] = {}
     seen: set[str] = set()

@@ -157,6 +157,9 @@ class PlivoSimulator(Simulator):
         self.numbers: list[dict] = []  # account numbers, wire shape of GET /Number/ objects
         self.powerpacks: list[dict] = []  # wire shape of GET /Powerpack/ objects
         self.pool_numbers: list[dict] = []  # wire shape of GET /NumberPool/{uuid}/Number/ objects
+        # GET /NumberPool/{uuid}/Tollfree/ and /Shortcode/ objects ("tollfree" / "shortcode" keys)
+        self.pool_tollfree: list[dict] = []
+        self.pool_shortcodes: list[dict] = []
         self._used: set[str] = set()
         for i in range(numbers):
             country, kind = ANCHORS[i] if i < len(ANCHORS) else self._random_kind()
@@ -169,6 +172,13 @@ class PlivoSimulator(Simulator):
                     pool = self.rng.choice(self.powerpacks)
                     service = "mms" if row["mms_enabled"] and self.rng.random() < 0.5 else "sms"
                     self.add_to_pool(self.pool_uuid(pool), row["number"], service=service)
+            # Toll-free numbers sit on the first pool's Tollfree list (own generator: the data
+            # generated above stays what it was before pools had toll-free lists).
+            extra = random.Random(seed * 7919 + 1)
+            first = self.pool_uuid(self.powerpacks[0])
+            for row in self.numbers:
+                if row["number_type"] == "tollfree" and extra.random() < 0.5:
+                    self.add_tollfree_to_pool(first, row["number"])
 
     # -- data generation --------------------------------------------------------------------
     def _random_kind(self) -> tuple[str, str]:
@@ -277,6 +287,7 @@ class PlivoSimulator(Simulator):
             row = self.find_number(number)
             self.numbers.remove(row)
             self.pool_numbers = [p for p in self.pool_numbers if p["number"] != number]
+            self.pool_tollfree = [p for p in self.pool_tollfree if p["tollfree"] != number]
             return row
 
     def add_powerpack(self, name: str, **overrides: Any) -> dict:
@@ -305,6 +316,8 @@ class PlivoSimulator(Simulator):
             self.powerpacks.remove(pp)
             pool = self.pool_uuid(pp)
             self.pool_numbers = [p for p in self.pool_numbers if p["number_pool_uuid"] != pool]
+            self.pool_tollfree = [p for p in self.pool_tollfree if p["number_pool_uuid"] != pool]
+            self.pool_shortcodes = [p for p in self.pool_shortcodes if p["number_pool_uuid"] != pool]
             return pp
 
     def add_to_pool(self, pool_uuid: str, number: str, *, service: str = "sms",
@@ -331,13 +344,42 @@ class PlivoSimulator(Simulator):
             self.pool_numbers.append(item)
             return item
 
+    def _pool_extra(self, pool_uuid: str, key: str, value: str, country_iso2: str) -> dict:
+        added = NOW - dt.timedelta(days=self.rng.randint(1, 400), seconds=self.rng.randint(0, 86399))
+        return {"added_on": _iso(added), "country_iso2": country_iso2, "number_pool_uuid": pool_uuid, key: value}
+
+    def add_tollfree_to_pool(self, pool_uuid: str, number: str, *, country_iso2: str | None = None) -> dict:
+        """A toll-free number on the pool's Tollfree list (wire shape of plivo-python's
+        powerpackListTollfreeResponse.json: no ``type``, no ``service``)."""
+        with self.lock:
+            if country_iso2 is None:
+                country_iso2 = phonenumbers.region_code_for_number(phonenumbers.parse("+" + number))
+            item = self._pool_extra(pool_uuid, "tollfree", number, country_iso2)
+            self.pool_tollfree.append(item)
+            return item
+
+    def add_shortcode_to_pool(self, pool_uuid: str, shortcode: str, *, country_iso2: str = "US") -> dict:
+        """A short code on the pool's Shortcode list (powerpackListShortcodeResponse.json)."""
+        with self.lock:
+            item = self._pool_extra(pool_uuid, "shortcode", shortcode, country_iso2)
+            self.pool_shortcodes.append(item)
+            return item
+
     def remove_from_pool(self, pool_uuid: str, number: str) -> None:
         with self.lock:
             self.pool_numbers = [p for p in self.pool_numbers
                                  if not (p["number_pool_uuid"] == pool_uuid and p["number"] == number)]
+            self.pool_tollfree = [p for p in self.pool_tollfree
+                                  if not (p["number_pool_uuid"] == pool_uuid and p["tollfree"] == number)]
+            self.pool_shortcodes = [p for p in self.pool_shortcodes
+                                    if not (p["number_pool_uuid"] == pool_uuid and p["shortcode"] == number)]
 
     def pool_of(self, number: str) -> list[str]:
-        return [p["number_pool_uuid"] for p in self.pool_numbers if p["number"] == number]
+        """Pools holding ``number`` on any of their lists (numbers, toll-free, short codes)."""
+        found = [p["number_pool_uuid"] for p in self.pool_numbers if p["number"] == number]
+        found += [p["number_pool_uuid"] for p in self.pool_tollfree if p["tollfree"] == number]
+        found += [p["number_pool_uuid"] for p in self.pool_shortcodes if p["shortcode"] == number]
+        return list(dict.fromkeys(found))
 
     # -- HTTP -------------------------------------------------------------------------------
     def error_response(self, status: int, message: str) -> SimResponse:
@@ -394,6 +436,17 @@ class PlivoSimulator(Simulator):
                     if item is not None:  # the single GET spells the key "numberpool_uuid"
                         item = {("numberpool_uuid" if k == "number_pool_uuid" else k): v for k, v in item.items()}
                     return self._single(item, "Number not found in the number pool")
+            if len(rest) in (3, 4) and rest[0] == "NumberPool" and rest[2] in ("Tollfree", "Shortcode"):
+                pool = rest[1]
+                if not any(self.pool_uuid(p) == pool for p in self.powerpacks):
+                    return self.error_response(404, "NumberPool not found")
+                key, rows = (("tollfree", self.pool_tollfree) if rest[2] == "Tollfree"
+                             else ("shortcode", self.pool_shortcodes))
+                members = [p for p in rows if p["number_pool_uuid"] == pool]
+                if len(rest) == 3:
+                    return self._list(req, f"NumberPool/{pool}/{rest[2]}/", members, end="")
+                item = next((p for p in members if p[key] == rest[3]), None)
+                return self._single(item, f"{rest[2]} not found in the number pool")
         return self.error_response(404, "not found")
 
     def _single(self, row: dict | None, missing: str) -> SimResponse:

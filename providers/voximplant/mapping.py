@@ -154,9 +154,20 @@ def map_number(item: dict) -> tuple[NumberRecord, LocationRecord | None]:
         expires_at=date_to_datetime(item.get("phone_next_renewal")),
         location_id=location.external_id if location else None,
         application=strict_text(item.get("application_name")),
+        will_renew=will_renew(item),
         raw=item,
     )
     return record, location
+
+
+def will_renew(item: dict) -> bool | None:
+    """False when canceled, deactivated or ``auto_charge`` is off (the subscription is not
+    charged again); True when ``auto_charge`` is on and neither flag is set; None when the
+    listing does not say (``auto_charge`` absent)."""
+    if truthy(item.get("canceled")) or truthy(item.get("deactivated")):
+        return False
+    auto_charge = truthy(item.get("auto_charge"))
+    return auto_charge
 
 
 def build_inventory(numbers: Iterable[dict], caller_ids: Iterable[dict]) -> Inventory:

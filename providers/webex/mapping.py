@@ -159,7 +159,14 @@ def map_caller_id(location_id: str, item: Any) -> CallerIdRecord | None:
         e164=to_e164(number),
         active=text(item.get("state")).upper() == "ACTIVE",
         kind="location_candidate",
-        location_id=location_id,
+        # The number's own location (a candidate may live in another location than the one
+        # queried); the queried one when the item names none.
+        location_id=_id_of(item.get("location")) or location_id,
+        listed_for_location_id=location_id,
+        owner_id=_id_of(item.get("owner")),
+        is_main_number=first_flag(item, "isMainNumber", "mainNumber"),
+        toll_free_number=first_flag(item, "tollFreeNumber"),
+        is_service_number=first_flag(item, "isServiceNumber"),
         raw=item,
     )
 

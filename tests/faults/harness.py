@@ -103,7 +103,8 @@ def _plivo(numbers: int, seed: int) -> Case:
     sim = PlivoSimulator(auth_id=auth_id, auth_token=token, numbers=numbers, powerpacks=2, seed=seed)
     return Case(
         "plivo", sim, {"auth_id": auth_id, "auth_token": token}, f"/Account/{auth_id}/Number/",
-        lambda s: {n["number"] for n in s.numbers} | {p["number"] for p in s.pool_numbers},
+        lambda s: ({n["number"] for n in s.numbers} | {p["number"] for p in s.pool_numbers}
+                   | {p["tollfree"] for p in s.pool_tollfree} | {p["shortcode"] for p in s.pool_shortcodes}),
         lambda s, rng: s.remove_number(rng.choice(s.numbers)["number"])["number"],
         lambda s: s.add_number(),
         lambda s, rng: s.update_number(rng.choice(s.numbers)["number"], alias=f"a{rng.randint(1, 10**6)}"),

@@ -217,7 +217,9 @@ def test_full_sync_merges_pools_and_pages_by_offset(sim):
     assert [(r.param("limit"), r.param("offset")) for r in number_pages] == [("20", "0"), ("20", "20"), ("20", "40"), ("20", "53")]
     assert reqs[0].path == f"/v1/Account/{AUTH_ID}/Powerpack/"
     pool_paths = {r.path for r in reqs if "/NumberPool/" in r.path}
-    assert pool_paths == {f"/v1/Account/{AUTH_ID}/NumberPool/{sim.pool_uuid(p)}/Number/" for p in sim.powerpacks}
+    # every pool's three lists: numbers, toll-free numbers and short codes
+    assert pool_paths == {f"/v1/Account/{AUTH_ID}/NumberPool/{sim.pool_uuid(p)}/{sub}/"
+                          for p in sim.powerpacks for sub in ("Number", "Tollfree", "Shortcode")}
     # pools and membership
     groups = by_id(inv.groups)
     assert [g.name for g in inv.groups] == [p["name"] for p in sim.powerpacks]
@@ -226,7 +228,8 @@ def test_full_sync_merges_pools_and_pages_by_offset(sim):
         services = {p["service"] for p in sim.pool_numbers if p["number_pool_uuid"] == uuid}
         assert groups[uuid].features == tuple(sorted(services)) and groups[uuid].group_type == "number_pool"
     numbers = by_id(inv.numbers)
-    assert sum(1 for n in inv.numbers if n.pool_ids) == len(sim.pool_numbers) > 5
+    in_pools = {p["number"] for p in sim.pool_numbers} | {p["tollfree"] for p in sim.pool_tollfree}
+    assert sum(1 for n in inv.numbers if n.pool_ids) == len(in_pools) > 5 and sim.pool_tollfree
     for row in sim.numbers:
         record = numbers[row["number"]]
         assert record.pool_ids == tuple(sim.pool_of(row["number"]))
@@ -391,3 +394,44 @@ def test_provider_echoing_secrets_in_errors_is_redacted():
         with pytest.raises(Exception) as info:
             client.fetch_inventory()
     assert str(info.value) == "request refused (HTTP 400): bad token [redacted] for [redacted]"
+
+
+def test_pool_tollfree_and_shortcode_lists_recorded_shape():
+    """plivo-python's recorded Tollfree/ and Shortcode/ pool lists: the member is under
+    ``tollfree`` / ``shortcode``, with ``added_on`` and no ``service``; each becomes a pool
+    membership with its date and list."""
+    tollfree = json.loads((FIXTURES / "python_powerpackListTollfreeResponse.json").read_text())["objects"]
+    shortcodes = json.loads((FIXTURES / "python_powerpackListShortcodeResponse.json").read_text())["objects"]
+    tollfree = [{**o, "tollfree": "18005550199"} for o in tollfree]  # the fixture holds a placeholder
+    shortcodes = [{**o, "shortcode": "54321"} for o in shortcodes]
+    pool = "ca5fd1f2-26c0-43e9-a7e4-0dc426e9dd2f"
+    inv = build_inventory([], [{"uuid": "pp", "name": "Pack", "number_pool": f"/v1/Account/X/NumberPool/{pool}/"}],
+                          {pool: tollfree + shortcodes})
+    numbers = {n.number: n for n in inv.numbers}
+    assert set(numbers) == {"18005550199", "54321"}
+    tf, sc = numbers["18005550199"], numbers["54321"]
+    assert tf.e164 == "+18005550199" and tf.kind == KIND_TOLL_FREE and tf.pool_ids == (pool,)
+    (m,) = tf.pool_memberships
+    assert (m.pool_id, m.member_type, m.service) == (pool, "tollfree", "")
+    assert m.added_on == dt.datetime(2019, 10, 9, 11, 10, 59, 741978, tzinfo=dt.timezone.utc)
+    assert sc.pool_ids == (pool,) and sc.pool_memberships[0].member_type == "shortcode"
+    assert sc.country_code == "US" and sc.e164 == ""  # a short code is no E.164 number: kept, flagged
+
+
+def test_pool_sublists_fetched_from_simulator(sim):
+    pool = sim.pool_uuid(sim.powerpacks[0])
+    sim.add_shortcode_to_pool(pool, "98765")
+    tollfree_rows = [r for r in sim.numbers if r["number_type"] == "tollfree"]
+    sim.add_tollfree_to_pool(sim.pool_uuid(sim.powerpacks[1]), tollfree_rows[0]["number"])
+    with client_for(sim) as client:
+        inv = client.fetch_inventory()
+    numbers = {n.number: n for n in inv.numbers}
+    assert numbers["98765"].pool_ids == (pool,)  # only in the pool's Shortcode list
+    assert numbers["98765"].pool_memberships[0].member_type == "shortcode"
+    held = numbers[tollfree_rows[0]["number"]]
+    assert sim.pool_uuid(sim.powerpacks[1]) in held.pool_ids
+    types = {m.pool_id: m.member_type for m in held.pool_memberships}
+    assert types[sim.pool_uuid(sim.powerpacks[1])] == "tollfree"
+    sms = next(n for n in inv.numbers if any(m.member_type == "number" for m in n.pool_memberships))
+    assert {m.service for m in sms.pool_memberships if m.member_type == "number"} <= {"sms", "mms"}
+    assert all(m.added_on is not None for n in inv.numbers for m in n.pool_memberships)

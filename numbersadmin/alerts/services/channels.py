@@ -183,7 +183,7 @@ def backoff(attempts: int) -> dt.timedelta:
 def claim(notification_id: int, now: dt.datetime) -> Notification | None:
     """Take a due notification for one attempt (compare-and-set: two workers never both send)."""
     with transaction.atomic():
-        n = (Notification.objects.select_for_update().select_related("channel", "report_rule", "report_rule__view")
+        n = (Notification.objects.select_for_update(of=("self",)).select_related("channel", "report_rule", "report_rule__view")
              .filter(pk=notification_id, state__in=[DeliveryState.PENDING, DeliveryState.RETRYING]).first())
         if n is None or (n.next_attempt_at and n.next_attempt_at > now):
             return None
@@ -206,7 +206,7 @@ def deliver(notification_id: int, now=None) -> str | None:
         logger.exception("delivery of notification %s failed", n.pk)
         error = f"internal error ({type(exc).__name__})"
     else:
-        n.state, n.sent_at, n.last_error, n.next_attempt_at = DeliveryState.SENT, timezone.now(), "", None
+        n.state, n.sent_at, n.last_error, n.next_attempt_at = DeliveryState.SENT, now, "", None
         n.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at", "body"])
         return n.state
     n.last_error = error[:500]
@@ -214,7 +214,7 @@ def deliver(notification_id: int, now=None) -> str | None:
         n.state, n.next_attempt_at = DeliveryState.FAILED, None
         logger.warning("notification %s failed after %s attempts: %s", n.pk, n.attempts, error)
     else:
-        n.state, n.next_attempt_at = DeliveryState.RETRYING, timezone.now() + backoff(n.attempts)
+        n.state, n.next_attempt_at = DeliveryState.RETRYING, now + backoff(n.attempts)
     n.save(update_fields=["state", "last_error", "next_attempt_at"])
     return n.state
 

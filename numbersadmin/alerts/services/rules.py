@@ -84,7 +84,7 @@ def table_url(rule: AlertRule) -> str:
     if k == RuleKind.NUMBER_RENEWING:
         return _url("numbers", expires_within=days_of(rule))
     if k == RuleKind.NUMBER_NOT_RENEWING:
-        return _url("numbers", will_renew="no")
+        return _url("numbers", renews="no")
     if k in (RuleKind.SYNC_FAILING,):
         return _url("accounts", failing="yes")
     if k == RuleKind.SYNC_STALE:
@@ -117,7 +117,8 @@ def find_caller_ids_expiring(rule: AlertRule, now: dt.datetime) -> list[Finding]
     today = timezone.localdate(now)
     limit = today + dt.timedelta(days=days_of(rule))
     out = []
-    for c in (CallerId.objects.filter(removed_at__isnull=True, verified_until__isnull=False, verified_until__lte=limit)
+    for c in (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, verified_until__isnull=False,
+                                      verified_until__lte=limit)
               .exclude(kind="location_candidate").select_related("account").order_by("verified_until", "id")):
         left = (c.verified_until - today).days
         when = f"ended {-left} day{'s' if left != -1 else ''} ago" if left < 0 else \
@@ -128,7 +129,7 @@ def find_caller_ids_expiring(rule: AlertRule, now: dt.datetime) -> list[Finding]
 
 
 def find_caller_ids_without_attempts(rule: AlertRule, now) -> list[Finding]:
-    qs = (CallerId.objects.filter(removed_at__isnull=True)
+    qs = (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True)
           .filter(Q(code_entering_attempts_left=0) | Q(verification_call_attempts_left=0))
           .select_related("account").order_by("e164", "id"))
     return [Finding(f"caller_id:{c.pk}", str(c),
@@ -138,7 +139,7 @@ def find_caller_ids_without_attempts(rule: AlertRule, now) -> list[Finding]:
 
 
 def _live_numbers():
-    return PhoneNumber.objects.filter(removed_at__isnull=True).select_related("account").only(
+    return PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").only(
         "id", "e164", "number_raw", "expires_at", "monthly_cost", "currency", "status", "account__name")
 
 
@@ -154,8 +155,6 @@ def find_numbers_renewing(rule: AlertRule, now) -> list[Finding]:
 
 
 def find_numbers_not_renewing(rule: AlertRule, now) -> list[Finding]:
-    if not any(f.name == "will_renew" for f in PhoneNumber._meta.get_fields()):
-        return []
     out = []
     for n in _live_numbers().filter(will_renew=False).order_by("expires_at", "id"):
         cost = _cost(n)
@@ -178,7 +177,7 @@ def find_sync_failing(rule: AlertRule, now) -> list[Finding]:
         runs = _attempts(account.pk, n)
         if len(runs) == n and all(r.state == SyncState.FAILED for r in runs):
             streak_start = runs[-1]
-            error = runs[0].error_text.title if runs[0].error_text else runs[0].error_class
+            error = runs[0].error_text.summary if runs[0].error_text else runs[0].error_class
             out.append(Finding(f"account:{account.pk}", account.name,
                                f"the last {n} sync attempt{'s' if n != 1 else ''} failed ({error})",
                                account.get_absolute_url(), {"since_run": streak_start.pk}))
@@ -201,12 +200,12 @@ def find_removals_held(rule: AlertRule, now) -> list[Finding]:
     return [Finding(f"run:{r.pk}", f"{r.account.name}: sync #{r.pk}",
                     f"{r.held_removals} removal{'s' if r.held_removals != 1 else ''} held for review", r.get_absolute_url(),
                     {"held": r.held_removals})
-            for r in SyncRun.objects.filter(state=SyncState.NEEDS_REVIEW).select_related("account")]
+            for r in SyncRun.objects.filter(selectors.ACTIVE_ACCOUNT, state=SyncState.NEEDS_REVIEW).select_related("account")]
 
 
 def find_numbers_missing(rule: AlertRule, now) -> list[Finding]:
     out = []
-    rows = (PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False).order_by()
+    rows = (PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, missing_since__isnull=False).order_by()
             .values("account_id", "account__name").annotate(n=Count("pk"), since=Min("missing_since")))
     for row in rows:
         out.append(Finding(f"account:{row['account_id']}", row["account__name"],

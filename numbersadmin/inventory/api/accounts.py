@@ -93,7 +93,7 @@ class AccountList(APIView):
 
 
 def _get_account(pk: int) -> ProviderAccount:
-    account = selectors.account_list().filter(pk=pk).first()
+    account = selectors.account_list(archived=None).filter(pk=pk).first()
     if account is None:
         raise Http404("No such account.")
     return account

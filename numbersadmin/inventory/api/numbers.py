@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import lists, selectors
+from .. import history, lists, selectors
 from ..models import PhoneNumber
 from ..services import annotations
 from .auth import audited_as
@@ -38,6 +38,9 @@ NUMBER = inline_serializer("Number", {
 CHANGE = inline_serializer("Change", {
     "at": serializers.DateTimeField(), "kind": serializers.CharField(), "field": serializers.CharField(),
     "old_value": serializers.CharField(), "new_value": serializers.CharField(), "run": serializers.IntegerField(allow_null=True),
+    "field_label": serializers.CharField(help_text="the field as the page names it"),
+    "old_display": serializers.CharField(help_text="the old value as people read it (names, labels, local time)"),
+    "new_display": serializers.CharField(),
 }, many=True)
 EDIT = inline_serializer("NumberEdit", {
     "note": serializers.CharField(required=False, allow_blank=True, help_text="empty deletes the note"),
@@ -109,5 +112,8 @@ class NumberHistory(APIView):
     @extend_schema(operation_id="number_history", summary="A number's recorded changes (newest first, up to 100)",
                    tags=["Numbers"], responses={200: CHANGE, 401: OpenApiResponse(DETAIL), 404: OpenApiResponse(DETAIL)})
     def get(self, request, pk: int):
+        changes = list(selectors.number_history(_number(pk)))
+        names = history.related_names(changes)
         return Response([{"at": _json(c.at), "kind": c.kind, "field": c.field, "old_value": c.old_value,
-                          "new_value": c.new_value, "run": c.run_id} for c in selectors.number_history(_number(pk))])
+                          "new_value": c.new_value, "run": c.run_id, **history.readable_change(c, names)}
+                         for c in changes])

@@ -79,6 +79,89 @@ def account_update(account: ProviderAccount, *, secrets: dict[str, str] | None =
     return account
 
 
+# --- lifecycle: archive, delete, duplicates ------------------------------------------------------
+
+
+@transaction.atomic
+def account_archive(account: ProviderAccount, user=None) -> ProviderAccount:
+    """Stop syncing it and take its rows out of lists and totals; everything (history too) is kept."""
+    from django.utils import timezone
+
+    if account.archived_at is None:
+        account.archived_at, account.enabled = timezone.now(), False
+        account.save(update_fields=["archived_at", "enabled", "updated_at"])
+        audit(user, "account.archive", account, {"provider": account.provider})
+    return account
+
+
+@transaction.atomic
+def account_unarchive(account: ProviderAccount, user=None) -> ProviderAccount:
+    """Back in lists and totals; syncing stays off until someone enables it."""
+    if account.archived_at is not None:
+        account.archived_at = None
+        account.save(update_fields=["archived_at", "updated_at"])
+        audit(user, "account.unarchive", account, {"provider": account.provider})
+    return account
+
+
+def account_footprint(account: ProviderAccount) -> dict[str, int]:
+    """What deleting the account deletes, counted (the confirmation page shows it)."""
+    from ..models import (CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, SyncRun, Trunk,
+                          TrunkGroup)
+
+    return {
+        "numbers": PhoneNumber.objects.filter(account=account).count(),
+        "history rows": NumberChange.objects.filter(number__account=account).count(),
+        "caller IDs": CallerId.objects.filter(account=account).count(),
+        "owners": Owner.objects.filter(account=account).count(),
+        "locations": Location.objects.filter(account=account).count(),
+        "trunks": Trunk.objects.filter(account=account).count(),
+        "trunk groups": TrunkGroup.objects.filter(account=account).count(),
+        "DID groups and pools": NumberGroup.objects.filter(account=account).count(),
+        "sync runs": SyncRun.objects.filter(account=account).count(),
+    }
+
+
+@transaction.atomic
+def account_delete(account: ProviderAccount, *, confirm_name: str, user=None) -> dict[str, int]:
+    """Delete the account and everything mirrored from it, in one transaction; the audit row
+    keeps the name and the counts. ``confirm_name`` must repeat the account's name."""
+    from ..models import CallerId, Location, NumberGroup, Owner, PhoneNumber, Trunk, TrunkGroup
+
+    if (confirm_name or "").strip() != account.name:
+        raise ValidationError({"confirm_name": "Type the account's name exactly to delete it."})
+    if account.sync_lease_until is not None and account.sync_runs.filter(state="running").exists():
+        raise ValidationError("A sync of this account is running; wait for it to finish (or disable the account first).")
+    counts = account_footprint(account)
+    # Children first: inventory rows PROTECT their account (no cascade by accident elsewhere).
+    for model in (PhoneNumber, CallerId, Owner, Trunk, TrunkGroup, NumberGroup, Location):
+        model.objects.filter(account=account).delete()
+    name, provider, pk = account.name, account.provider, account.pk
+    account.delete()
+    audit(user, "account.delete", name, {"provider": provider, "account_id": pk, "deleted": counts})
+    return counts
+
+
+def find_duplicates(provider: str, base_url: str, secrets: dict[str, str], config: dict | None = None,
+                    exclude_pk: int | None = None) -> list[ProviderAccount]:
+    """Accounts that are the same provider account configured again: the same provider and either
+    the same credentials, or the same base URL and the same identifying config (org id, ...).
+    Secrets are compared in memory only."""
+    spec = registry.get(provider)
+    base_url = validate_base_url(provider, base_url)
+    ident = {k: v for k, v in (config or {}).items() if k in spec.config_fields and v}
+    found = []
+    for other in ProviderAccount.objects.filter(provider=provider).exclude(pk=exclude_pk):
+        try:
+            same_secrets = bool(secrets) and other.get_secrets() == secrets
+        except SecretsUnavailable:
+            same_secrets = False
+        other_ident = {k: v for k, v in (other.config or {}).items() if k in spec.config_fields and v}
+        if same_secrets or (other.base_url == base_url and other_ident == ident and (ident or same_secrets)):
+            found.append(other)
+    return found
+
+
 def build_client(account: ProviderAccount, **http_opts) -> ProviderClient:
     """Re-checks the stored base URL (a row written before validation, or by hand in the
     database, must not receive credentials either)."""

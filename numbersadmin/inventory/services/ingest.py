@@ -34,7 +34,7 @@ from providers.base import Inventory, NumberRecord, country_of
 from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
-from ..models import CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup
+from ..models import CallerId, CallerIdChange, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership, ProviderAccount, SyncRun, Trunk, TrunkGroup
 
 BATCH = 1000
 # Fields diffed into history (raw/hash/timestamps are not interesting to humans).
@@ -42,8 +42,11 @@ TRACKED_FIELDS = (
     "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
     "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
     "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application", "owner_id", "extension",
-    "is_main_number", "is_service_number",
+    "is_main_number", "is_service_number", "will_renew", "billing_cycles_count", "emergency_enabled",
+    "capacity_limit", "channels_included_count", "dedicated_channels_count",
 )
+# Caller-ID fields whose changes are kept as CallerIdChange history.
+CALLER_ID_TRACKED = ("verified_until", "active", "code_entering_attempts_left", "verification_call_attempts_left")
 
 
 class LeaseLost(Exception):
@@ -69,6 +72,8 @@ def _json_default(value):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if dataclasses.is_dataclass(value):  # pool memberships
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
     raise TypeError(type(value))
 
 
@@ -94,8 +99,11 @@ def national_digits(e164: str) -> str:
         return ""
 
 
-def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]:
-    """Small reference tables (locations, trunks, groups): upsert changed rows, return ext->pk."""
+def _upsert_simple(model, account, records, build_fields, now, track: tuple[str, ...] = (),
+                   changes: list | None = None) -> dict[str, int]:
+    """Small reference tables (locations, trunks, groups): upsert changed rows, return ext->pk.
+    ``track``: fields whose changes on existing rows are appended to ``changes`` as
+    (obj, field, old, new)."""
     existing = {obj.external_id: obj for obj in model.objects.filter(account=account)}
     to_create, to_update, update_fields = [], [], set()
     redact = account.spec.raw_redaction
@@ -107,6 +115,8 @@ def _upsert_simple(model, account, records, build_fields, now) -> dict[str, int]
             to_create.append(model(account=account, external_id=rec.external_id, first_seen=now, last_seen=now, **values))
             continue
         diff = {k: v for k, v in values.items() if getattr(obj, k) != v}
+        if changes is not None:
+            changes.extend((obj, k, getattr(obj, k), diff[k]) for k in track if k in diff)
         if obj.removed_at is not None:
             diff["removed_at"] = None
         if diff:
@@ -159,6 +169,12 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
         "extension": (rec.extension or "")[:40],
         "is_main_number": rec.is_main_number,
         "is_service_number": rec.is_service_number,
+        "will_renew": rec.will_renew,
+        "billing_cycles_count": rec.billing_cycles_count,
+        "emergency_enabled": rec.emergency_enabled,
+        "capacity_limit": rec.capacity_limit,
+        "channels_included_count": rec.channels_included_count,
+        "dedicated_channels_count": rec.dedicated_channels_count,
         "raw": redact(rec.raw),  # account identifiers and credentials never stored
     }
 
@@ -222,6 +238,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "last_name": r.last_name[:150], "location_id": loc_map.get(r.location_id) if r.location_id else None},
         now,
     )
+    caller_id_changes: list = []
     _upsert_simple(
         CallerId, account, inventory.caller_ids,
         lambda r: {"number_raw": r.number[:64], "e164": r.e164, **search_digits(r.e164, r.number),
@@ -229,9 +246,17 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "active": r.active, "verified_until": r.verified_until,
                    "code_entering_attempts_left": r.code_entering_attempts_left,
                    "verification_call_attempts_left": r.verification_call_attempts_left, "kind": r.kind,
-                   "location_id": loc_map.get(r.location_id) if r.location_id else None},
-        now,
+                   "location_id": loc_map.get(r.location_id) if r.location_id else None,
+                   "listed_for_id": loc_map.get(r.listed_for_location_id) if r.listed_for_location_id else None,
+                   "owner_id": owner_map.get(r.owner_id) if r.owner_id else None,
+                   "is_main_number": r.is_main_number, "toll_free_number": r.toll_free_number,
+                   "is_service_number": r.is_service_number},
+        now, track=CALLER_ID_TRACKED, changes=caller_id_changes,
     )
+    CallerIdChange.objects.bulk_create(
+        [CallerIdChange(caller_id=obj, run=run, kind=ChangeKind.CHANGED, field=name, old_value=_display(old),
+                        new_value=_display(new), at=now) for obj, name, old, new in caller_id_changes],
+        batch_size=BATCH)
     refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map, "owner": owner_map}
     redact = account.spec.raw_redaction  # once, not per record
     locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
@@ -359,25 +384,42 @@ def _set_missing(pks: list[int], since, run, now, history: list) -> int:
 
 
 def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> None:
-    """Pool memberships of the numbers in this listing: add and drop through-rows by diff."""
-    with_pools = [rec for rec in inventory.numbers if rec.pool_ids]
-    Through = PhoneNumber.pools.through
-    existing = set(Through.objects.filter(phonenumber__account=account).values_list("phonenumber_id", "numbergroup_id"))
+    """Pool memberships of the numbers in this listing: add, update (added_on, service, list) and
+    drop membership rows by diff."""
+    with_pools = [rec for rec in inventory.numbers if rec.pool_ids or rec.pool_memberships]
+    existing = {(m.phonenumber_id, m.numbergroup_id): m
+                for m in PoolMembership.objects.filter(phonenumber__account=account)}
     if not with_pools and not existing:
         return
     ids = dict(PhoneNumber.objects.filter(account=account).values_list("external_id", "pk"))
     seen_pks = {ids[rec.external_id] for rec in inventory.numbers if rec.external_id in ids}
-    wanted = {(ids[rec.external_id], group_map[pool]) for rec in with_pools for pool in rec.pool_ids
-              if rec.external_id in ids and pool in group_map}
-    stale = [pair for pair in existing - wanted if pair[0] in seen_pks]
-    Through.objects.bulk_create([Through(phonenumber_id=n, numbergroup_id=g) for n, g in wanted - existing],
-                                batch_size=BATCH)
+    wanted: dict[tuple[int, int], dict] = {}
+    for rec in with_pools:
+        if rec.external_id not in ids:
+            continue
+        details = {m.pool_id: m for m in rec.pool_memberships}
+        for pool in dict.fromkeys((*rec.pool_ids, *details)):
+            if pool not in group_map:
+                continue
+            m = details.get(pool)
+            wanted[(ids[rec.external_id], group_map[pool])] = {
+                "added_on": m.added_on if m else None, "service": (m.service if m else "")[:20],
+                "member_type": (m.member_type if m else "")[:20]}
+    stale = [pair for pair in existing.keys() - wanted.keys() if pair[0] in seen_pks]
+    PoolMembership.objects.bulk_create(
+        [PoolMembership(phonenumber_id=n, numbergroup_id=g, **values) for (n, g), values in wanted.items()
+         if (n, g) not in existing], batch_size=BATCH)
+    to_update = []
+    for pair, values in wanted.items():
+        obj = existing.get(pair)
+        if obj is not None and any(getattr(obj, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(obj, k, v)
+            to_update.append(obj)
+    if to_update:
+        PoolMembership.objects.bulk_update(to_update, ["added_on", "service", "member_type"], batch_size=BATCH)
     for start in range(0, len(stale), BATCH):
-        chunk = stale[start:start + BATCH]
-        q = Q()
-        for n, g in chunk:
-            q |= Q(phonenumber_id=n, numbergroup_id=g)
-        Through.objects.filter(q).delete()
+        PoolMembership.objects.filter(pk__in=[existing[pair].pk for pair in stale[start:start + BATCH]]).delete()
 
 
 def mark_removed(account, pks: list[int], run, now, history: list | None = None) -> int:

@@ -22,7 +22,8 @@ MANAGE = "inventory.manage_accounts"
 
 
 def account_list(request):
-    accounts = list(selectors.account_list())
+    show_archived = request.GET.get("archived") == "yes"
+    accounts = list(selectors.account_list(archived=show_archived))
     overview = selectors.sync_overview(accounts)
     # ?stale=yes and ?failing=yes are where the dashboard's "stale accounts" and "failing accounts"
     # figures land (same selectors, same counts).
@@ -37,11 +38,13 @@ def account_list(request):
     return render_page(request, "inventory/accounts/list.html", {
         "rows": rows, "any_active": any_active, "providers": registry.PROVIDERS.values(),
         "can_manage": request.user.has_perm(MANAGE), "stale_only": stale_only, "failing_only": failing_only,
+        "show_archived": show_archived, "archived_count": 0 if show_archived else ProviderAccount.objects.filter(
+            archived_at__isnull=False).count(),
     }, partial="accounts")
 
 
 def account_detail(request, pk: int):
-    account = get_object_or_404(selectors.account_list(), pk=pk)
+    account = get_object_or_404(selectors.account_list(archived=None), pk=pk)
     selectors.attach_health([account])
     runs = selectors.sync_run_list(account.pk)[:20]
     return render(request, "inventory/accounts/detail.html", {
@@ -55,7 +58,11 @@ def account_add(request, provider: str):
     if provider not in registry.PROVIDERS:
         raise Http404("Unknown provider")
     form = AccountForm(request.POST or None, request.FILES or None, provider=provider)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicates = account_services.find_duplicates(provider, data["base_url"], form.secrets(), form.config())
+    if request.method == "POST" and form.is_valid() and (not duplicates or request.POST.get("confirm_duplicate")):
         data = form.cleaned_data
         try:
             account = account_services.account_create(
@@ -67,7 +74,8 @@ def account_add(request, provider: str):
         else:
             messages.success(request, f"Account {account.name} added. Test the connection, then sync it.")
             return redirect(account)
-    return render(request, "inventory/accounts/form.html", {"form": form, "spec": registry.get(provider), "account": None})
+    return render(request, "inventory/accounts/form.html", {"form": form, "spec": registry.get(provider), "account": None,
+                                                            "duplicates": duplicates})
 
 
 @permission_required(MANAGE, raise_exception=True)
@@ -91,6 +99,38 @@ def account_edit(request, pk: int):
             messages.success(request, "Account saved.")
             return redirect(account)
     return render(request, "inventory/accounts/form.html", {"form": form, "spec": account.spec, "account": account})
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def account_archive(request, pk: int, action: str):
+    account = get_object_or_404(ProviderAccount, pk=pk)
+    if action == "archive":
+        account_services.account_archive(account, user=request.user)
+        messages.success(request, f"{account.name} archived: no longer synced, and its numbers are out of lists "
+                                  "and totals (the numbers list shows them with “Archived accounts: include”).")
+    else:
+        account_services.account_unarchive(account, user=request.user)
+        messages.success(request, f"{account.name} is back in lists and totals. Enable it to sync it again.")
+    return redirect(account)
+
+
+@permission_required(MANAGE, raise_exception=True)
+def account_delete(request, pk: int):
+    account = get_object_or_404(ProviderAccount, pk=pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            counts = account_services.account_delete(account, confirm_name=request.POST.get("confirm_name", ""),
+                                                     user=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, f"Account {account.name} deleted ({counts['numbers']} numbers).")
+            return redirect("accounts")
+    return render(request, "inventory/accounts/delete.html", {
+        "account": account, "footprint": account_services.account_footprint(account), "error": error},
+        status=400 if error else 200)
 
 
 @require_POST

@@ -19,7 +19,9 @@ def owner_detail(request, pk: int):
 
 def location_detail(request, pk: int):
     location = get_object_or_404(Location.objects.select_related("account"), pk=pk)
-    candidates = CallerId.objects.filter(location=location, removed_at__isnull=True).order_by("e164")
+    # The numbers this location may present as external caller ID (its candidate list; each
+    # candidate's own location can be another one).
+    candidates = CallerId.objects.filter(listed_for=location, removed_at__isnull=True).order_by("e164")
     neighbours = selectors.location_neighbours(location)
     for n in neighbours:
         query = {"account": n["account_id"], "country": location.country_code}

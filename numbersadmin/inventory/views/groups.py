@@ -15,5 +15,6 @@ def group_detail(request, pk: int):
     numbers, param, _ = selectors.numbers_of(group)
     live = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
     services = sorted({s for n in live[:500] for s, on in (("voice", n.voice), ("sms", n.sms), ("mms", n.mms)) if on})
+    memberships = selectors.pool_members(group) if param == "pool" else []
     return detail_page(request, "inventory/groups/detail.html", group, name="group", crumb=("DID groups & pools", reverse("groups")),
-                       is_pool=param == "pool", services=services)
+                       is_pool=param == "pool", services=services, memberships=memberships)

@@ -41,10 +41,13 @@ class Command(BaseCommand):
         remove = rule_sub.add_parser("remove", help="remove a rule")
         remove.add_argument("id", type=int)
         sub.add_parser("run", help="evaluate every rule and deliver what is due now")
+        sub.add_parser("demo", help="(manage.py demo) add the demo's rules once, then run them")
 
     def handle(self, *args, **opts):
         if opts["command"] == "run":
             return self.run()
+        if opts["command"] == "demo":
+            return self.demo()
         return {"add": self.add, "list": self.list, "remove": self.remove}[opts["rule_command"]](opts)
 
     def add(self, opts):
@@ -79,6 +82,23 @@ class Command(BaseCommand):
             raise CommandError(f"No alert rule with id {opts['id']}.")
         manage.remove_rule(rule, "cli")
         self.stdout.write(f"Removed rule {opts['id']}.")
+
+    DEMO_RULES = (
+        {"name": "Demo: caller IDs expiring", "kind": "caller_id_expiring", "days": 30},
+        {"name": "Demo: numbers that will not renew", "kind": "number_not_renewing"},
+        {"name": "Demo: failing syncs", "kind": "sync_failing", "threshold": 1},
+        {"name": "Demo: removals held for review", "kind": "removals_held"},
+    )
+
+    def demo(self):
+        """Rules for the demo's dashboard panel, mailed to ops@localhost (files under var/mail)."""
+        for values in self.DEMO_RULES:
+            if AlertRule.objects.filter(name=values["name"]).exists():
+                continue
+            form = RuleForm({**values, "emails": "ops@localhost"})
+            if form.is_valid():
+                manage.create_rule(form.cleaned_data, actor="demo")
+        self.run()
 
     def run(self):
         summary = runner.run()

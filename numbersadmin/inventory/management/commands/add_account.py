@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from providers import registry
 
-from ...services.accounts import account_create
+from ...services.accounts import account_create, find_duplicates
 from ._cli import parse_pairs
 
 
@@ -20,13 +20,22 @@ class Command(BaseCommand):
         parser.add_argument("--disabled", action="store_true")
 
     def handle(self, *args, **opts):
+        config = parse_pairs(opts["config"], what="config")
+        secrets = parse_pairs(opts["secret"], allow_files=True, what="secret")
+        try:
+            duplicates = find_duplicates(opts["provider"], opts["base_url"], secrets, config)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         try:
             account = account_create(
                 provider=opts["provider"], name=opts["name"], base_url=opts["base_url"],
-                config=parse_pairs(opts["config"], what="config"),
-                secrets=parse_pairs(opts["secret"], allow_files=True, what="secret"),
+                config=config, secrets=secrets,
                 sync_interval_minutes=opts["interval"], enabled=not opts["disabled"], user="cli",
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"Added {account.provider} account {account.name!r} (id {account.pk}) -> {account.base_url}")
+        if duplicates:  # scripts keep working; people are told
+            self.stderr.write(f"Warning: this looks like an account you already have: "
+                              f"{', '.join(a.name for a in duplicates)} (same provider and the same credentials or "
+                              "organisation). Syncing both shows every number twice; archive or delete one.")

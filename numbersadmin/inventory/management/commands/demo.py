@@ -16,6 +16,7 @@ import os
 import secrets as _secrets
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -79,6 +80,8 @@ class Command(BaseCommand):
         except AddressError as exc:
             raise CommandError(str(exc)) from None
         sim_port_base = simulator_port_base(port)
+        if not os.environ.get("SITE_URL"):
+            settings.SITE_URL = f"http://{host}:{port}"  # links in the demo's alert email
         call_command("migrate", verbosity=0, interactive=False)
         if recover_interrupted_runs():
             self.stdout.write("Marked syncs interrupted by the previous run as lost.")
@@ -104,6 +107,8 @@ class Command(BaseCommand):
             run = run_here(account)
             self.stdout.write(f"  {spec.name}: simulator {sim.base_url} -> {account.name}: {run.get_state_display()}, "
                               f"{run.added} added, {run.changed} changed, {run.unchanged} unchanged")
+        if apps.is_installed("numbersadmin.alerts"):  # by name: inventory never imports the alerts app
+            call_command("alerts", "demo", stdout=self.stdout)
         for sim in sims:
             sim.latency = 0.3  # a little provider latency so "Sync now" shows live progress
         if opts["no_serve"]:

@@ -1,0 +1,33 @@
+"""Cost roll-up page, and the on-demand cost total under the numbers list."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from .. import costs, lists
+
+
+def cost_overview(request):
+    data = costs.overview()
+    points = costs.trend()
+    currencies = sorted({c for p in points for c in p.totals} | set(data["total"]))
+    charts = []
+    for currency in currencies:
+        top = max((p.totals.get(currency, 0) for p in points), default=0) or 1
+        charts.append({"currency": currency, "bars": [
+            {"label": f"{p.moment:%b %Y}", "total": p.totals.get(currency, 0),
+             "width": f"{100 * p.totals.get(currency, 0) / top:.1f}"} for p in points]})
+    return render(request, "inventory/costs.html", {**data, "charts": charts})
+
+
+def numbers_cost(request):
+    """The monthly cost of exactly the rows the numbers list shows for this query string."""
+    spec = lists.get_spec("numbers")
+    filterset = spec.filterset(request.GET)
+    notices = lists.form_notices(filterset)
+    qs = filterset.qs
+    totals = costs.totals_by_currency(qs)
+    without = qs.filter(monthly_cost__isnull=True).count()
+    template = "inventory/numbers/cost_total.html" if request.htmx else "inventory/numbers/cost_page.html"
+    return render(request, template, {"totals": sorted(totals.items()), "without": without, "notices": notices,
+                                      "partial": request.htmx, "list_url": f"{spec.url}?{request.GET.urlencode()}"})
