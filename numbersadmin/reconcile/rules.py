@@ -90,7 +90,7 @@ def duplicate_numbers() -> list[Detected]:
     for e164, numbers in by_e164.items():
         ids, names = _accounts_of(numbers)
         out.append(Detected(FindingKind.DUPLICATE_NUMBER, e164,
-                            f"{e164} is live in {len(ids)} accounts: {', '.join(names)}",
+                            f"Number {e164} is live in {len(ids)} accounts: {', '.join(names)}",
                             [number_row(n) for n in numbers], ids, names))
     return out
 
@@ -140,13 +140,13 @@ def webex_inactive_unassigned() -> list[Detected]:
     qs = _numbers().filter(provider="webex", removed_at__isnull=True, status=NumberStatus.INACTIVE,
                            owner__isnull=True)
     return _per_number(FindingKind.WEBEX_INACTIVE_UNASSIGNED, qs,
-                       lambda n: f"{n.e164 or n.number_raw} in {n.account.name} is inactive and assigned to nobody")
+                       lambda n: f"Number {n.e164 or n.number_raw} in {n.account.name} is inactive and assigned to nobody")
 
 
 def didww_unrouted() -> list[Detected]:
     qs = _numbers().filter(provider="didww", removed_at__isnull=True, trunk__isnull=True, trunk_group__isnull=True)
     return _per_number(FindingKind.DIDWW_UNROUTED, qs,
-                       lambda n: f"{n.e164 or n.number_raw} in {n.account.name} rings no trunk or trunk group")
+                       lambda n: f"DID {n.e164 or n.number_raw} in {n.account.name} rings no trunk or trunk group")
 
 
 # -- 4. Plivo pools against the rented numbers ----------------------------------------------------
@@ -154,7 +154,7 @@ def plivo_pool_not_rented() -> list[Detected]:
     qs = _numbers().filter(provider="plivo", removed_at__isnull=True, raw__has_key="pool_numbers").exclude(
         raw__has_key="number")
     return _per_number(FindingKind.PLIVO_POOL_NOT_RENTED, qs,
-                       lambda n: f"{n.e164 or n.number_raw} is in a number pool of {n.account.name} "
+                       lambda n: f"Number {n.e164 or n.number_raw} is in a number pool of {n.account.name} "
                                  f"but not among its rented numbers")
 
 
