@@ -44,7 +44,9 @@ def reconcile(now=None) -> Outcome:
     now = now or timezone.now()
     detected = {(d.kind, d.key): d for d in rules.detect_all()}
     outcome = Outcome()
-    existing = {(f.kind, f.key): f for f in Finding.objects.all()}
+    # Row locks (PostgreSQL): a concurrent reconcile (two syncs finishing together) or a person's
+    # action waits for this one rather than being overwritten by it.
+    existing = {(f.kind, f.key): f for f in Finding.objects.select_for_update()}
     new: list[Finding] = []
     touched: list[Finding] = []
     accounts_changed: list[tuple[Finding, list[int]]] = []

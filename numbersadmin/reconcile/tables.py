@@ -9,7 +9,7 @@ from numbersadmin.inventory.tables import DASH, Column, check_columns, data, tex
 from .models import Finding, FindingKind, FindingState
 
 FINDING_SORTS = {"kind": "kind", "state": "state", "summary": "summary", "first_seen": "first_seen",
-                 "last_seen": "last_seen", "accounts": "account_names"}
+                 "last_seen": "last_seen", "accounts": "account_names", "involved": "involved"}
 
 
 def summary_cell(row, table):
@@ -34,7 +34,7 @@ def _date(attr: str):
 FINDING_COLUMNS = check_columns([
     Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind", labels=FindingKind),), sortable=True),
     Column("summary", "Finding", summary_cell, (value("summary"),), sortable=True, wrap=True),
-    Column("involved", "Rows involved", text("involved"), (value("involved"),), wrap=True, default=False),
+    Column("involved", "Rows involved", text("involved"), (value("involved"),), sortable=True, wrap=True, default=False),
     Column("accounts", "Accounts", text("account_names"), (value("accounts", "account_names"),), sortable=True),
     Column("state", "State", state_cell, (value("state", label="State", labels=FindingState),
                                           value("reason", label="Reason ignored")), sortable=True),
