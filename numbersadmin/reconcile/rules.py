@@ -22,15 +22,14 @@ Rules and their exact conditions (README "Reconciliation"):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from django.db.models import Count
 
 from numbersadmin.inventory.choices import NumberStatus
-from numbersadmin.inventory.crypto import SecretsUnavailable
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount
+from numbersadmin.inventory.services.accounts import same_provider_account, stored_secrets
 
 from .models import FindingKind
 
@@ -159,46 +158,19 @@ def plivo_pool_not_rented() -> list[Detected]:
 
 
 # -- 5. one account configured twice -----------------------------------------------------------------
-def _voximplant_account_id(secrets: dict) -> str:
-    try:
-        doc = json.loads(secrets.get("credentials_json") or "")
-    except (TypeError, ValueError):
-        return ""
-    return str(doc.get("account_id") or "") if isinstance(doc, dict) else ""
-
-
-# provider -> (secrets, config) -> the provider-side account it reaches ("" = unknown). DIDWW has no
-# identity besides its API key (compared with the other credentials).
-IDENTITY = {
-    "webex": lambda secrets, config: str(config.get("org_id") or ""),
-    "plivo": lambda secrets, config: str(secrets.get("auth_id") or ""),
-    "apifonica": lambda secrets, config: str(secrets.get("account_sid") or ""),
-    "voximplant": lambda secrets, config: _voximplant_account_id(secrets),
-}
-
-
 def duplicate_accounts() -> list[Detected]:
+    """The add-account form's duplicate rule (services.accounts.same_provider_account), on every pair."""
     by_provider: dict[str, list[tuple[ProviderAccount, dict]]] = {}
     for account in ProviderAccount.objects.order_by("provider", "pk"):
-        try:
-            secrets = {k: v for k, v in account.get_secrets().items() if v}
-        except SecretsUnavailable:
-            secrets = {}
-        by_provider.setdefault(account.provider, []).append((account, secrets))
+        by_provider.setdefault(account.provider, []).append((account, stored_secrets(account)))
     out = []
     for provider, accounts in by_provider.items():
-        identity = IDENTITY.get(provider, lambda secrets, config: "")
         for (a, sa), (b, sb) in combinations(accounts, 2):
-            if sa and sa == sb:
-                why = "the same credentials"
-            elif (a.base_url.rstrip("/").lower() == b.base_url.rstrip("/").lower()
-                  and (ident := identity(sa, a.config or {})) and ident == identity(sb, b.config or {})):
-                why = "the same base URL and provider account"
-            else:
-                continue
-            out.append(Detected(FindingKind.DUPLICATE_ACCOUNT, f"accounts:{a.pk},{b.pk}",
-                                f"{a.name} and {b.name} ({a.provider_name}) are one provider account: {why}",
-                                [account_row(a), account_row(b)], [a.pk, b.pk], [a.name, b.name]))
+            why = same_provider_account(provider, (a.base_url, sa, a.config or {}), (b.base_url, sb, b.config or {}))
+            if why:
+                out.append(Detected(FindingKind.DUPLICATE_ACCOUNT, f"accounts:{a.pk},{b.pk}",
+                                    f"{a.name} and {b.name} ({a.provider_name}) are one provider account: {why}",
+                                    [account_row(a), account_row(b)], [a.pk, b.pk], [a.name, b.name]))
     return out
 
 
