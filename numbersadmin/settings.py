@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "numbersadmin.inventory",
+    "numbersadmin.reconcile",
     "numbersadmin.alerts",
 ]
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("numbersadmin.inventory.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
     path("alerts/", include("numbersadmin.alerts.urls")),
+    path("reconcile/", include("numbersadmin.reconcile.urls")),
     path("", include("numbersadmin.inventory.urls")),
 ]
 

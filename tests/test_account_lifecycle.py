@@ -107,3 +107,16 @@ def test_cli_warns_about_a_duplicate(didww_account, didww_sim, capsys):
     err = capsys.readouterr().err
     assert "looks like an account you already have: DIDWW main" in err and "sim-key" not in err
     assert ProviderAccount.objects.filter(name="dup").exists()
+
+
+def test_same_provider_account_rule_is_shared_by_the_form_and_the_reconciliation_centre():
+    from numbersadmin.inventory.services.accounts import same_provider_account
+
+    plivo = "https://api.plivo.com/v1"
+    assert same_provider_account("plivo", (plivo, {"auth_id": "MA1", "auth_token": "x"}, {}),
+                                 (plivo + "/", {"auth_id": "MA1", "auth_token": "rotated"}, {})) \
+        == "the same base URL and provider account"
+    assert same_provider_account("didww", ("u", {"api_key": "k"}, {}), ("v", {"api_key": "k"}, {})) == "the same credentials"
+    assert same_provider_account("didww", ("u", {"api_key": "k"}, {}), ("u", {"api_key": "other"}, {})) == ""
+    assert same_provider_account("webex", ("u", {"access_token": "a"}, {"org_id": "O1"}),
+                                 ("u", {"access_token": "b"}, {"org_id": "O2"})) == ""

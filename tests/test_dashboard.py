@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from numbersadmin.reconcile.models import FindingKind
 from numbersadmin.inventory.choices import NumberStatus, SyncState
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount, SyncRun
 
@@ -136,8 +137,9 @@ def test_every_figure_lands_on_a_list_with_that_many_rows(admin_client, inventor
     response = admin_client.get("/")
     assert response.status_code == 200
     links = figure_links(response.content.decode())
-    # 6 totals + failing and stale headings + 4 providers + 4 accounts + 6 statuses + 10 countries.
-    assert len(links) == 6 + 2 + 4 + 4 + len(NumberStatus.choices) + 10
+    # 6 totals + failing and stale headings + 4 providers + 4 accounts + 6 statuses + 10 countries
+    # + open findings per kind (the reconcile app's card).
+    assert len(links) == 6 + 2 + 4 + 4 + len(NumberStatus.choices) + 10 + len(FindingKind.choices)
     for link in links:
         assert str(link["count"]) in link["text"].replace(",", ""), link  # the visible figure is the data-count
         assert rows_shown(admin_client, link["href"]) == link["count"], link

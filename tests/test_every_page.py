@@ -4,7 +4,8 @@ that only breaks when nobody opens it)."""
 from __future__ import annotations
 
 import pytest
-from numbersadmin.inventory.urls import urlpatterns
+from numbersadmin.inventory.urls import urlpatterns as inventory_urls
+from numbersadmin.reconcile.urls import urlpatterns as reconcile_urls
 
 from numbersadmin.inventory.models import (ExportJob, Location, NumberGroup, Owner, PhoneNumber, SavedView, SyncRun,
                                            Trunk, TrunkGroup)
@@ -25,7 +26,12 @@ EXPECTED = {
     "saved_view": (302, "/numbers/?"),  # opens the list with the view's query
     "export_download": (302, "/exports/{export_job}/"),  # not built yet: back to the job page
     "api_token_revoke": (405, None),  # POST only
+    "finding_acknowledge": (405, None),  # POST only
+    "finding_ignore": (405, None),  # POST only
+    "finding_reopen": (405, None),  # POST only
 }
+# Apps mounted under their own prefix: (prefix, their urlpatterns).
+URLCONFS = (("", inventory_urls), ("reconcile/", reconcile_urls))
 
 
 def test_every_page_renders(admin_client, admin_user, didww_account):
@@ -43,12 +49,17 @@ def test_every_page_renders(admin_client, admin_user, didww_account):
     owner = Owner.objects.first()
     if owner:
         pks["owner_detail"] = owner.pk
+    from numbersadmin.reconcile.models import Finding
+
+    finding = Finding.objects.first()  # the sync's hook found DIDWW DIDs without a trunk
+    for name in ("finding_detail", "finding_acknowledge", "finding_ignore", "finding_reopen"):
+        pks[name] = finding.pk
     checked = 0
-    for sub in urlpatterns:
+    for prefix, sub in ((prefix, sub) for prefix, patterns in URLCONFS for sub in patterns):
         name, route = sub.name, str(sub.pattern)
         if name in ("logout",) or ("<int:pk>" in route and name not in pks):
             continue
-        url = "/" + (route.replace("<int:pk>", str(pks.get(name, 0))).replace("<slug:provider>", "didww")
+        url = "/" + prefix + (route.replace("<int:pk>", str(pks.get(name, 0))).replace("<slug:provider>", "didww")
                      .replace("<slug:list_name>", "numbers"))
         response = admin_client.get(url)
         expected, location = EXPECTED.get(name, (200, None))
@@ -56,7 +67,7 @@ def test_every_page_renders(admin_client, admin_user, didww_account):
         if location is not None:
             assert response["Location"].startswith(location.format(**pks)), (name, response["Location"])
         checked += 1
-    assert checked >= 25
+    assert checked >= 30
 
 
 # The alerts app's pages (issue 15): POST-only actions answer 405 to a GET.

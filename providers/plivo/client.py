@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
 from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each, page_size
-from ..errors import AuthError, BadResponse
+from ..errors import AuthError, BadResponse, NotFound
 from ..http import HttpClient, Response
 from . import mapping
 
@@ -74,9 +74,16 @@ class PlivoClient(Closeable):
             pool_numbers[uuid] = []
             # The pool's numbers, toll-free numbers and short codes are three lists (same paging).
             for sub, key_name in mapping.POOL_LISTS.items():
-                items, _, fetched = self._fetch_all(
-                    f"{self.account_path}/NumberPool/{quote(uuid, safe='')}/{sub}/", f"number pool {uuid} {sub}",
-                    lambda o, k=key_name: (o.get(k), o.get("service")) if o.get(k) else None, pool_progress)
+                try:
+                    items, _, fetched = self._fetch_all(
+                        f"{self.account_path}/NumberPool/{quote(uuid, safe='')}/{sub}/", f"number pool {uuid} {sub}",
+                        lambda o, k=key_name: (o.get(k), o.get("service")) if o.get(k) else None, pool_progress)
+                except NotFound:
+                    # The pool exists (its Number/ list answered first); a 404 on its toll-free
+                    # or short-code list means the pool has no such list, so nothing is on it.
+                    if sub == "Number":
+                        raise
+                    items, fetched = [], 1
                 pool_numbers[uuid].extend(items)
                 pages += fetched
                 counter["items"] += len(items)

@@ -22,7 +22,7 @@ from providers.base import (
     STATUS_INACTIVE,
     Progress,
 )
-from providers.errors import AuthError, BadResponse, RateLimited, Unavailable
+from providers.errors import AuthError, BadResponse, NotFound, RateLimited, Unavailable
 from providers.plivo import SPEC
 from providers.plivo.client import PlivoClient
 from providers.plivo.mapping import (
@@ -435,3 +435,38 @@ def test_pool_sublists_fetched_from_simulator(sim):
     sms = next(n for n in inv.numbers if any(m.member_type == "number" for m in n.pool_memberships))
     assert {m.service for m in sms.pool_memberships if m.member_type == "number"} <= {"sms", "mms"}
     assert all(m.added_on is not None for n in inv.numbers for m in n.pool_memberships)
+
+
+def test_pool_sublist_404_is_an_empty_list_but_number_list_404_fails(sim):
+    """A pool whose Tollfree/ or Shortcode/ list answers 404 has none of those (the pool itself
+    answered on Number/); a 404 on the pool's Number/ list still fails the listing."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/Powerpack/"):
+            objects = [{"uuid": "pp1", "name": "Pack", "number_pool": f"/v1/Account/{AUTH_ID}/NumberPool/pool1/"}]
+        elif path.endswith("/NumberPool/pool1/Number/"):
+            objects = [{"number": "14155550100", "number_pool_uuid": "pool1", "service": "sms", "type": "fixed",
+                        "country_iso2": "US", "added_on": "2019-10-09T11:24:35.085797Z"}]
+        elif path.endswith("/Number/"):
+            objects = []
+        else:
+            return httpx.Response(404, json={"api_id": "x", "error": "not found"})
+        offset = int(request.url.params.get("offset", "0"))
+        return httpx.Response(200, json={"api_id": "x", "meta": {"limit": 20, "offset": offset, "next": "",
+                                                                "total_count": len(objects)},
+                                         "objects": objects[offset:]})
+
+    with PlivoClient(base_url="https://api.plivo.com/v1", secrets={"auth_id": AUTH_ID, "auth_token": TOKEN},
+                     transport=httpx.MockTransport(handler)) as client:
+        inv = client.fetch_inventory()
+    assert inv.complete and [n.number for n in inv.numbers] == ["14155550100"]
+
+    def no_pool(request: httpx.Request) -> httpx.Response:
+        if "/NumberPool/" in request.url.path:
+            return httpx.Response(404, json={"api_id": "x", "error": "NumberPool not found"})
+        return handler(request)
+
+    with PlivoClient(base_url="https://api.plivo.com/v1", secrets={"auth_id": AUTH_ID, "auth_token": TOKEN},
+                     transport=httpx.MockTransport(no_pool)) as client:
+        with pytest.raises(NotFound):
+            client.fetch_inventory()

@@ -15,8 +15,12 @@ from rest_framework.views import APIView
 
 from .. import lists, selectors
 from ..lists import ListSpec
-from ..models import CallerId, PhoneNumber, ProviderAccount
+from ..models import CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
 from .lists import DETAIL, camel, rows
+
+# The objects numbers hang on: their detail carries a live-number count and the numbers endpoint.
+# Lists other apps register (reconcile's findings) get the list's fields and relations only.
+NUMBER_HOLDERS = (Owner, Location, Trunk, TrunkGroup, NumberGroup)
 
 REF = inline_serializer("Ref", {
     "id": serializers.IntegerField(), "name": serializers.CharField(),
@@ -61,7 +65,7 @@ def detail_data(request, spec: ListSpec, obj, base) -> dict:
     if isinstance(obj, CallerId):
         owner = PhoneNumber.objects.filter(pk=obj.owned_number_id).first() if obj.owned_number_id else None
         data["owned_by"] = ref(request, owner)  # the live number with this E.164 in a connected account
-    else:
+    elif isinstance(obj, NUMBER_HOLDERS):
         numbers, param, value = selectors.numbers_of(obj)
         data["numbers_count"] = numbers.filter(removed_at__isnull=True).count()
         data["numbers_url"] = request.build_absolute_uri(reverse("api_numbers")) + "?" + urlencode({param: value})
@@ -73,7 +77,8 @@ def detail_data(request, spec: ListSpec, obj, base) -> dict:
 def _schema(spec: ListSpec):
     extra = ({"owned_by": REF} if spec.model is CallerId else
              {"numbers_count": serializers.IntegerField(help_text="live numbers"),
-              "numbers_url": serializers.URLField(help_text="the numbers endpoint filtered to this object")})
+              "numbers_url": serializers.URLField(help_text="the numbers endpoint filtered to this object")}
+             if spec.model in NUMBER_HOLDERS else {})
     return inline_serializer(f"{camel(spec)}Detail", {
         "id": serializers.IntegerField(),
         "fields": serializers.DictField(help_text=f"the {spec.title.lower()} list's fields "

@@ -142,24 +142,57 @@ def account_delete(account: ProviderAccount, *, confirm_name: str, user=None) ->
     return counts
 
 
+def _voximplant_account_id(secrets: dict) -> str:
+    import json
+
+    try:
+        doc = json.loads(secrets.get("credentials_json") or "")
+    except (TypeError, ValueError):
+        return ""
+    return str(doc.get("account_id") or "") if isinstance(doc, dict) else ""
+
+
+# provider -> (secrets, config) -> the provider-side account it reaches ("" = unknown). DIDWW has no
+# identity besides its API key (compared with the other credentials).
+IDENTITY = {
+    "webex": lambda secrets, config: str(config.get("org_id") or ""),
+    "plivo": lambda secrets, config: str(secrets.get("auth_id") or ""),
+    "apifonica": lambda secrets, config: str(secrets.get("account_sid") or ""),
+    "voximplant": lambda secrets, config: _voximplant_account_id(secrets),
+}
+
+
+def same_provider_account(provider: str, a: tuple[str, dict, dict], b: tuple[str, dict, dict]) -> str:
+    """Why two configurations (base URL, secrets, config) of ``provider`` reach one provider-side
+    account, or "": the same credentials, or the same base URL and the same provider account id."""
+    (url_a, secrets_a, config_a), (url_b, secrets_b, config_b) = a, b
+    secrets_a = {k: v for k, v in secrets_a.items() if v}
+    secrets_b = {k: v for k, v in secrets_b.items() if v}
+    if secrets_a and secrets_a == secrets_b:
+        return "the same credentials"
+    identity = IDENTITY.get(provider, lambda secrets, config: "")
+    if (url_a.rstrip("/").lower() == url_b.rstrip("/").lower()
+            and (ident := identity(secrets_a, config_a or {})) and ident == identity(secrets_b, config_b or {})):
+        return "the same base URL and provider account"
+    return ""
+
+
+def stored_secrets(account: ProviderAccount) -> dict[str, str]:
+    try:
+        return account.get_secrets()
+    except SecretsUnavailable:
+        return {}
+
+
 def find_duplicates(provider: str, base_url: str, secrets: dict[str, str], config: dict | None = None,
                     exclude_pk: int | None = None) -> list[ProviderAccount]:
-    """Accounts that are the same provider account configured again: the same provider and either
-    the same credentials, or the same base URL and the same identifying config (org id, ...).
-    Secrets are compared in memory only."""
-    spec = registry.get(provider)
+    """Existing accounts that are the provider account this configuration reaches
+    (``same_provider_account``; the reconciliation centre uses the same rule). Secrets are compared
+    in memory only."""
     base_url = validate_base_url(provider, base_url)
-    ident = {k: v for k, v in (config or {}).items() if k in spec.config_fields and v}
-    found = []
-    for other in ProviderAccount.objects.filter(provider=provider).exclude(pk=exclude_pk):
-        try:
-            same_secrets = bool(secrets) and other.get_secrets() == secrets
-        except SecretsUnavailable:
-            same_secrets = False
-        other_ident = {k: v for k, v in (other.config or {}).items() if k in spec.config_fields and v}
-        if same_secrets or (other.base_url == base_url and other_ident == ident and (ident or same_secrets)):
-            found.append(other)
-    return found
+    mine = (base_url, secrets, config or {})
+    return [other for other in ProviderAccount.objects.filter(provider=provider).exclude(pk=exclude_pk)
+            if same_provider_account(provider, mine, (other.base_url, stored_secrets(other), other.config or {}))]
 
 
 def build_client(account: ProviderAccount, **http_opts) -> ProviderClient:

@@ -37,6 +37,10 @@ from .accounts import build_client
 from .audit import audit
 
 logger = logging.getLogger(__name__)
+# Called with the run after a sync's inventory was applied and committed (and after an admin
+# confirmed held removals). Other apps register here from their AppConfig.ready (reconcile), so
+# this module never imports them; a hook that fails is logged, never fails the run.
+POST_SYNC_HOOKS: list = []
 LOST_MESSAGE = "the worker running this sync stopped (its heartbeat lapsed); a fresh sync was started"
 QUEUED_LOST_MESSAGE = "no worker picked this run up in time (its task was lost); a fresh sync was started"
 
@@ -321,6 +325,16 @@ def _apply_and_finish(run: SyncRun, account: ProviderAccount, inventory, lookups
             raise ingest.LeaseLost("run was reclaimed while applying; rolled back")
         ProviderAccount.objects.filter(pk=account.pk).update(last_success_at=run.finished_at,
                                                              sync_lease_until=None, sync_lease_token="")
+    run_post_sync_hooks(run)
+
+
+def run_post_sync_hooks(run: SyncRun) -> None:
+    """The registered POST_SYNC_HOOKS, after the apply committed."""
+    for hook in list(POST_SYNC_HOOKS):
+        try:
+            hook(run)
+        except Exception:
+            logger.exception("post-sync hook %s failed for run %s", getattr(hook, "__name__", hook), run.pk)
 
 
 FINISH_FIELDS = ["state", "finished_at", "error_class", "error_message", "stage", "retry_at", "tracking_id"]
@@ -411,4 +425,5 @@ def confirm_held_removals(run: SyncRun, user=None) -> int:
     run.error_message = f"{run.error_message} Confirmed by {getattr(user, 'username', 'admin')}."
     run.save()
     audit(user, "sync.confirm_removals", run.account, {"run": run.pk}, rows=removed)
+    transaction.on_commit(lambda: run_post_sync_hooks(run))
     return removed
