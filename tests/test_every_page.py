@@ -68,3 +68,31 @@ def test_every_page_renders(admin_client, admin_user, didww_account):
             assert response["Location"].startswith(location.format(**pks)), (name, response["Location"])
         checked += 1
     assert checked >= 30
+
+
+# The alerts app's pages (issue 15): POST-only actions answer 405 to a GET.
+ALERTS_EXPECTED = {
+    "alert_item_acknowledge": 405, "alert_item_snooze": 405, "alert_item_reopen": 405, "alert_notification_retry": 405,
+}
+
+
+def test_every_alerts_page_renders(admin_client):
+    from numbersadmin.alerts.models import AlertItem, AlertRule, Channel, Notification
+    from numbersadmin.alerts.urls import urlpatterns as alert_urls
+
+    channel = Channel.objects.create(kind="email", address="ops@example.com")
+    rule = AlertRule.objects.create(kind="removals_held")
+    rule.channels.set([channel])
+    item = AlertItem.objects.create(rule=rule, key="run:1", label="DIDWW main: sync #1", fingerprint="x",
+                                    detail={"text": "3 removals held for review"})
+    notification = Notification.objects.create(channel=channel, subject="numbersadmin: 1 alert", body={})
+    pks = {"rule": rule.pk, "item": item.pk, "notification": notification.pk}
+    checked = 0
+    for sub in alert_urls:
+        name, route = sub.name, str(sub.pattern)
+        kind = next((k for k in pks if name.startswith(f"alert_{k}")), None)
+        url = "/alerts/" + route.replace("<int:pk>", str(pks.get(kind, 0)))
+        response = admin_client.get(url)
+        assert response.status_code == ALERTS_EXPECTED.get(name, 200), (name, url, response.status_code)
+        checked += 1
+    assert checked >= 10

@@ -79,7 +79,8 @@ class RuleForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    until = forms.DateField(help_text="The snooze ends at the start of this day.")
+    until = forms.DateField(help_text="The snooze ends at the start of this day.",
+                            widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(max_length=300)
 
     def clean_until(self):
@@ -97,4 +98,68 @@ class AcknowledgeForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
-__all__ = ["RuleForm", "SnoozeForm", "AcknowledgeForm", "AlertItem", "AlertRule"]
+# --- a person's own channels (the alert settings page) ---------------------------------------------
+
+ASAP = ""
+DIGEST_HOUR_CHOICES = [(ASAP, "As soon as something is found")] + [(str(h), f"Once a day at {h:02d}:00") for h in range(24)]
+
+
+def _digest_hour(value: str) -> int | None:
+    return None if value in (ASAP, None) else int(value)
+
+
+def _time_zone_field():
+    from .models import time_zone_choices
+
+    return forms.ChoiceField(choices=time_zone_choices, initial="UTC", label="Time zone",
+                             help_text="For the digest hour.")
+
+
+class ChannelSettingsForm(forms.Form):
+    """When a channel of yours gets its digest, whether it is on, and which rules send to it."""
+
+    digest_hour = forms.TypedChoiceField(choices=DIGEST_HOUR_CHOICES, coerce=_digest_hour, empty_value=None,
+                                         required=False, label="Digest")
+    time_zone = forms.ChoiceField(choices=(), label="Time zone")
+    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+    rules = forms.ModelMultipleChoiceField(queryset=AlertRule.objects.none(), required=False,
+                                           widget=forms.CheckboxSelectMultiple, label="Rules that send to it")
+
+    def __init__(self, *args, channel=None, **kwargs):
+        if channel is not None:
+            kwargs.setdefault("initial", {
+                "digest_hour": "" if channel.digest_hour is None else str(channel.digest_hour),
+                "time_zone": channel.time_zone, "enabled": channel.enabled,
+                "rules": list(channel.rules.values_list("pk", flat=True))})
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = _time_zone_field()
+        self.fields["rules"].queryset = AlertRule.objects.order_by("kind", "id")
+
+
+class ChannelAddForm(forms.Form):
+    kind = forms.ChoiceField(choices=Channel._meta.get_field("kind").choices, label="Kind")
+    address = forms.CharField(max_length=500, label="Address",
+                              help_text="An email address, or the webhook / Slack incoming-webhook URL "
+                                        "(hosts must be in WEBHOOK_ALLOWED_HOSTS).")
+    digest_hour = forms.TypedChoiceField(choices=DIGEST_HOUR_CHOICES, coerce=_digest_hour, empty_value=None,
+                                         required=False, label="Digest")
+    time_zone = forms.ChoiceField(choices=(), label="Time zone")
+    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = _time_zone_field()
+
+    def clean(self):
+        data = super().clean()
+        kind, address = data.get("kind"), data.get("address")
+        if kind and address:
+            try:
+                data["address"] = validate_email(address) if kind == "email" else validate_webhook_url(address)
+            except ValidationError as exc:
+                self.add_error("address", exc)
+        return data
+
+
+__all__ = ["RuleForm", "SnoozeForm", "AcknowledgeForm", "ChannelAddForm", "ChannelSettingsForm", "AlertItem",
+           "AlertRule"]

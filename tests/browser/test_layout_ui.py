@@ -44,6 +44,7 @@ def every_page(admin_user) -> list[str]:
     job = ExportJob.objects.create(requested_by=admin_user, list_name="numbers", params="country=US")
     tokens.create_token(admin_user, "layout check")
     account = number.account
+    rule, item = alert_rule_with_item()
     return [
         "/",
         "/numbers/", "/numbers/?per_page=100", "/caller-ids/", "/owners/", "/locations/", "/trunks/", "/trunk-groups/",
@@ -54,7 +55,21 @@ def every_page(admin_user) -> list[str]:
         f"/syncs/{first_pk(SyncRun)}/", f"/exports/{job.pk}/",
         f"/numbers/bulk-edit/?scope=matching&query={quote('country=US')}",
         "/search/?q=demo", "/search/?q=44", f"/views/{view.pk}/",
+        "/alerts/", f"/alerts/rules/{rule.pk}/", f"/alerts/rules/{rule.pk}/remove/", f"/alerts/items/{item.pk}/",
+        "/alerts/notifications/", "/alerts/settings/",
     ]
+
+
+def alert_rule_with_item():
+    """An alert rule with a recipient and one open item with long text (the alerts pages and the panel)."""
+    from numbersadmin.alerts.models import AlertItem, AlertRule, Channel
+
+    channel = Channel.objects.create(kind="email", address="network-operations-team@example.com")
+    rule = AlertRule.objects.create(kind="removals_held")
+    rule.channels.set([channel])
+    item = AlertItem.objects.create(rule=rule, key="run:1", label=f"{LONG_TRUNK}: sync #1", fingerprint="x",
+                                    detail={"text": "312 removals held for review " * 3})
+    return rule, item
 
 
 OVERFLOW = """() => {

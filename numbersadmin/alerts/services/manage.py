@@ -107,3 +107,82 @@ def snooze(item: AlertItem, user, until: dt.date | dt.datetime, reason: str) -> 
 
 def reopen(item: AlertItem, user) -> AlertItem:
     return _act(item, user, ItemState.OPEN, "", None, "alert_reopen")
+
+
+# --- a person's own channels (the alert settings page) ---------------------------------------------
+# Added for the web UI (alerts/views.py); everything is audited, secrets never are.
+
+
+def _existing_channel(kind: str, address: str) -> Channel | None:
+    if kind == ChannelKind.SLACK:
+        return _slack_channel(address)
+    return Channel.objects.filter(kind=kind, address__iexact=address).order_by("pk").first()
+
+
+def add_user_channel(user, kind: str, address: str, *, digest_hour: int | None = None, time_zone: str = "UTC",
+                     enabled: bool = True) -> tuple[Channel, str | None]:
+    """A channel owned by ``user`` (address already validated). Returns (channel, new webhook secret
+    or None: shown once). An address that is already a channel is not added twice (one digest per
+    address): the user's own email address, if an admin set it up as a rule recipient, becomes
+    theirs; any other existing address is refused (ValidationError)."""
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        existing = _existing_channel(kind, address)
+        if existing is not None:
+            if existing.owner_id == user.pk:
+                raise ValidationError("You already have this channel.")
+            own_email = kind == ChannelKind.EMAIL and address.lower() == (user.email or "").lower()
+            if existing.owner_id is None and own_email:
+                existing.owner, existing.digest_hour, existing.time_zone, existing.enabled = user, digest_hour, time_zone, enabled
+                existing.save(update_fields=["owner", "digest_hour", "time_zone", "enabled"])
+                audit(user, "alert_channel_adopt", f"alert channel {existing.pk}",
+                      {"channel": str(existing), "digest_hour": digest_hour, "time_zone": time_zone, "enabled": enabled})
+                return existing, None
+            raise ValidationError("This address is already an alert channel (set up by someone else); "
+                                  "ask an admin to add it to the rules you want.")
+        channel = Channel(kind=kind, address=display_url(address) if kind == ChannelKind.SLACK else address,
+                          owner=user, digest_hour=digest_hour, time_zone=time_zone, enabled=enabled)
+        secret = None
+        if kind == ChannelKind.SLACK:
+            channel.set_secrets({"url": address})
+        elif kind == ChannelKind.WEBHOOK:
+            secret = new_webhook_secret()
+            channel.set_secrets({"secret": secret})
+        channel.save()
+        audit(user, "alert_channel_add", f"alert channel {channel.pk}",
+              {"kind": kind, "channel": str(channel), "digest_hour": digest_hour, "time_zone": time_zone,
+               "enabled": enabled})
+    return channel, secret
+
+
+def update_user_channel(channel: Channel, user, *, digest_hour: int | None, time_zone: str, enabled: bool,
+                        rules=None) -> Channel:
+    """Digest hour, time zone, on/off and (when ``rules`` is given) exactly which rules send to it."""
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        before = {"digest_hour": channel.digest_hour, "time_zone": channel.time_zone, "enabled": channel.enabled}
+        channel.digest_hour, channel.time_zone, channel.enabled = digest_hour, time_zone, enabled
+        channel.save(update_fields=["digest_hour", "time_zone", "enabled"])
+        detail = {"channel": str(channel), "before": before,
+                  "after": {"digest_hour": digest_hour, "time_zone": time_zone, "enabled": enabled}}
+        if rules is not None:
+            current = set(channel.rules.values_list("pk", flat=True))
+            wanted = {r.pk for r in rules}
+            added, removed = sorted(wanted - current), sorted(current - wanted)
+            if added:
+                channel.rules.add(*added)
+            if removed:
+                channel.rules.remove(*removed)
+            detail.update({"rules_added": added, "rules_removed": removed})
+        audit(user, "alert_channel_update", f"alert channel {channel.pk}", detail)
+    return channel
+
+
+def retry_notification(notification, user) -> None:
+    """The notifications page's "Retry now": back in the queue, audited (delivery: runner.hand_over)."""
+    from .channels import retry_now
+
+    retry_now(notification)
+    audit(user, "alert_notification_retry", f"notification {notification.pk}",
+          {"subject": notification.subject[:200], "channel": str(notification.channel)})
