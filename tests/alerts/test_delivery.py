@@ -223,3 +223,36 @@ def test_hand_over_outside_a_transaction_delivers_in_parallel_threads(expiring, 
     add_rule(kind="caller_id_expiring", days=14, webhooks=[receiver.url])
     run()
     assert Notification.objects.get().state == DeliveryState.SENT
+
+
+def test_email_url_from_the_environment_reaches_a_real_smtp_server(tmp_path, smtp_server):
+    """The operator's path: EMAIL_URL=smtp://127.0.0.1:PORT, a rule from the CLI, ``alerts run``, in
+    a fresh process (so django-environ parses the URL, nothing is patched)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings as dj
+
+    port = dj.MAILERS["default"]["OPTIONS"]["port"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "DATABASE_URL", "REDIS_URL"))}
+    env.update({"NUMBERSADMIN_VAR_DIR": str(tmp_path), "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+                "ALERTS_FROM_EMAIL": "alerts@example.com", "DJANGO_SETTINGS_MODULE": "numbersadmin.settings"})
+    root = Path(__file__).resolve().parents[2]
+
+    def manage(*args):
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    manage("migrate", "-v0")
+    manage("add_account", "didww", "Never synced", "--secret", "api_key=abcdefghij0123456789")
+    manage("alerts", "rule", "add", "--kind", "sync_stale", "--email", "ops@example.com")
+    assert "1 notifications queued" in manage("alerts", "run")
+    (message,) = smtp_server.messages
+    assert message["From"] == "alerts@example.com" and message["To"] == "ops@example.com"
+    assert "Never synced: no good sync in twice its interval (never synced)" in message.get_body(
+        preferencelist=("plain",)).get_content()
+    assert "abcdefghij" not in message.as_string()
