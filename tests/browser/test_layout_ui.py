@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from numbersadmin.inventory.models import (ExportJob, Location, NumberGroup, Owner, PhoneNumber, SavedView,
+from numbersadmin.inventory.models import (CallerId, ExportJob, Location, NumberGroup, Owner, PhoneNumber, SavedView,
                                            SyncRun, Trunk, TrunkGroup)
 from numbersadmin.inventory.services import tokens
 
@@ -57,6 +57,8 @@ def every_page(admin_user) -> list[str]:
         "/search/?q=demo", "/search/?q=44", f"/views/{view.pk}/",
         "/alerts/", f"/alerts/rules/{rule.pk}/", f"/alerts/rules/{rule.pk}/remove/", f"/alerts/items/{item.pk}/",
         "/alerts/notifications/", "/alerts/settings/",
+        "/costs/", "/numbers/cost/?country=US", f"/accounts/{account.pk}/delete/", "/reconcile/",
+        f"/caller-ids/{first_pk(CallerId)}/",
     ]
 
 

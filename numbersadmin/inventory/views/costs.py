@@ -7,6 +7,18 @@ from django.shortcuts import render
 from .. import costs, lists
 
 
+def month_label(moment) -> str:
+    """A month-end point (midnight starting the next month) is labelled with the month it ends."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    local = timezone.localtime(moment)
+    if local.day == 1 and local.hour == 0 and local.minute == 0:
+        local -= timedelta(days=1)
+    return f"{local:%b %Y}"
+
+
 def cost_overview(request):
     data = costs.overview()
     points = costs.trend()
@@ -15,7 +27,7 @@ def cost_overview(request):
     for currency in currencies:
         top = max((p.totals.get(currency, 0) for p in points), default=0) or 1
         charts.append({"currency": currency, "bars": [
-            {"label": f"{p.moment:%b %Y}", "total": p.totals.get(currency, 0),
+            {"label": month_label(p.moment), "total": p.totals.get(currency, 0),
              "width": f"{100 * p.totals.get(currency, 0) / top:.1f}"} for p in points]})
     return render(request, "inventory/costs.html", {**data, "charts": charts})
 
