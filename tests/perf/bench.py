@@ -29,14 +29,11 @@ import datetime as dt
 import json
 import os
 import platform
-import random
 import secrets
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -285,101 +282,6 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
 
 
 # -- list benchmark ------------------------------------------------------------------------------
-COUNTRY_MIX = {"US": 50, "GB": 15, "DE": 10, "CA": 10, "FR": 3, "NL": 3, "ES": 3, "AU": 3, "BE": 3}
-STATUS_MIX = {"active": 85, "pending": 5, "suspended": 4, "cancelling": 3, "inactive": 3}
-KIND_OF_GROUP = {"Mobile": "mobile", "Toll-free": "toll_free", "National": "national", "Shared Cost": "shared_cost"}
-
-
-def load_numbers(n: int, seed: int = 11) -> dict:
-    """Bulk-load ``n`` valid-looking numbers (simulator geography, so libphonenumber accepts them)."""
-    import phonenumbers
-    from django.db import connection
-    from django.utils import timezone
-
-    from numbersadmin.inventory.models import Location, PhoneNumber, ProviderAccount, Trunk, TrunkGroup
-    from providers.simulators.didww import GEOGRAPHY, _expand
-
-    rng = random.Random(seed)
-    t0 = time.perf_counter()
-    synced = timezone.now() - dt.timedelta(minutes=20)  # as if synced (the list shows freshness)
-    accounts = [ProviderAccount.objects.create(provider="didww", name=f"bulk {name}", config={},
-                                               base_url="https://api.didww.com/v3", last_success_at=synced)
-                for name in ("DIDWW Americas", "DIDWW Europe", "DIDWW APAC")]
-    region_of = {"US": 0, "CA": 0, "AU": 2}
-    tgs = {a.pk: [TrunkGroup.objects.create(account=a, external_id=f"tg-{a.pk}-{i}", name=f"{a.name} group {i}")
-                  for i in range(2)] for a in accounts}
-    trunks = {a.pk: [Trunk.objects.create(account=a, external_id=f"tr-{a.pk}-{i}", name=f"{a.name} trunk {i}",
-                                          kind="sip", trunk_group=tgs[a.pk][i % 2]) for i in range(3)]
-              for a in accounts}
-    # Per country: geographic choices (location per city) and non-geographic ones.
-    plans: dict[str, list] = {}
-    for iso in COUNTRY_MIX:
-        name, cc, regions, nongeo = GEOGRAPHY[iso]
-        account = accounts[region_of.get(iso, 1)]
-        options = []
-        for region, (_, cities) in regions.items():
-            for city, prefix, pattern in cities:
-                loc = Location.objects.create(account=account, external_id=f"loc-{iso}-{city}", name=city,
-                                              country_code=iso, country_name=name, region=region, city=city)
-                options.append((6, account, cc, prefix, pattern, "local", loc))
-        for group_type, prefix, pattern in nongeo:
-            options.append((1, account, cc, prefix, pattern, KIND_OF_GROUP.get(group_type, "national"), None))
-        plans[iso] = options
-
-    countries = rng.choices(list(COUNTRY_MIX), weights=list(COUNTRY_MIX.values()), k=n)
-    statuses = rng.choices(list(STATUS_MIX), weights=list(STATUS_MIX.values()), k=n)
-    now = timezone.now()
-    start = now - dt.timedelta(days=3 * 365)
-    used: set[str] = set()
-    batch: list = []
-    for i in range(n):
-        iso = countries[i]
-        options = plans[iso]
-        _, account, cc, prefix, pattern, kind, loc = rng.choices(options, weights=[o[0] for o in options])[0]
-        while True:
-            national = prefix + _expand(pattern, rng)
-            if cc == "1" and (national[4:6] == "11" or national[3:6] == "555"):
-                continue  # NANP: no N11 service codes, no fictional 555 exchange
-            e164 = f"+{cc}{national}"
-            if e164 not in used:
-                used.add(e164)
-                break
-        route = rng.random()
-        trunk = rng.choice(trunks[account.pk]) if route < 0.7 else None
-        tg = rng.choice(tgs[account.pk]) if trunk is None and route < 0.88 else None
-        acquired = start + dt.timedelta(seconds=rng.randrange(3 * 365 * 86400))
-        external_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        batch.append(PhoneNumber(
-            account=account, provider="didww", external_id=external_id,
-            raw={"id": external_id, "type": "dids", "attributes": {"number": e164[1:]}},
-            first_seen=acquired, last_seen=now, number_raw=e164[1:], e164=e164, is_valid=True,
-            digits=e164[1:], national_digits=national, country=iso,
-            region=loc.region if loc else "", city=loc.city if loc else "", location=loc,
-            kind=kind, status=statuses[i], raw_status=statuses[i],
-            description=rng.choice(("", "", "", "Sales", "Support hotline", "Reception", "Fax to email")),
-            voice=True, sms=rng.random() < 0.3, mms=False,
-            monthly_cost=Decimal(rng.choice(("0.50", "1.00", "1.50", "2.00", "4.90"))), currency="USD",
-            acquired_at=acquired, expires_at=now + dt.timedelta(days=rng.randint(1, 31)),
-            trunk=trunk, trunk_group=tg, last_changed_at=acquired,
-        ))
-        if len(batch) == 5000:
-            PhoneNumber.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        PhoneNumber.objects.bulk_create(batch)
-    load_s = time.perf_counter() - t0
-    # The data must look like what a sync writes: valid numbers, national_digits as ingest derives it.
-    for e164, nat in PhoneNumber.objects.order_by("?").values_list("e164", "national_digits")[:300]:
-        parsed = phonenumbers.parse(e164, None)
-        if not phonenumbers.is_valid_number(parsed) or str(parsed.national_number) != nat:
-            raise RuntimeError(f"generated number {e164} (national {nat}) is not what a sync would store")
-    with connection.cursor() as cur:
-        cur.execute("VACUUM (ANALYZE) inventory_phonenumber")
-        cur.execute("ANALYZE")
-    return {"rows": n, "load_s": round(load_s, 2), "rows_per_s": round(n / load_s),
-            "analyze_s": round(time.perf_counter() - t0 - load_s, 2)}
-
-
 def bench_list(n: int, runs: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -389,8 +291,10 @@ def bench_list(n: int, runs: int) -> dict:
     from numbersadmin.inventory.models import PhoneNumber
     from numbersadmin.inventory.pagination import _encode
 
+    from bench_export import seed  # one generator for every benchmark (INSERT ... SELECT, indexes rebuilt)
+
     log(f"list: bulk-loading {n:,} numbers")
-    load = load_numbers(n)
+    load = seed(n, removed=False)  # live rows only: the admin changelist pages over every row
     log(f"list: loaded in {load['load_s']} s ({load['rows_per_s']:,} rows/s), VACUUM ANALYZE {load['analyze_s']} s")
 
     # Deep page: admin ?p=<page> (1-based) shows rows (page-1)*50+1 ..; our cursor names the row
@@ -503,7 +407,7 @@ def markdown(report: dict) -> str:
         "",
         f"## List page: {li['numbers']:,} numbers, median of {li['runs']} warm runs (test client)",
         "",
-        f"Loaded with bulk_create at {li['load']['rows_per_s']:,} rows/s, then VACUUM ANALYZE. Deep = row "
+        f"Loaded with one INSERT ... SELECT (indexes rebuilt after) at {li['load']['rows_per_s']:,} rows/s, then VACUUM ANALYZE. Deep = row "
         f"{li['deep_row']:,} (admin `?p={li['deep_admin_page']}`, ours a keyset cursor to the same rows). "
         "Partials are compared with the admin's full page for the same rows (the admin has no partial).",
         "",

@@ -199,9 +199,9 @@ FROM n
 """
 
 
-def seed(rows: int) -> dict:
+def seed(rows: int, removed: bool = True) -> dict:
     """Accounts, locations, trunks, groups and owners via the ORM; ``rows`` live numbers plus
-    ``rows // 200`` removed ones in one INSERT ... SELECT; then VACUUM ANALYZE."""
+    (``removed``) ``rows // 200`` removed ones in one INSERT ... SELECT; then VACUUM ANALYZE."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -268,9 +268,9 @@ def seed(rows: int) -> dict:
                 cur.execute(f'DROP INDEX "{index_name}"')
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cur.execute("SELECT setseed(0.42)")
-            removed = rows // 200
+            n_removed = rows // 200 if removed else 0
             cur.execute(INSERT_NUMBERS, {"warm": WARM_ROWS, "share": SUBSET_SHARE, "live": rows,
-                                         "total": rows + removed})
+                                         "total": rows + n_removed})
             inserted = cur.rowcount
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # Django's deferred FK checks, before CREATE INDEX
             for _, index_def in indexes:
