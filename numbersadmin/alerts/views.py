@@ -148,41 +148,37 @@ def _closed(request, item: AlertItem):
     return redirect(item)
 
 
-@require_POST
-def item_acknowledge(request, pk: int):
+def _act_on_item(request, pk: int, form_class, form_arg: str, act, notice):
+    """Acknowledge or snooze from the item page or the dashboard panel: the form, the service call
+    ``act(item, cleaned_data)``, then the panel (htmx) or a redirect with ``notice(item, cleaned_data)``."""
     item = get_object_or_404(AlertItem, pk=pk)
     if item.state == ItemState.CLOSED:
         return _closed(request, item)
-    form = AcknowledgeForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
         if _from_panel(request):
             return _panel_response(request, errors={item.pk: " ".join(m for e in form.errors.values() for m in e)})
-        return _item_page(request, item, ack_form=form)
-    item = manage.acknowledge(item, request.user, form.cleaned_data["reason"])
-    notice = f"Acknowledged “{item.label}”."
+        return _item_page(request, item, **{form_arg: form})
+    item = act(item, form.cleaned_data)
+    text = notice(item, form.cleaned_data)
     if _from_panel(request):
-        return _panel_response(request, notice=notice)
-    messages.success(request, notice)
+        return _panel_response(request, notice=text)
+    messages.success(request, text)
     return _back(request, item)
+
+
+@require_POST
+def item_acknowledge(request, pk: int):
+    return _act_on_item(request, pk, AcknowledgeForm, "ack_form",
+                        lambda item, data: manage.acknowledge(item, request.user, data["reason"]),
+                        lambda item, data: f"Acknowledged “{item.label}”.")
 
 
 @require_POST
 def item_snooze(request, pk: int):
-    item = get_object_or_404(AlertItem, pk=pk)
-    if item.state == ItemState.CLOSED:
-        return _closed(request, item)
-    form = SnoozeForm(request.POST)
-    if not form.is_valid():
-        if _from_panel(request):
-            return _panel_response(request, errors={item.pk: " ".join(m for e in form.errors.values() for m in e)})
-        return _item_page(request, item, snooze_form=form)
-    until = form.cleaned_data["until"]
-    item = manage.snooze(item, request.user, until, form.cleaned_data["reason"])
-    notice = f"Snoozed “{item.label}” until {until:%d %b %Y}."
-    if _from_panel(request):
-        return _panel_response(request, notice=notice)
-    messages.success(request, notice)
-    return _back(request, item)
+    return _act_on_item(request, pk, SnoozeForm, "snooze_form",
+                        lambda item, data: manage.snooze(item, request.user, data["until"], data["reason"]),
+                        lambda item, data: f"Snoozed “{item.label}” until {data['until']:%d %b %Y}.")
 
 
 @require_POST

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -23,6 +24,7 @@ from providers import registry
 from .choices import ChangeKind, NumberStatus
 from .countries import country_name
 from .models import NumberChange, PhoneNumber
+from .selectors import number_list
 
 DIMENSIONS = {
     # key: (title, group-by field, label field, numbers-list filter)
@@ -97,14 +99,10 @@ def cost_table(key: str) -> CostTable:
 
 
 def idle_costs() -> list[CostRow]:
-    """Per idle kind and currency, through the numbers list's own filters (so the link adds up)."""
-    from django.http import QueryDict
-
-    from .filters import NumberFilterSet
-
+    """Per idle kind and currency, through the numbers list's own selector (so the link adds up)."""
     out = []
     for key, label, params in IDLE:
-        qs = NumberFilterSet(QueryDict(urlencode(params)), queryset=PhoneNumber.objects.all()).qs
+        qs = number_list(QueryDict(urlencode(params))).qs
         rows = (qs.filter(monthly_cost__isnull=False).order_by().values("currency")
                 .annotate(total=Sum("monthly_cost"), n=Count("pk")))
         found = [CostRow(label, r["currency"], r["total"], r["n"], numbers_url(params)) for r in rows]

@@ -479,8 +479,10 @@ class SyncRun(models.Model):
         return reverse("sync_run_detail", args=[self.pk])
 
 
-class NumberChange(models.Model):
-    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="changes")
+class Change(models.Model):
+    """One observed change between syncs: a field's old and new value (stored as text, machine
+    form), or an event (added, removed, ...)."""
+
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
     kind = models.CharField(max_length=20, choices=ChangeKind.choices)
     field = models.CharField(max_length=60, blank=True)
@@ -489,24 +491,24 @@ class NumberChange(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["-at", "-id"]
+
+
+class NumberChange(Change):
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="changes")
+
+    class Meta(Change.Meta):
         indexes = [models.Index(fields=["number", "-at"], name="change_number_at")]
 
 
-class CallerIdChange(models.Model):
+class CallerIdChange(Change):
     """History of a caller ID: a tracked field (verified_until, active, attempts left) changed
     between syncs."""
 
     caller_id = models.ForeignKey(CallerId, on_delete=models.CASCADE, related_name="changes")
-    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
-    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
-    field = models.CharField(max_length=60, blank=True)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["-at", "-id"]
+    class Meta(Change.Meta):
         indexes = [models.Index(fields=["caller_id", "-at"], name="change_callerid_at")]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -153,8 +154,6 @@ class Scheduler(threading.Thread):
             self.run_periodic()
 
     def run_periodic(self, now: float | None = None) -> None:
-        import time
-
         now = time.monotonic() if now is None else now
         for index, (every, job) in enumerate(PERIODIC_JOBS):
             last = self._last_run.get(index)

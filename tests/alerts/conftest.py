@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
-import socket
-import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ..support.receivers import free_port, running_receiver
 
 
 class _Collector:
@@ -51,73 +41,16 @@ def smtp_server(settings):
     controller.stop()
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict
-    body: bytes
-    at: float
-    done: float = 0.0
-
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    server: ThreadingHTTPServer
-    status: int = 200
-    delay: float = 0.0
-    requests: list[Received] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-def _start_receiver() -> Receiver:
-    receiver: Receiver
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            got = Received(self.path, dict(self.headers), self.rfile.read(length), time.monotonic())
-            receiver.requests.append(got)
-            if receiver.delay:
-                time.sleep(receiver.delay)
-            try:
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-            except OSError:
-                pass  # the client gave up (timeout)
-            got.done = time.monotonic()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver = Receiver(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return receiver
-
-
 @pytest.fixture
 def receiver():
-    r = _start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with running_receiver() as r:
+        yield r
 
 
 @pytest.fixture
 def second_receiver():
-    r = _start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with running_receiver() as r:
+        yield r
 
 
 @pytest.fixture(autouse=True)

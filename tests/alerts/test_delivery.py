@@ -19,7 +19,7 @@ from numbersadmin.alerts.models import AlertItem, Channel, DeliveryState, Notifi
 from numbersadmin.alerts.services import channels
 from numbersadmin.inventory.models import AuditLog, CallerId, SavedView
 
-from .conftest import free_port
+from ..support.receivers import free_port
 from .helpers import add_rule, later, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -256,3 +256,18 @@ def test_email_url_from_the_environment_reaches_a_real_smtp_server(tmp_path, smt
     assert "Never synced: no good sync in twice its interval (never synced)" in message.get_body(
         preferencelist=("plain",)).get_content()
     assert "abcdefghij" not in message.as_string()
+
+
+def test_view_report_to_a_webhook_sends_the_row_count_and_the_link(didww_account, admin_user, receiver):
+    from numbersadmin.inventory.models import PhoneNumber
+
+    from ..support.helpers import sync
+
+    sync(didww_account)
+    view = SavedView.objects.create(owner=admin_user, list_name="numbers", name="US numbers", params="country=US")
+    add_rule(kind="view_report", view=view.pk, webhooks=[receiver.url])
+    run()
+    payload = receiver.requests[0].json()
+    assert payload["type"] == "report" and payload["view"] == "US numbers"
+    assert payload["rows"] == PhoneNumber.objects.filter(country="US", removed_at__isnull=True).count() > 0
+    assert payload["table_url"] == f"http://numbers.test/views/{view.pk}/"

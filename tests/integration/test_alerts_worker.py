@@ -12,7 +12,7 @@ import pytest
 
 from providers.simulators.didww import DidwwSimulator
 
-from ..alerts.conftest import _start_receiver
+from ..support.receivers import running_receiver
 from .conftest import Proc, manage
 
 KEY = "it-alerts-key-42"
@@ -20,10 +20,8 @@ KEY = "it-alerts-key-42"
 
 @pytest.fixture
 def receiver():
-    r = _start_receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    with running_receiver() as r:
+        yield r
 
 
 def test_beat_and_worker_deliver_a_signed_digest_and_retry_a_500(app_env, tmp_path, receiver):

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -94,8 +95,8 @@ def _mrkdwn(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def report_file(n: Notification) -> tuple[str, bytes, str, int]:
-    """(file name, content, MIME type, rows) of a view report, through the list's export plan."""
+def _report_plan(n: Notification):
+    """The saved view's export plan (the list's own filters, sort and columns)."""
     rule = n.report_rule
     if rule is None or rule.view is None:
         raise DeliveryError("the rule or its saved view was deleted")
@@ -106,9 +107,16 @@ def report_file(n: Notification) -> tuple[str, bytes, str, int]:
     plan = lists.export_plan(spec, params, visible=visible, columns_mode="view", selected=None, notices=notices)
     if notices:
         raise DeliveryError("the saved view no longer applies: " + " ".join(notices)[:200])
+    return plan
+
+
+def report_file(n: Notification) -> tuple[str, bytes, str, int]:
+    """(file name, content, MIME type, rows) of a view report, through the list's export plan."""
+    plan = _report_plan(n)
+    rule = n.report_rule
     rows = plan.qs.count()
     manifest = plan.manifest(f"alert rule {rule.pk}", rows)
-    base = lists.export_file_name(spec, rule.view)
+    base = lists.export_file_name(plan.spec, rule.view)
     if (rule.report_format or "csv") == "xlsx":
         buffer = io.BytesIO()
         exports.write_xlsx(buffer, plan.qs, plan.fields, manifest)
@@ -116,6 +124,12 @@ def report_file(n: Notification) -> tuple[str, bytes, str, int]:
     text = io.StringIO()
     exports.write_csv(text, exports.csv_rows(plan.qs, plan.fields, manifest))
     return f"{base}.csv", text.getvalue().encode("utf-8"), "text/csv", rows
+
+
+def _count_report_rows(n: Notification) -> None:
+    """Webhooks and Slack get a view report's row count and link, not the file: count, don't build it."""
+    if n.body.get("type") == "report":
+        n.body = {**n.body, "rows": _report_plan(n).qs.count()}
 
 
 # --- sending -------------------------------------------------------------------------------------
@@ -158,8 +172,7 @@ def _secrets(channel: Channel) -> dict:
 
 
 def _send_webhook(channel: Channel, n: Notification) -> None:
-    if n.body.get("type") == "report":
-        n.body = {**n.body, "rows": report_file(n)[3]}
+    _count_report_rows(n)
     body = json.dumps(webhook_payload(n), separators=(",", ":"), ensure_ascii=False).encode()
     secret = _secrets(channel).get("secret", "")
     _post(channel.address, body, {SIGNATURE_HEADER: sign(secret, body), TIMESTAMP_HEADER: str(int(time.time())),
@@ -167,8 +180,7 @@ def _send_webhook(channel: Channel, n: Notification) -> None:
 
 
 def _send_slack(channel: Channel, n: Notification) -> None:
-    if n.body.get("type") == "report":
-        n.body = {**n.body, "rows": report_file(n)[3]}
+    _count_report_rows(n)
     url = _secrets(channel).get("url", "")
     _post(url, json.dumps(slack_payload(n), ensure_ascii=False).encode(), {"User-Agent": "numbersadmin-alerts"})
 
@@ -228,8 +240,6 @@ def retry_now(n: Notification) -> None:
 def due_notifications(now=None) -> list[int]:
     """Pending ones, and retries whose back-off has passed (what the beat run hands over again)."""
     now = now or timezone.now()
-    from django.db.models import Q
-
     return list(Notification.objects.filter(Q(state=DeliveryState.PENDING) | Q(
         state=DeliveryState.RETRYING, next_attempt_at__lte=now) | Q(state=DeliveryState.RETRYING, next_attempt_at=None))
         .order_by("created_at", "id").values_list("pk", flat=True))

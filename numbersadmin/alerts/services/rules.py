@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from numbersadmin.inventory import lists, selectors
-from numbersadmin.inventory.choices import AccountHealth, SyncState
+from numbersadmin.inventory.choices import SyncState
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount, SyncRun
 
 from ..models import DEFAULT_DAYS, DEFAULT_THRESHOLD, AlertItem, AlertRule, ItemState, RuleKind
@@ -185,14 +185,13 @@ def find_sync_failing(rule: AlertRule, now) -> list[Finding]:
 
 
 def find_sync_stale(rule: AlertRule, now) -> list[Finding]:
-    accounts = list(ProviderAccount.objects.filter(enabled=True))
-    selectors.sync_overview(accounts, now)
+    """The dashboard's own "stale accounts" (selectors.stale_accounts): enabled, no good sync in
+    twice the interval."""
     out = []
-    for a in accounts:
-        if a.health.state in (AccountHealth.STALE, AccountHealth.FAILING, AccountHealth.NEVER_SYNCED) and a.is_stale(now):
-            last = f"last good sync {timezone.localtime(a.last_success_at):%d %b %Y %H:%M}" if a.last_success_at else "never synced"
-            out.append(Finding(f"account:{a.pk}", a.name, f"no good sync in twice its interval ({last})",
-                               a.get_absolute_url(), {"last_success_at": a.last_success_at}))
+    for a in selectors.stale_accounts(ProviderAccount.objects.filter(enabled=True), now):
+        last = f"last good sync {timezone.localtime(a.last_success_at):%d %b %Y %H:%M}" if a.last_success_at else "never synced"
+        out.append(Finding(f"account:{a.pk}", a.name, f"no good sync in twice its interval ({last})",
+                           a.get_absolute_url(), {"last_success_at": a.last_success_at}))
     return out
 
 
@@ -241,8 +240,9 @@ def find_view_rows(rule: AlertRule, now) -> list[Finding]:
                     rule.view.get_absolute_url(), {"above": k})]
 
 
-def _row_labels(qs, ids) -> list[str]:
-    return [str(o) for o in qs.model.objects.filter(pk__in=list(ids)[:DIFF_SAMPLE]).order_by("pk")]
+def _row_labels(model, ids) -> list[str]:
+    """How the first DIFF_SAMPLE of these rows read (by id)."""
+    return [str(o) for o in model.objects.filter(pk__in=sorted(ids)[:DIFF_SAMPLE]).order_by("pk")]
 
 
 def find_view_changes(rule: AlertRule, now) -> list[Finding]:
@@ -257,11 +257,10 @@ def find_view_changes(rule: AlertRule, now) -> list[Finding]:
     added, removed = set(ids) - set(before), set(before) - set(ids)
     if not added and not removed:
         return []
-    model = qs.model
     text = ", ".join(p for p in (f"+{len(added)} row{'s' if len(added) != 1 else ''}" if added else "",
                                  f"−{len(removed)} row{'s' if len(removed) != 1 else ''}" if removed else "") if p)
-    values = {"added": _row_labels(qs, sorted(added)), "removed": [str(o) for o in model.objects.filter(
-        pk__in=sorted(removed)[:DIFF_SAMPLE]).order_by("pk")], "added_count": len(added), "removed_count": len(removed)}
+    values = {"added": _row_labels(qs.model, added), "removed": _row_labels(qs.model, removed),
+              "added_count": len(added), "removed_count": len(removed)}
     return [Finding(f"view:{rule.view_id}:{now:%Y%m%dT%H%M%S.%f}", rule.view.name, text, rule.view.get_absolute_url(),
                     values, event=True)]
 

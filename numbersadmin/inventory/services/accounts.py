@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from providers import registry
 from providers.base import ProviderClient
@@ -15,7 +17,8 @@ from providers.errors import ProviderError, UnsafeURL
 from ..crypto import SecretsUnavailable
 from ..validators import validate_base_url
 from .audit import audit
-from ..models import ProviderAccount
+from ..models import (CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount, SyncRun,
+                      Trunk, TrunkGroup)
 
 
 def clean_secrets(provider: str, secrets: dict[str, str], *, partial: bool) -> dict[str, str]:
@@ -85,8 +88,6 @@ def account_update(account: ProviderAccount, *, secrets: dict[str, str] | None =
 @transaction.atomic
 def account_archive(account: ProviderAccount, user=None) -> ProviderAccount:
     """Stop syncing it and take its rows out of lists and totals; everything (history too) is kept."""
-    from django.utils import timezone
-
     if account.archived_at is None:
         account.archived_at, account.enabled = timezone.now(), False
         account.save(update_fields=["archived_at", "enabled", "updated_at"])
@@ -106,9 +107,6 @@ def account_unarchive(account: ProviderAccount, user=None) -> ProviderAccount:
 
 def account_footprint(account: ProviderAccount) -> dict[str, int]:
     """What deleting the account deletes, counted (the confirmation page shows it)."""
-    from ..models import (CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, SyncRun, Trunk,
-                          TrunkGroup)
-
     return {
         "numbers": PhoneNumber.objects.filter(account=account).count(),
         "history rows": NumberChange.objects.filter(number__account=account).count(),
@@ -126,8 +124,6 @@ def account_footprint(account: ProviderAccount) -> dict[str, int]:
 def account_delete(account: ProviderAccount, *, confirm_name: str, user=None) -> dict[str, int]:
     """Delete the account and everything mirrored from it, in one transaction; the audit row
     keeps the name and the counts. ``confirm_name`` must repeat the account's name."""
-    from ..models import CallerId, Location, NumberGroup, Owner, PhoneNumber, Trunk, TrunkGroup
-
     if (confirm_name or "").strip() != account.name:
         raise ValidationError({"confirm_name": "Type the account's name exactly to delete it."})
     if account.sync_lease_until is not None and account.sync_runs.filter(state="running").exists():
@@ -143,8 +139,6 @@ def account_delete(account: ProviderAccount, *, confirm_name: str, user=None) ->
 
 
 def _voximplant_account_id(secrets: dict) -> str:
-    import json
-
     try:
         doc = json.loads(secrets.get("credentials_json") or "")
     except (TypeError, ValueError):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.shortcuts import render
+from django.utils import timezone
 
 from .. import costs, lists
 
 
 def month_label(moment) -> str:
     """A month-end point (midnight starting the next month) is labelled with the month it ends."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     local = timezone.localtime(moment)
     if local.day == 1 and local.hour == 0 and local.minute == 0:
         local -= timedelta(days=1)

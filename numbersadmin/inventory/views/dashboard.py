@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from providers import registry
 
-from .. import selectors
+from .. import costs, selectors
 from ..choices import NumberStatus
 from ..countries import country_name
 
@@ -44,7 +44,7 @@ class Chart:
 
 
 def _numbers_url(**params) -> str:
-    return f"{reverse('numbers')}?{urlencode(params)}"
+    return costs.numbers_url(params)
 
 
 def _provider_chart(figures) -> Chart:
