@@ -512,6 +512,25 @@ class CallerIdChange(Change):
         indexes = [models.Index(fields=["caller_id", "-at"], name="change_callerid_at")]
 
 
+class OwnerChange(Change):
+    """History of an owner: a tracked field (name, type, location, ...) changed between syncs, or
+    the owner left the listing (removed) or came back (restored)."""
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="changes")
+
+    class Meta(Change.Meta):
+        indexes = [models.Index(fields=["owner", "-at"], name="change_owner_at")]
+
+
+class LocationChange(Change):
+    """History of a location, like OwnerChange."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="changes")
+
+    class Meta(Change.Meta):
+        indexes = [models.Index(fields=["location", "-at"], name="change_location_at")]
+
+
 class AuditLog(models.Model):
     """Admin actions and exports: who did what, when, to how many rows."""
 

@@ -34,7 +34,8 @@ from providers.base import Inventory, NumberRecord, country_of
 from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
-from ..models import CallerId, CallerIdChange, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership, ProviderAccount, SyncRun, Trunk, TrunkGroup
+from ..models import (CallerId, CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner, OwnerChange,
+                      PhoneNumber, PoolMembership, ProviderAccount, SyncRun, Trunk, TrunkGroup)
 
 BATCH = 1000
 # Fields diffed into history (raw/hash/timestamps are not interesting to humans).
@@ -47,6 +48,9 @@ TRACKED_FIELDS = (
 )
 # Caller-ID fields whose changes are kept as CallerIdChange history.
 CALLER_ID_TRACKED = ("verified_until", "active", "code_entering_attempts_left", "verification_call_attempts_left")
+# Owner and location fields kept as OwnerChange / LocationChange history (raw payloads never are).
+OWNER_TRACKED = ("name", "first_name", "last_name", "owner_type", "location_id")
+LOCATION_TRACKED = ("name", "kind", "country_code", "region", "city", "main_number")
 
 
 class LeaseLost(Exception):
@@ -102,8 +106,9 @@ def national_digits(e164: str) -> str:
 def _upsert_simple(model, account, records, build_fields, now, track: tuple[str, ...] = (),
                    changes: list | None = None) -> dict[str, int]:
     """Small reference tables (locations, trunks, groups): upsert changed rows, return ext->pk.
-    ``track``: fields whose changes on existing rows are appended to ``changes`` as
-    (obj, field, old, new)."""
+    When ``changes`` is given, history for existing rows is appended to it as (obj, kind, field,
+    old, new): a CHANGED entry per ``track`` field that changed, RESTORED for a removed row listed
+    again, REMOVED for a row gone from the listing. New rows get none (``first_seen`` says it)."""
     existing = {obj.external_id: obj for obj in model.objects.filter(account=account)}
     to_create, to_update, update_fields = [], [], set()
     redact = account.spec.raw_redaction
@@ -116,9 +121,11 @@ def _upsert_simple(model, account, records, build_fields, now, track: tuple[str,
             continue
         diff = {k: v for k, v in values.items() if getattr(obj, k) != v}
         if changes is not None:
-            changes.extend((obj, k, getattr(obj, k), diff[k]) for k in track if k in diff)
+            changes.extend((obj, ChangeKind.CHANGED, k, getattr(obj, k), diff[k]) for k in track if k in diff)
         if obj.removed_at is not None:
             diff["removed_at"] = None
+            if changes is not None:
+                changes.append((obj, ChangeKind.RESTORED, "", None, None))
         if diff:
             for k, v in diff.items():
                 setattr(obj, k, v)
@@ -131,7 +138,10 @@ def _upsert_simple(model, account, records, build_fields, now, track: tuple[str,
         model.objects.bulk_update(to_update, sorted(update_fields), batch_size=BATCH)
     seen = {r.external_id for r in records}
     # Reference rows vanish with the listing too, but softly (numbers may still point at them).
-    gone = [obj.pk for ext, obj in existing.items() if ext not in seen and obj.removed_at is None]
+    gone = [obj for ext, obj in existing.items() if ext not in seen and obj.removed_at is None]
+    if changes is not None:
+        changes.extend((obj, ChangeKind.REMOVED, "", None, None) for obj in gone)
+    gone = [obj.pk for obj in gone]
     for start in range(0, len(gone), BATCH):
         model.objects.filter(pk__in=gone[start:start + BATCH]).update(removed_at=now)
     return dict(model.objects.filter(account=account).values_list("external_id", "pk"))
@@ -210,11 +220,12 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     if locked.first() is None:
         raise LeaseLost("this run's lease was reclaimed; nothing was applied")
 
+    location_changes: list = []
     loc_map = _upsert_simple(
         Location, account, inventory.locations,
         lambda r: {"kind": r.kind, "name": r.name[:200], "country_code": r.country_code, "country_name": r.country_name,
                    "region": region_name(r.country_code, r.region), "city": r.city, "main_number": (r.main_number or "")[:20]},
-        now,
+        now, track=LOCATION_TRACKED, changes=location_changes,
     )
     tg_map = _upsert_simple(
         TrunkGroup, account, inventory.trunk_groups,
@@ -232,11 +243,12 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "location_id": loc_map.get(r.location_id) if r.location_id else None},
         now,
     )
+    owner_changes: list = []
     owner_map = _upsert_simple(
         Owner, account, inventory.owners,
         lambda r: {"name": r.name[:300], "owner_type": r.owner_type[:60], "first_name": r.first_name[:150],
                    "last_name": r.last_name[:150], "location_id": loc_map.get(r.location_id) if r.location_id else None},
-        now,
+        now, track=OWNER_TRACKED, changes=owner_changes,
     )
     caller_id_changes: list = []
     _upsert_simple(
@@ -253,10 +265,12 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                    "is_service_number": r.is_service_number},
         now, track=CALLER_ID_TRACKED, changes=caller_id_changes,
     )
-    CallerIdChange.objects.bulk_create(
-        [CallerIdChange(caller_id=obj, run=run, kind=ChangeKind.CHANGED, field=name, old_value=_display(old),
-                        new_value=_display(new), at=now) for obj, name, old, new in caller_id_changes],
-        batch_size=BATCH)
+    for model, subject, found in ((LocationChange, "location", location_changes), (OwnerChange, "owner", owner_changes),
+                                  (CallerIdChange, "caller_id", caller_id_changes)):
+        model.objects.bulk_create(
+            [model(**{subject: obj}, run=run, kind=kind, field=name, old_value=_display(old), new_value=_display(new),
+                   at=now) for obj, kind, name, old, new in found],
+            batch_size=BATCH)
     refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map, "owner": owner_map}
     redact = account.spec.raw_redaction  # once, not per record
     locations = {obj.external_id: obj for obj in Location.objects.filter(account=account)}
@@ -327,7 +341,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         )
     stats.changed = len(changed_ids)
 
-    _sync_pools(account, inventory, group_map)
+    _sync_pools(account, inventory, group_map, {pk for pk, *_ in existing.values()}, run, now, history)
 
     stats.found = _set_missing(found, None, run, now, history)
     _settle_absent(account, existing, seen, lookups, inventory, run, now, stats, history)
@@ -383,9 +397,12 @@ def _set_missing(pks: list[int], since, run, now, history: list) -> int:
     return len(pks)
 
 
-def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> None:
+def _sync_pools(account, inventory: Inventory, group_map: dict[str, int], known: set[int], run, now,
+                history: list) -> None:
     """Pool memberships of the numbers in this listing: add, update (added_on, service, list) and
-    drop membership rows by diff."""
+    drop membership rows by diff. A number of ``known`` (in the inventory before this sync) whose
+    set of pools changed gets one "pools" change in ``history``: the sorted NumberGroup ids,
+    comma-joined. New numbers get none (their ADDED event, or the first sync, says it)."""
     with_pools = [rec for rec in inventory.numbers if rec.pool_ids or rec.pool_memberships]
     existing = {(m.phonenumber_id, m.numbergroup_id): m
                 for m in PoolMembership.objects.filter(phonenumber__account=account)}
@@ -406,6 +423,17 @@ def _sync_pools(account, inventory: Inventory, group_map: dict[str, int]) -> Non
                 "added_on": m.added_on if m else None, "service": (m.service if m else "")[:20],
                 "member_type": (m.member_type if m else "")[:20]}
     stale = [pair for pair in existing.keys() - wanted.keys() if pair[0] in seen_pks]
+    before: dict[int, set[int]] = {}
+    after: dict[int, set[int]] = {}
+    for pairs, sets in ((existing, before), (wanted, after)):
+        for n, g in pairs:
+            sets.setdefault(n, set()).add(g)
+    for n in sorted(seen_pks & known):
+        old, new = before.get(n, set()), after.get(n, set())
+        if old != new:
+            history.append(NumberChange(number_id=n, run=run, kind=ChangeKind.CHANGED, field="pools",
+                                        old_value=",".join(map(str, sorted(old))),
+                                        new_value=",".join(map(str, sorted(new))), at=now))
     PoolMembership.objects.bulk_create(
         [PoolMembership(phonenumber_id=n, numbergroup_id=g, **values) for (n, g), values in wanted.items()
          if (n, g) not in existing], batch_size=BATCH)

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from .. import selectors
+from .. import history, selectors
 from ..models import CallerId, Location, Owner
 from .common import RELATED_LIMIT, detail_page
 
@@ -14,7 +14,7 @@ from .common import RELATED_LIMIT, detail_page
 def owner_detail(request, pk: int):
     owner = get_object_or_404(Owner.objects.select_related("account", "location"), pk=pk)
     return detail_page(request, "inventory/directory/owner_detail.html", owner, name="owner",
-                       crumb=("Owners", reverse("owners")))
+                       crumb=("Owners", reverse("owners")), timeline=history.timeline(owner))
 
 
 def location_detail(request, pk: int):
@@ -31,7 +31,7 @@ def location_detail(request, pk: int):
     main = location.main_number and selectors.number_queryset().filter(e164=location.main_number,
                                                                        account=location.account).first()
     return detail_page(request, "inventory/directory/location_detail.html", location, name="location",
-                       crumb=("Locations", reverse("locations")),
+                       crumb=("Locations", reverse("locations")), timeline=history.timeline(location),
                        candidates=candidates,
                        neighbours=neighbours, main=main,
                        owners=location.owners.filter(removed_at__isnull=True).order_by("name")[:RELATED_LIMIT])
