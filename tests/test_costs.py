@@ -14,10 +14,8 @@ from django.utils import timezone
 from numbersadmin.inventory import costs
 from numbersadmin.inventory.choices import ChangeKind
 from numbersadmin.inventory.models import NumberChange, PhoneNumber
-from numbersadmin.inventory.services.accounts import account_create
-from providers.simulators.registry import demo_secrets, simulator
 
-from .support.helpers import sync
+from .support.helpers import simulated_account, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,12 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def costed(didww_account):
     """Plivo numbers carry a monthly rental rate (USD); DIDWW DIDs carry none (idle routing rows)."""
-    sim = simulator("plivo", numbers=60, seed=4)
-    sim.start()
-    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=demo_secrets("plivo"))
-    assert sync(account).state == "succeeded" and sync(didww_account).state == "succeeded"
-    yield account
-    sim.stop()
+    with simulated_account("plivo", "Plivo", numbers=60, seed=4) as (_, account):
+        assert sync(didww_account).state == "succeeded"
+        yield account
 
 
 def list_cost(client, url: str) -> dict[str, Decimal]:

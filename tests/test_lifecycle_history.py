@@ -12,12 +12,10 @@ from numbersadmin.inventory.history import readable
 from numbersadmin.inventory.models import (CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner,
                                            OwnerChange, PhoneNumber, ProviderAccount)
 from numbersadmin.inventory.services import ingest
-from numbersadmin.inventory.services.accounts import account_create
 from providers.base import (CallerIdRecord, Inventory, LocationRecord, NumberGroupRecord, NumberRecord, OwnerRecord,
                             PoolMembershipRecord)
-from providers.simulators.registry import demo_secrets, simulator
 
-from .support.helpers import sync
+from .support.helpers import simulated_account, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -195,12 +193,8 @@ def test_a_stored_id_that_is_gone_reads_as_deleted_on_the_owner_page(acct, ops_c
 
 @pytest.fixture
 def plivo():
-    sim = simulator("plivo", numbers=60, seed=4)
-    sim.start()
-    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=demo_secrets("plivo"))
-    assert sync(account).state == "succeeded"
-    yield sim, account
-    sim.stop()
+    with simulated_account("plivo", "Plivo", numbers=60, seed=4) as pair:
+        yield pair
 
 
 def test_plivo_pool_join_is_one_entry_and_a_no_op_resync_writes_nothing(plivo, ops_client):
@@ -227,12 +221,8 @@ def test_plivo_pool_join_is_one_entry_and_a_no_op_resync_writes_nothing(plivo, o
 
 @pytest.fixture
 def webex():
-    sim = simulator("webex", numbers=40, seed=3)
-    sim.start()
-    account = account_create(provider="webex", name="WX", base_url=sim.base_url, secrets=demo_secrets("webex"))
-    assert sync(account).state == "succeeded"
-    yield sim, account
-    sim.stop()
+    with simulated_account("webex", "WX", numbers=40, seed=3) as pair:
+        yield pair
 
 
 def test_webex_owner_rename_and_location_rename_reach_their_pages(webex, ops_client):

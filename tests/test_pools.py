@@ -7,22 +7,16 @@ import re
 import pytest
 
 from numbersadmin.inventory.models import NumberGroup, PhoneNumber
-from numbersadmin.inventory.services.accounts import account_create
-from providers.simulators.registry import demo_secrets, simulator
 
-from .support.helpers import sync
+from .support.helpers import simulated_account, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def plivo():
-    sim = simulator("plivo", numbers=60, seed=4)
-    sim.start()
-    account = account_create(provider="plivo", name="Plivo", base_url=sim.base_url, secrets=demo_secrets("plivo"))
-    assert sync(account).state == "succeeded"
-    yield sim, account
-    sim.stop()
+    with simulated_account("plivo", "Plivo", numbers=60, seed=4) as pair:
+        yield pair
 
 
 def pool_numbers(pool):

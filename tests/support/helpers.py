@@ -1,13 +1,32 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from numbersadmin.inventory.choices import SyncTrigger
 from numbersadmin.inventory.models import PhoneNumber, SyncRun
 from numbersadmin.inventory.runner import run_here
+from numbersadmin.inventory.services.accounts import account_create
+from providers.simulators.registry import demo_secrets, simulator
 
 
 def sync(account, trigger=SyncTrigger.CLI) -> SyncRun:
     """A sync run here, as the CLI does it: the runs it queues (rate-limit retries) follow inline."""
     return run_here(account, trigger=trigger)
+
+
+@contextmanager
+def simulated_account(provider: str, name: str, **sim_options):
+    """(simulator, account): a running simulator of ``provider`` and an account on it with its
+    demo secrets, synced once; the simulator stops on exit."""
+    sim = simulator(provider, **sim_options)
+    sim.start()
+    try:
+        account = account_create(provider=provider, name=name, base_url=sim.base_url, secrets=demo_secrets(provider))
+        run = sync(account)
+        assert run.state == "succeeded", run.error_message
+        yield sim, account
+    finally:
+        sim.stop()
 
 
 def snapshot(account) -> list[tuple]:
