@@ -191,52 +191,44 @@ def test_a_stored_id_that_is_gone_reads_as_deleted_on_the_owner_page(acct, ops_c
 # -- through the simulators ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def plivo():
-    with simulated_account("plivo", "Plivo", numbers=60, seed=4) as pair:
-        yield pair
-
-
-def test_plivo_pool_join_is_one_entry_and_a_no_op_resync_writes_nothing(plivo, ops_client):
-    sim, account = plivo
-    assert not NumberChange.objects.exists()  # first sync
+def assert_quiet_resync(account) -> None:
+    """The first sync wrote no history, and neither does a second one with nothing changed."""
+    assert history_rows() == 0
     assert sync(account).state == "succeeded"
-    assert history_rows() == 0  # nothing changed at the provider
-    pools = list(NumberGroup.objects.filter(account=account, group_type="number_pool").order_by("pk"))
-    target = pools[0]
-    outsider = next(n for n in PhoneNumber.objects.filter(account=account).order_by("pk") if target not in n.pools.all())
-    before = sorted(outsider.pools.all(), key=lambda g: g.pk)
-    sim.add_to_pool(target.external_id, outsider.e164.lstrip("+"))
-    assert sync(account).state == "succeeded"
-    change = NumberChange.objects.get()
-    assert (change.number_id, change.field) == (outsider.pk, "pools")
-    assert change.new_value == ",".join(str(g.pk) for g in sorted([*before, target], key=lambda g: g.pk))
-    card, rows = timeline_rows(ops_client, f"/numbers/{outsider.pk}/")
-    row = next(r for r in rows if "|Pools|" in r)
-    old, new = row.split("|Pools|")[1].split("|")[:2]
-    assert new == ", ".join(g.name for g in sorted([*before, target], key=lambda g: g.pk)), row
-    assert old == (", ".join(g.name for g in before) or "—"), row
-    assert_no_raw_ids(card, target, *before)
+    assert history_rows() == 0
 
 
-@pytest.fixture
-def webex():
-    with simulated_account("webex", "WX", numbers=40, seed=3) as pair:
-        yield pair
+def test_plivo_pool_join_is_one_entry_and_a_no_op_resync_writes_nothing(ops_client):
+    with simulated_account("plivo", "Plivo", numbers=60, seed=4) as (sim, account):
+        assert_quiet_resync(account)
+        pools = list(NumberGroup.objects.filter(account=account, group_type="number_pool").order_by("pk"))
+        target = pools[0]
+        outsider = next(n for n in PhoneNumber.objects.filter(account=account).order_by("pk") if target not in n.pools.all())
+        before = sorted(outsider.pools.all(), key=lambda g: g.pk)
+        sim.add_to_pool(target.external_id, outsider.e164.lstrip("+"))
+        assert sync(account).state == "succeeded"
+        change = NumberChange.objects.get()
+        assert (change.number_id, change.field) == (outsider.pk, "pools")
+        assert change.new_value == ",".join(str(g.pk) for g in sorted([*before, target], key=lambda g: g.pk))
+        card, rows = timeline_rows(ops_client, f"/numbers/{outsider.pk}/")
+        row = next(r for r in rows if "|Pools|" in r)
+        old, new = row.split("|Pools|")[1].split("|")[:2]
+        assert new == ", ".join(g.name for g in sorted([*before, target], key=lambda g: g.pk)), row
+        assert old == (", ".join(g.name for g in before) or "—"), row
+        assert_no_raw_ids(card, target, *before)
 
 
-def test_webex_owner_rename_and_location_rename_reach_their_pages(webex, ops_client):
-    sim, account = webex
-    assert sync(account).state == "succeeded"
-    assert history_rows() == 0  # first sync and a no-op resync
-    person = Owner.objects.filter(account=account, owner_type="PEOPLE").order_by("pk").first()
-    old_name = person.name
-    sim.update_owner(person.external_id, firstName="Renata", lastName="Quist")
-    place = Location.objects.filter(account=account).exclude(owners=None).order_by("pk").first()
-    old_place = place.name
-    sim.update_location(place.external_id, name="Renamed office")
-    assert sync(account).state == "succeeded"
-    _, rows = timeline_rows(ops_client, f"/owners/{person.pk}/")
-    assert any(f"|Name|{old_name}|Renata Quist|" in r for r in rows), rows
-    _, rows = timeline_rows(ops_client, f"/locations/{place.pk}/")
-    assert any(f"|Name|{old_place}|Renamed office|" in r for r in rows), rows
+def test_webex_owner_rename_and_location_rename_reach_their_pages(ops_client):
+    with simulated_account("webex", "WX", numbers=40, seed=3) as (sim, account):
+        assert_quiet_resync(account)
+        person = Owner.objects.filter(account=account, owner_type="PEOPLE").order_by("pk").first()
+        old_name = person.name
+        sim.update_owner(person.external_id, firstName="Renata", lastName="Quist")
+        place = Location.objects.filter(account=account).exclude(owners=None).order_by("pk").first()
+        old_place = place.name
+        sim.update_location(place.external_id, name="Renamed office")
+        assert sync(account).state == "succeeded"
+        _, rows = timeline_rows(ops_client, f"/owners/{person.pk}/")
+        assert any(f"|Name|{old_name}|Renata Quist|" in r for r in rows), rows
+        _, rows = timeline_rows(ops_client, f"/locations/{place.pk}/")
+        assert any(f"|Name|{old_place}|Renamed office|" in r for r in rows), rows
