@@ -12,6 +12,7 @@ from numbersadmin.inventory.history import readable
 from numbersadmin.inventory.models import (CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner,
                                            OwnerChange, PhoneNumber, ProviderAccount)
 from numbersadmin.inventory.services import ingest
+from numbersadmin.inventory.services.accounts import account_delete, account_footprint
 from providers.base import (CallerIdRecord, Inventory, LocationRecord, NumberGroupRecord, NumberRecord, OwnerRecord,
                             PoolMembershipRecord)
 
@@ -174,6 +175,13 @@ def test_owner_and_location_leaving_and_returning_are_removed_and_restored(acct,
     assert any("Restored|Restored: listed again after removal" in r for r in rows), rows
     _, rows = timeline_rows(ops_client, f"/locations/{bangalore.pk}/")
     assert [r.split("|")[2] for r in rows] == ["Restored", "Removed", "First seen"]
+
+
+def test_deleting_the_account_counts_and_deletes_owner_and_location_history(acct):
+    ingest.apply_inventory(acct, inventory(owners=[], locations=[SITES[1]]))  # two REMOVED events
+    assert account_footprint(acct)["history rows"] == 2
+    account_delete(acct, confirm_name=acct.name)
+    assert history_rows() == 0
 
 
 def test_bad_ids_on_owner_and_location_pages_are_not_found(ops_client, acct):

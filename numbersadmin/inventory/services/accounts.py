@@ -17,8 +17,8 @@ from providers.errors import ProviderError, UnsafeURL
 from ..crypto import SecretsUnavailable
 from ..validators import validate_base_url
 from .audit import audit
-from ..models import (CallerId, Location, NumberChange, NumberGroup, Owner, PhoneNumber, ProviderAccount, SyncRun,
-                      Trunk, TrunkGroup)
+from ..models import (CallerId, CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner, OwnerChange,
+                      PhoneNumber, ProviderAccount, SyncRun, Trunk, TrunkGroup)
 
 
 def clean_secrets(provider: str, secrets: dict[str, str], *, partial: bool) -> dict[str, str]:
@@ -109,7 +109,8 @@ def account_footprint(account: ProviderAccount) -> dict[str, int]:
     """What deleting the account deletes, counted (the confirmation page shows it)."""
     return {
         "numbers": PhoneNumber.objects.filter(account=account).count(),
-        "history rows": NumberChange.objects.filter(number__account=account).count(),
+        "history rows": sum(model.objects.filter(**{f"{subject}__account": account}).count() for model, subject in (
+            (NumberChange, "number"), (CallerIdChange, "caller_id"), (OwnerChange, "owner"), (LocationChange, "location"))),
         "caller IDs": CallerId.objects.filter(account=account).count(),
         "owners": Owner.objects.filter(account=account).count(),
         "locations": Location.objects.filter(account=account).count(),
