@@ -19,6 +19,7 @@ from django.utils import timezone
 from providers import registry
 from providers.plivo.mapping import POOL_GROUP_TYPE
 
+from . import asof
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
 from .widgets import FastSelect
@@ -233,6 +234,36 @@ def search_q(text: str) -> Q:
     return q & words_q(terms.words, NUMBER_TEXT_FIELDS)
 
 
+class MomentField(forms.CharField):
+    """A past moment: "2026-03-01" (the end of that day, local time), "2026-03-01 14:30" or ISO
+    8601 with an offset. Naive times are local (settings.TIME_ZONE)."""
+
+    def clean(self, value):
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            moment = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+        else:
+            try:
+                moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+            except ValueError:
+                raise forms.ValidationError("Enter a date (2026-03-01) or a date and time (2026-03-01 14:30).")
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+        if moment.year < 2000:
+            raise forms.ValidationError("Enter a date after 2000.")
+        return min(moment, timezone.now())  # later than now is now: the live table
+
+
+class MomentFilter(df.Filter):
+    field_class = MomentField
+
+
 class NumberFilterSet(FastFilterSet):
     q = df.CharFilter(method="filter_q", label="Search")
     provider = df.ChoiceFilter(choices=registry.choices, label="Provider")
@@ -295,6 +326,10 @@ class NumberFilterSet(FastFilterSet):
                  ("only", "Only archived accounts")],
         method="filter_archived", label="Archived accounts", empty_label=None,
     )
+
+    # The table rebuilt from history at that moment (asof.py); applied in qs, after the filters.
+    as_of = MomentFilter(method="filter_as_of", label="As of",
+                         help_text="A past date or time: the numbers as they were then, rebuilt from history.")
 
     defaults = {"removed": "live", "archived": "hide"}
 
@@ -364,6 +399,9 @@ class NumberFilterSet(FastFilterSet):
     def filter_archived(self, queryset, name, value):
         return queryset  # applied in qs, so the default ("hide") holds when the filter is absent
 
+    def filter_as_of(self, queryset, name, value):
+        return queryset  # applied in qs (asof.rebase), on the filtered query
+
     @property
     def qs(self):
         qs = super().qs
@@ -376,6 +414,8 @@ class NumberFilterSet(FastFilterSet):
             qs = qs.filter(account__archived_at__isnull=True)
         elif archived == "only":
             qs = qs.filter(account__archived_at__isnull=False)
+        if data.get("as_of"):
+            qs = asof.rebase(qs, data["as_of"])
         return qs
 
 

@@ -499,7 +499,12 @@ class NumberChange(Change):
     number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="changes")
 
     class Meta(Change.Meta):
-        indexes = [models.Index(fields=["number", "-at"], name="change_number_at")]
+        indexes = [
+            models.Index(fields=["number", "-at"], name="change_number_at"),
+            # "As of" (asof.py): the numbers whose sort column changed after T; the diff: a window.
+            models.Index(fields=["field", "at"], name="change_field_at"),
+            models.Index(fields=["at"], name="change_at"),
+        ]
 
 
 class CallerIdChange(Change):

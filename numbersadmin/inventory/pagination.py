@@ -40,6 +40,8 @@ from django.db import connection, models
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import NullIf, Substr
 
+from . import asof
+
 # Above this planner estimate the page shows "≈ N" instead of running COUNT(*) (linear in rows).
 EXACT_COUNT_LIMIT = 20_000
 
@@ -221,7 +223,9 @@ def count_rows(qs: QuerySet) -> tuple[int, bool]:
     """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT."""
     if connection.vendor == "postgresql":
         try:
-            sql, params = qs.order_by().values("pk").query.sql_with_params()
+            # An "as of" table is estimated as the live one (the planner cannot see through the
+            # rebuilt columns, and the two differ by the rows changed since).
+            sql, params = asof.live(qs).order_by().values("pk").query.sql_with_params()
         except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
             return 0, False
         with connection.cursor() as cur:
@@ -266,7 +270,7 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
             page_qs = page_qs.filter(**{f"{field}__gte": value}).filter(Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
         else:
             page_qs = page_qs.filter(**{f"{field}__lte": value}).filter(Q(**{f"{field}__lt": value}) | Q(pk__lt=pk))
-    rows = list(page_qs[: per_page + 1])
+    rows = _first_rows(page_qs, per_page + 1, field)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if not forward:
@@ -292,6 +296,16 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
     next_cursor = boundary(rows[-1], "n", end) if rows and has_next else None
     prev_cursor = boundary(rows[0], "p", start) if rows and has_prev else None
     return KeysetPage(rows, next_cursor, prev_cursor, start, end, count, estimated, per_page, is_last=not has_next)
+
+
+def _first_rows(page_qs: QuerySet, n: int, field) -> list:
+    """The first ``n`` rows of an ordered query. An "as of" query (asof.py) is read as two
+    halves that each keep an index order, then the rows of both are sorted once more."""
+    halves = asof.split(page_qs, asof.sort_column_of(field.path if isinstance(field, SortKey) else field))
+    if halves is None:
+        return list(page_qs[:n])
+    ids = [pk for half in halves for pk in half.values_list("pk", flat=True)[:n]]
+    return list(page_qs.filter(pk__in=ids)[:n])
 
 
 def _after_nullable(name: str, value, pk: int, asc: bool, *, nulls_ahead: bool) -> Q:

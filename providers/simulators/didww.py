@@ -415,6 +415,12 @@ class DidwwSimulator(Simulator):
             self._numbers.discard(rec["number"])
             return rec
 
+    def restore_did(self, rec: dict) -> None:
+        """Put back a DID taken out with ``remove_did`` (the provider listing it again)."""
+        with self._lock:
+            self.dids.append(rec)
+            self._numbers.add(rec["number"])
+
     def add_dids(self, n: int = 1) -> list[dict]:
         """Append ``n`` new DIDs created after every existing one (so they sort last by default)."""
         with self._lock:

@@ -456,11 +456,14 @@ def mark_removed(account, pks: list[int], run, now, history: list | None = None)
     last_seen = account.last_success_at or now
     count = 0
     for start in range(0, len(pks), BATCH):
-        ids = pks[start:start + BATCH]
-        count += PhoneNumber.objects.filter(pk__in=ids, removed_at__isnull=True).update(
+        live = PhoneNumber.objects.filter(pk__in=pks[start:start + BATCH], removed_at__isnull=True)
+        # The status before removal goes into the event: "as of" replays it (asof.py).
+        before = dict(live.values_list("pk", "status"))
+        count += live.filter(pk__in=list(before)).update(
             removed_at=now, status=NumberStatus.REMOVED, last_seen=last_seen, last_changed_at=now, missing_since=None,
             content_hash="",  # a later reappearance is then a (logged) change, restoring the status
         )
         if history is not None:
-            history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.REMOVED, at=now) for pk in ids)
+            history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.REMOVED, old_value=status, at=now)
+                           for pk, status in before.items())
     return count

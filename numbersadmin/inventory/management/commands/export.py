@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--sort", default="")
         parser.add_argument("--columns", default="",
                             help="comma-separated on-screen column names (the page's cols=); default: all columns")
+        parser.add_argument("--as-of", default="", metavar="DATETIME",
+                            help="numbers only: the list as it was then, rebuilt from history (2026-03-01 = end of that day)")
         parser.add_argument("--view", type=int, default=None, help="a saved view's id (its filters, sort, columns)")
         parser.add_argument("--no-manifest", action="store_true", help="data rows only")
         parser.add_argument("-o", "--output", default="-", help="file path, or - for stdout (csv only)")
@@ -48,6 +50,8 @@ class Command(BaseCommand):
             params["sort"] = opts["sort"]
         if opts["columns"]:
             params["cols"] = opts["columns"]
+        if opts["as_of"]:
+            params["as_of"] = opts["as_of"]
         known = lists.filter_keys(spec.filterset(QueryDict())) | set(lists.STATE_KEYS)
         unknown = sorted(set(params) - known)
         if unknown:
