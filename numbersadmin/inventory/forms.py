@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.core.exceptions import TooManyFieldsSent, ValidationError
 from django.db import models
 from django.http import QueryDict
+from django.utils import timezone
 
 from providers import registry
 
@@ -251,4 +254,50 @@ class BulkEditForm(forms.Form):
             self.add_error("note_text", "Write the text to set or append (choose “Delete notes” to remove them).")
         if mode == "keep" and not add and not remove and not self.errors:
             raise forms.ValidationError("Nothing to change: add or remove a tag, or choose a note action.")
+        return data
+
+
+class MomentField(forms.CharField):
+    """A past moment: "2026-03-01" (the end of that day, local time), "2026-03-01 14:30" or ISO
+    8601 with an offset. Naive times are local (settings.TIME_ZONE)."""
+
+    def clean(self, value):
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            moment = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+        else:
+            try:
+                moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+            except ValueError:
+                raise forms.ValidationError("Enter a date (2026-03-01) or a date and time (2026-03-01 14:30).")
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+        if moment.year < 2000:
+            raise forms.ValidationError("Enter a date after 2000.")
+        return min(moment, timezone.now())  # later than now is now: the live table
+
+
+class DiffForm(forms.Form):
+    """The two moments of a diff; ``to`` defaults to now."""
+
+    start = MomentField(label="From", help_text="A date (its end) or a date and time.")
+    end = MomentField(label="To", required=False, help_text="Empty: now.")
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None:  # the URL says from= and to=; "from" is a Python keyword
+            data = {"start": data.get("from", ""), "end": data.get("to", "")}
+        super().__init__(data, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and not data.get("end"):
+            data["end"] = timezone.now()
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+            raise forms.ValidationError("“From” must be before “To”.")
         return data

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("numbers/", lists.list_page, {"list_name": "numbers"}, name="numbers"),
     path("numbers/cost/", costs.numbers_cost, name="numbers_cost"),
+    path("numbers/diff/", numbers.numbers_diff, name="numbers_diff"),
     path("numbers/<int:pk>/", numbers.number_detail, name="number_detail"),
     path("costs/", costs.cost_overview, name="costs"),
     path("numbers/<int:pk>/notes/", notes.number_annotate, name="number_annotate"),

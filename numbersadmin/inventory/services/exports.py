@@ -150,7 +150,7 @@ class Manifest:
     filters: list[str]
     columns: str
     selection: str
-    rows: int
+    rows: int | None  # None: streamed rows built on the fly (a diff), not counted before writing
     accounts: list[tuple[str, str, dt.datetime | None]]
     generated_at: dt.datetime = field(default_factory=timezone.now)
 
@@ -159,7 +159,7 @@ class Manifest:
             ("export", f"numbersadmin {self.list_title}"),
             ("generated_at", self.generated_at.isoformat(timespec="seconds")),
             ("generated_by", self.generated_by),
-            ("rows", str(self.rows)),
+            ("rows", str(self.rows) if self.rows is not None else "not counted in advance (one line per difference)"),
             ("selection", self.selection),
             ("columns", self.columns),
             ("filters", "; ".join(self.filters) or "none"),
@@ -184,14 +184,15 @@ def _one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def csv_rows(qs: QuerySet, fields: list[Field], manifest: Manifest | None = None,
-             chunk_size: int = 2000) -> Iterator[str]:
-    """Yields CSV text in chunks; memory stays flat whatever the row count.
+def csv_rows(qs: QuerySet | None, fields: list[Field], manifest: Manifest | None = None,
+             chunk_size: int = 2000, rows: Iterable[tuple] | None = None) -> Iterator[str]:
+    """Yields CSV text in chunks; memory stays flat whatever the row count. ``rows``: values in
+    field order built elsewhere (the "as of" diff) instead of ``qs``'s.
 
     The manifest comes first, as lines starting with "# " (pandas: ``read_csv(f, comment="#")``;
     Python: skip lines starting with "#"). So that no data line can be mistaken for one, a row
     whose first cell starts with "#" is written with that row quoted."""
-    use_copy = connections[qs.db].vendor == "postgresql" and settings.EXPORT_CSV_COPY
+    use_copy = rows is None and connections[qs.db].vendor == "postgresql" and settings.EXPORT_CSV_COPY
     eol = "\n" if use_copy else "\r\n"  # COPY ends rows with LF: keep one line ending per file
     writer = csv.writer(_Echo(), lineterminator=eol)
     quoted = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator=eol)
@@ -202,7 +203,7 @@ def csv_rows(qs: QuerySet, fields: list[Field], manifest: Manifest | None = None
         yield from _copy_rows(qs, fields)
         return
     buffer: list[str] = []
-    for row in iter_rows(qs, fields, chunk_size):
+    for row in rows if rows is not None else iter_rows(qs, fields, chunk_size):
         cells = [neutralise(v) for v in row]
         buffer.append((quoted if cells and cells[0].startswith("#") else writer).writerow(cells))
         if len(buffer) >= 500:
@@ -329,8 +330,8 @@ def _xlsx_cell(field: Field, tz, ws) -> Callable[[object], tuple[object, int]]:
     return cell
 
 
-def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | None = None,
-               progress: Callable[[int], None] | None = None) -> int:
+def write_xlsx(target, qs: QuerySet | None, fields: list[Field], manifest: Manifest | None = None,
+               progress: Callable[[int], None] | None = None, rows: Iterable[tuple] | None = None) -> int:
     """A spreadsheet for people, in openpyxl write-only mode (constant memory): headers as on
     screen (``Field.label``), display labels for codes, numbers and dates as typed cells (dates in
     the site's time zone, without offset: Excel cannot hold one; the manifest names the zone),
@@ -342,7 +343,7 @@ def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | N
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
     makers = [_xlsx_cell(f, tz, ws) for f in fields]
-    source = iter_rows(qs, fields)
+    source = iter(rows) if rows is not None else iter_rows(qs, fields)
     # Widths and the frozen pane are written before the rows: size the columns from a sample.
     sample = list(islice(source, WIDTH_SAMPLE_ROWS))
     widths = [len(f.title) for f in fields]
@@ -359,14 +360,14 @@ def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | N
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    rows = 0
+    written = 0
     for row in chain(sample, source):
         ws.append([make(value)[0] for make, value in zip(makers, row)])
-        rows += 1
-        if progress and rows % 1000 == 0:
-            progress(rows)
+        written += 1
+        if progress and written % 1000 == 0:
+            progress(written)
     if fields:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(fields))}{rows + 1}"  # written after the rows
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(fields))}{written + 1}"  # written after the rows
     if manifest is not None:
         meta = wb.create_sheet("manifest")
         meta.column_dimensions["A"].width = 30
@@ -379,4 +380,4 @@ def write_xlsx(target, qs: QuerySet, fields: list[Field], manifest: Manifest | N
         for key, value in items:
             meta.append([_text_cell(meta, key), _text_cell(meta, value)])
     wb.save(target)
-    return rows
+    return written

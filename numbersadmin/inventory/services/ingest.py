@@ -189,7 +189,8 @@ def _number_values(rec: NumberRecord, refs: dict[str, dict[str, int]], locations
     }
 
 
-def _display(value) -> str:
+def stored_text(value) -> str:
+    """A value as history stores it (asof.py reads it back)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -268,7 +269,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     for model, subject, found in ((LocationChange, "location", location_changes), (OwnerChange, "owner", owner_changes),
                                   (CallerIdChange, "caller_id", caller_id_changes)):
         model.objects.bulk_create(
-            [model(**{subject: obj}, run=run, kind=kind, field=name, old_value=_display(old), new_value=_display(new),
+            [model(**{subject: obj}, run=run, kind=kind, field=name, old_value=stored_text(old), new_value=stored_text(new),
                    at=now) for obj, kind, name, old, new in found],
             batch_size=BATCH)
     refs = {"trunk": trunk_map, "trunk_group": tg_map, "group": group_map, "owner": owner_map}
@@ -326,7 +327,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
                 old, new = getattr(obj, name), values[name]
                 if old != new and not (name == "status" and old == NumberStatus.REMOVED):
                     history.append(NumberChange(number=obj, run=run, kind=ChangeKind.CHANGED, field=name,
-                                                old_value=_display(old), new_value=_display(new), at=now))
+                                                old_value=stored_text(old), new_value=stored_text(new), at=now))
             if obj.removed_at is not None:
                 history.append(NumberChange(number=obj, run=run, kind=ChangeKind.RESTORED, at=now))
                 stats.restored += 1

@@ -174,6 +174,8 @@ def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: 
     }
     if spec.intro_context:
         context.update(spec.intro_context())
+    form = results.filterset.form
+    context["as_of"] = form.cleaned_data.get("as_of") if form.is_valid() and "as_of" in form.fields else None
     return context
 
 

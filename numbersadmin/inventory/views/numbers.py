@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import itertools
 import json
+import tempfile
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from .. import history, selectors
+from .. import diff, forms, history, lists, selectors
 from ..forms import NumberAnnotateForm
+from ..services import exports
+from ..services.audit import audit
 from ..models import CallerId, PhoneNumber, Tag
 
 
@@ -49,3 +54,57 @@ def caller_id_detail(request, pk: int):
         "history": selectors.caller_id_history(caller_id),
         "raw_json": json.dumps(caller_id.raw, indent=2, sort_keys=True),
     })
+
+
+DIFF_SHOWN = 500  # rows on the page; the export has them all
+
+
+def numbers_diff(request):
+    """What changed between two moments (``from``, ``to``: dates or times; ``to`` defaults to now),
+    for the numbers the list's filters select at ``to``; ``export=csv|xlsx`` writes every row."""
+    form = forms.DiffForm(request.GET if "from" in request.GET else None)
+    kept = lists.without(request.GET, "from", "to", "export")[1:]
+    context = {"form": form, "list_params": kept, "form_hidden": [(k, v) for k, vs in QueryDict(kept).lists() for v in vs], "rows": None,
+               "notices": [f"{form.fields[f].label + ': ' if f in form.fields else ''}{e}"
+                           for f, errors in form.errors.items() for e in errors] if form.is_bound else []}
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        spec = lists.get_spec("numbers")
+        params = request.GET.copy()
+        for key in ("from", "to", "export"):
+            params.pop(key, None)
+        params["as_of"], params["removed"] = end.isoformat(), "all"
+        filterset = spec.filterset(params)
+        notices = lists.form_notices(filterset)
+        rows = diff.diff(start, end, filterset.qs)
+        fmt = request.GET.get("export")
+        if fmt in ("csv", "xlsx") and not notices:
+            return _diff_export(request, fmt, start, end, rows, filterset, params)
+        shown = list(itertools.islice(rows, DIFF_SHOWN + 1))
+        context.update(start=start, end=end, rows=shown[:DIFF_SHOWN], more=len(shown) > DIFF_SHOWN,
+                       summary=diff.summary(shown[:DIFF_SHOWN]), notices=context["notices"] + notices,
+                       shown_limit=DIFF_SHOWN,
+                       query=request.GET.urlencode())
+    return render(request, "inventory/numbers/diff.html", context)
+
+
+def _diff_export(request, fmt, start, end, rows, filterset, params):
+    filters = [f"{c.heading}: {c.value}" for c in lists.chips(filterset, params)]
+    manifest = exports.Manifest(
+        list_title=f"Numbers changed from {start.isoformat()} to {end.isoformat()}",
+        generated_by=request.user.get_username(), query=request.GET.urlencode(), filters=filters,
+        columns=", ".join(f.header for f in diff.FIELDS), selection="every difference", rows=None,
+        accounts=exports.accounts_in(filterset.qs))
+    values = (r.values() for r in rows)
+    base = f"numbers-diff-{timezone.localtime(start):%Y%m%d-%H%M}-{timezone.localtime(end):%Y%m%d-%H%M}"
+    audit(request.user, "export", "numbers_diff", {"format": fmt, "from": start.isoformat(), "to": end.isoformat(),
+                                                    "filters": filters})
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_rows(None, diff.FIELDS, manifest, rows=values),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
+        return response
+    fh = tempfile.TemporaryFile()
+    exports.write_xlsx(fh, None, diff.FIELDS, manifest, rows=values)
+    fh.seek(0)
+    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=lists.XLSX_TYPE)

@@ -3,7 +3,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from ... import lists
+from ... import diff, lists
+from ...forms import DiffForm
 from ...models import SavedView
 from ...services import exports
 from ...services.audit import audit
@@ -27,6 +28,8 @@ class Command(BaseCommand):
                             help="comma-separated on-screen column names (the page's cols=); default: all columns")
         parser.add_argument("--as-of", default="", metavar="DATETIME",
                             help="numbers only: the list as it was then, rebuilt from history (2026-03-01 = end of that day)")
+        parser.add_argument("--diff-from", default="", metavar="DATETIME",
+                            help="numbers only: instead of the list, what changed from then to --as-of (default now)")
         parser.add_argument("--view", type=int, default=None, help="a saved view's id (its filters, sort, columns)")
         parser.add_argument("--no-manifest", action="store_true", help="data rows only")
         parser.add_argument("-o", "--output", default="-", help="file path, or - for stdout (csv only)")
@@ -56,6 +59,8 @@ class Command(BaseCommand):
         unknown = sorted(set(params) - known)
         if unknown:
             raise CommandError(f"Unknown filter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        if opts["diff_from"]:
+            return self._diff(spec, params, opts)
         filterset = spec.filterset(params)
         if not filterset.is_valid():
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.form.errors.items()))
@@ -82,3 +87,49 @@ class Command(BaseCommand):
                                            "query": plan.query, "filters": plan.filters}, rows=rows)
         if opts["output"] != "-":
             self.stderr.write(f"Wrote {rows} rows to {opts['output']}")
+
+    def _diff(self, spec, params, opts):
+        """``--diff-from A [--as-of B]``: every difference between A and B (diff.py), one row each."""
+        if spec.name != "numbers":
+            raise CommandError("--diff-from works with the numbers list only.")
+        form = DiffForm({"from": opts["diff_from"], "to": params.pop("as_of", [""])[-1]})
+        if not form.is_valid():
+            raise CommandError("; ".join(e for errors in form.errors.values() for e in errors))
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        params["as_of"], params["removed"] = end.isoformat(), "all"
+        filterset = spec.filterset(params)
+        if not filterset.is_valid():
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.form.errors.items()))
+        filters = [f"{c.heading}: {c.value}" for c in lists.chips(filterset, params)]
+        manifest = None if opts["no_manifest"] else exports.Manifest(
+            list_title=f"Numbers changed from {start.isoformat()} to {end.isoformat()}", generated_by="cli",
+            query=params.urlencode(), filters=filters, columns=", ".join(f.header for f in diff.FIELDS),
+            selection="every difference", rows=None, accounts=exports.accounts_in(filterset.qs))
+        values = (r.values() for r in diff.diff(start, end, filterset.qs))
+        if opts["format"] == "xlsx":
+            if opts["output"] == "-":
+                raise CommandError("XLSX needs -o FILE.")
+            rows = exports.write_xlsx(opts["output"], None, diff.FIELDS, manifest, rows=values)
+        else:
+            counted = _Counted(values)
+            fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
+            try:
+                exports.write_csv(fh, exports.csv_rows(None, diff.FIELDS, manifest, rows=counted))
+            finally:
+                if fh is not sys.stdout:
+                    fh.close()
+            rows = counted.n
+        audit("cli", "export", "numbers_diff", {"format": opts["format"], "from": start.isoformat(),
+                                                "to": end.isoformat(), "filters": filters}, rows=rows)
+        if opts["output"] != "-":
+            self.stderr.write(f"Wrote {rows} differences to {opts['output']}")
+
+
+class _Counted:
+    def __init__(self, source):
+        self.source, self.n = source, 0
+
+    def __iter__(self):
+        for item in self.source:
+            self.n += 1
+            yield item
