@@ -23,7 +23,7 @@ RELATED = {"trunk_id": Trunk, "trunk_group_id": TrunkGroup, "location_id": Locat
            "number_group_id": NumberGroup, "pools": NumberGroup}
 CHOICES = {"status": NumberStatus, "kind": NumberKind}
 DATETIMES = {"acquired_at", "expires_at"}
-BOOLEANS = {"voice", "sms", "mms", "is_main_number", "is_service_number", "will_renew", "emergency_enabled"}
+BOOLEANS = {"voice", "sms", "mms", "is_main_number", "is_service_number", "will_renew", "emergency_enabled", "active"}
 LABELS = {
     "number_raw": "Number as sent", "e164": "Number", "raw_status": "Provider status", "monthly_cost": "Monthly cost",
     "acquired_at": "Acquired", "expires_at": "Renews", "trunk_id": "Trunk", "trunk_group_id": "Trunk group",
@@ -32,7 +32,8 @@ LABELS = {
     "will_renew": "Will renew", "billing_cycles_count": "Billing cycles left", "emergency_enabled": "Emergency calling",
     "capacity_limit": "Capacity limit", "channels_included_count": "Channels included",
     "dedicated_channels_count": "Dedicated channels", "pools": "Pools", "owner_type": "Type",
-    "country_code": "Country",
+    "country_code": "Country", "verified_until": "Verified until", "active": "Active",
+    "code_entering_attempts_left": "Code attempts left", "verification_call_attempts_left": "Call attempts left",
 }
 EVENT_TEXT = {ChangeKind.ADDED: "Added by a sync", ChangeKind.REMOVED: "Removed: gone from the provider's listing",
               ChangeKind.RESTORED: "Restored: listed again after removal",

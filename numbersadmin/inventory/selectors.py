@@ -463,10 +463,6 @@ def caller_id_get(pk: int) -> CallerId | None:
     return caller_id_queryset().select_related("location", "owner").filter(pk=pk).first()
 
 
-def caller_id_history(caller_id: CallerId, limit: int = 100):
-    return CallerIdChange.objects.filter(caller_id=caller_id).select_related("run")[:limit]
-
-
 def caller_id_list(params) -> CallerIdFilterSet:
     return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
 

@@ -51,7 +51,7 @@ def caller_id_detail(request, pk: int):
     selectors.attach_health([caller_id.account])
     return render(request, "inventory/caller_ids/detail.html", {
         "caller_id": caller_id,
-        "history": selectors.caller_id_history(caller_id),
+        "timeline": history.timeline(caller_id),
         "raw_json": json.dumps(caller_id.raw, indent=2, sort_keys=True),
     })
 
