@@ -18,7 +18,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from .choices import AccountHealth, NumberStatus, SyncState, VerificationState, stage_label, sync_error_text
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
                       NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
-from .models import (AuditLog, CallerId, CallerIdChange, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership,
+from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership,
                      ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
