@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from numbersadmin.inventory import asof
 from numbersadmin.inventory.models import PhoneNumber, Trunk
-from numbersadmin.inventory.services.ingest import TRACKED_FIELDS
+from numbersadmin.inventory.models import TRACKED_FIELDS
 
 from .support.helpers import sync
 

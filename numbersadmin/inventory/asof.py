@@ -27,8 +27,7 @@ from django.db import connection
 from django.db.models.sql.datastructures import BaseTable
 
 from .choices import ChangeKind, NumberStatus
-from .models import NumberChange, PhoneNumber
-from .services.ingest import TRACKED_FIELDS
+from .models import TRACKED_FIELDS, NumberChange, PhoneNumber
 
 # A REMOVED event written before removals kept the previous status (old_value).
 LEGACY_STATUS_BEFORE_REMOVAL = NumberStatus.ACTIVE

@@ -15,9 +15,9 @@ from django.db.models import Q
 
 from . import asof, history
 from .choices import NumberStatus
-from .models import NumberChange, PhoneNumber
+from .models import TRACKED_FIELDS, NumberChange, PhoneNumber
 from .services.exports import Field
-from .services.ingest import TRACKED_FIELDS, stored_text
+from .services.ingest import stored_text
 
 CHUNK = 1000
 ADDED, REMOVED, RESTORED, CHANGED = "added", "removed", "restored", "changed"

@@ -22,7 +22,6 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from . import asof
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
-from .forms import MomentField
 from .widgets import FastSelect
 from .models import AuditLog, CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
 
@@ -233,6 +232,32 @@ def search_q(text: str) -> Q:
     for term in terms.numbers:
         q &= number_term_q(term)
     return q & words_q(terms.words, NUMBER_TEXT_FIELDS)
+
+
+class MomentField(forms.CharField):
+    """A past moment: "2026-03-01" (the end of that day, local time), "2026-03-01 14:30" or ISO
+    8601 with an offset. Naive times are local (settings.TIME_ZONE)."""
+
+    def clean(self, value):
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            moment = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+        else:
+            try:
+                moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+            except ValueError:
+                raise forms.ValidationError("Enter a date (2026-03-01) or a date and time (2026-03-01 14:30).")
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+        if moment.year < 2000:
+            raise forms.ValidationError("Enter a date after 2000.")
+        return min(moment, timezone.now())  # later than now is now: the live table
 
 
 class MomentFilter(df.Filter):

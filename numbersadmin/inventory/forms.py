@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.core.exceptions import TooManyFieldsSent, ValidationError
 from django.db import models
@@ -13,6 +11,7 @@ from django.utils import timezone
 from providers import registry
 
 from .choices import key_label
+from .filters import MomentField
 from .models import ProviderAccount, SiteSettings, bounds
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
@@ -255,32 +254,6 @@ class BulkEditForm(forms.Form):
         if mode == "keep" and not add and not remove and not self.errors:
             raise forms.ValidationError("Nothing to change: add or remove a tag, or choose a note action.")
         return data
-
-
-class MomentField(forms.CharField):
-    """A past moment: "2026-03-01" (the end of that day, local time), "2026-03-01 14:30" or ISO
-    8601 with an offset. Naive times are local (settings.TIME_ZONE)."""
-
-    def clean(self, value):
-        text = (super().clean(value) or "").strip()
-        if not text:
-            return None
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            day = None
-        if day is not None:
-            moment = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
-        else:
-            try:
-                moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
-            except ValueError:
-                raise forms.ValidationError("Enter a date (2026-03-01) or a date and time (2026-03-01 14:30).")
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
-        if moment.year < 2000:
-            raise forms.ValidationError("Enter a date after 2000.")
-        return min(moment, timezone.now())  # later than now is now: the live table
 
 
 class DiffForm(forms.Form):

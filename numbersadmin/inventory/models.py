@@ -297,6 +297,16 @@ class PhoneNumber(ProviderObject):
         return reverse("number_detail", args=[self.pk])
 
 
+# Fields diffed into history (raw/hash/timestamps are not interesting to humans).
+TRACKED_FIELDS = (
+    "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
+    "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
+    "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application", "owner_id", "extension",
+    "is_main_number", "is_service_number", "will_renew", "billing_cycles_count", "emergency_enabled",
+    "capacity_limit", "channels_included_count", "dedicated_channels_count",
+)
+
+
 class PoolMembership(models.Model):
     """A number's place in a Plivo number pool: when it joined (``added_on``), the pool's service
     for it ("sms"/"mms" from the Number/ list) and which pool list it came from (``number``,

@@ -27,25 +27,16 @@ from decimal import Decimal
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from providers.base import Inventory, NumberRecord, country_of
 from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
-from ..models import (CallerId, CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner, OwnerChange,
+from ..models import (TRACKED_FIELDS, CallerId, CallerIdChange, Location, LocationChange, NumberChange, NumberGroup, Owner, OwnerChange,
                       PhoneNumber, PoolMembership, ProviderAccount, SyncRun, Trunk, TrunkGroup)
 
 BATCH = 1000
-# Fields diffed into history (raw/hash/timestamps are not interesting to humans).
-TRACKED_FIELDS = (
-    "number_raw", "e164", "country", "region", "city", "kind", "status", "raw_status", "description",
-    "voice", "sms", "mms", "monthly_cost", "currency", "acquired_at", "expires_at",
-    "location_id", "trunk_id", "trunk_group_id", "number_group_id", "application", "owner_id", "extension",
-    "is_main_number", "is_service_number", "will_renew", "billing_cycles_count", "emergency_enabled",
-    "capacity_limit", "channels_included_count", "dedicated_channels_count",
-)
 # Caller-ID fields whose changes are kept as CallerIdChange history.
 CALLER_ID_TRACKED = ("verified_until", "active", "code_entering_attempts_left", "verification_call_attempts_left")
 # Owner and location fields kept as OwnerChange / LocationChange history (raw payloads never are).

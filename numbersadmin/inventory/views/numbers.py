@@ -13,7 +13,7 @@ from .. import diff, forms, history, lists, selectors
 from ..forms import NumberAnnotateForm
 from ..services import exports
 from ..services.audit import audit
-from ..models import CallerId, PhoneNumber, Tag
+from ..models import PhoneNumber, Tag
 
 
 def number_detail(request, pk: int, annotate_form=None):
