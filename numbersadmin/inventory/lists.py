@@ -10,13 +10,14 @@ stores and what every link, chip and export carries.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
 from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import slugify
 
 from . import selectors
@@ -233,6 +234,8 @@ def chips(filterset, params: QueryDict) -> list[Chip]:
 
 
 def _display(field_obj, value) -> str:
+    if isinstance(value, dt.datetime):  # "as of": local time, as the page shows times
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
     choices = getattr(field_obj, "choices", None)
     if choices is not None and not hasattr(value, "pk"):
         for key, label in choices:
