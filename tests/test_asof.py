@@ -201,3 +201,19 @@ def test_diff_cli_writes_the_same_rows(history, tmp_path):
 def test_bad_diff_input_is_a_message(admin_client, params, message):
     page = admin_client.get("/numbers/diff/", params)
     assert page.status_code == 200 and message in page.content.decode()
+
+
+def test_api_and_cost_total_read_the_rebuilt_table(history, admin_user, admin_client):
+    from rest_framework.test import APIClient
+
+    moment, recorded, _ = history[2]
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    rows, url = [], f"/api/v1/numbers/?as_of={moment.isoformat()}&removed=all&limit=100"
+    while url:
+        page = api.get(url).json()
+        rows += page["results"]
+        url = page.get("next")
+    assert {r["id"]: r["status"] for r in rows} == {pk: r["status"] for pk, r in recorded.items()}
+    cost = admin_client.get("/numbers/cost/", {"as_of": moment.isoformat()})
+    assert cost.status_code == 200

@@ -249,6 +249,8 @@ class MomentField(forms.CharField):
         if day is not None:
             moment = timezone.make_aware(dt.datetime.combine(day, dt.time.max))
         else:
+            # A "+01:00" offset typed into a URL arrives as " 01:00" (a "+" in a query string is a space).
+            text = re.sub(r"(\d:\d\d(?:\.\d+)?) (\d\d:?\d\d)$", r"\1+\2", text)
             try:
                 moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
             except ValueError:
