@@ -367,24 +367,10 @@ PEER_ANNOTATIONS = {
 
 
 def _export_paths() -> dict[str, str]:
-    """header -> export path of the numbers list, wherever the product keeps it (the list spec's
-    "all columns", then every NUMBER* (header, path) list in services.exports)."""
-    from numbersadmin.inventory.services import exports
+    """header -> export path of the numbers list ("all columns" of its list spec)."""
+    from numbersadmin.inventory import lists
 
-    known: dict[str, str] = {}
-    try:
-        from numbersadmin.inventory import lists
-
-        known.update(dict(lists.get_spec("numbers").export_columns))
-    except Exception:  # noqa: BLE001 - an older or changing layout: fall back to exports alone
-        pass
-    for name in sorted(dir(exports)):
-        value = getattr(exports, name)
-        if name.startswith("NUMBER") and isinstance(value, (list, tuple)):
-            for item in value:
-                if isinstance(item, tuple) and len(item) == 2 and all(isinstance(x, str) for x in item):
-                    known.setdefault(item[0], item[1])
-    return known
+    return {f.header: f.path for f in lists.get_spec("numbers").fields}
 
 
 def _model_path(path: str) -> bool:
@@ -410,12 +396,10 @@ def _model_path(path: str) -> bool:
 def peer_columns(header: list[str] | None) -> tuple[list[tuple[str, str]], bool]:
     """(header, path) for the header ours sent; NUMBER_COLUMNS (and False) when a header has no
     known path or a path is neither a model path nor in PEER_ANNOTATIONS."""
-    from numbersadmin.inventory.services import exports
-
     known = _export_paths()
     if header and all(h in known and (known[h] in PEER_ANNOTATIONS or _model_path(known[h])) for h in header):
         return [(h, known[h]) for h in header], True
-    fallback = [(h, p) for h, p in exports.NUMBER_COLUMNS if p in PEER_ANNOTATIONS or _model_path(p)]
+    fallback = [(h, p) for h, p in known.items() if p in PEER_ANNOTATIONS or _model_path(p)]
     return fallback, False
 
 
@@ -562,6 +546,8 @@ def worker(cfg: dict) -> dict:
 
         for name, value in (cfg.get("settings") or {}).items():
             setattr(settings, name, value)  # read by the view at request time
+        if cfg["side"] == "copy":
+            return copy_floor(cfg)
         columns, columns_match = peer_columns(cfg.get("header"))
         install_peer_views(columns, cfg["peer_chunk_size"])
         client = Client()
@@ -609,6 +595,35 @@ def worker(cfg: dict) -> dict:
         })
         connection.close()
         return result
+
+
+def copy_floor(cfg: dict) -> dict:
+    """The floor: the COPY statement ours sends for all columns (services.exports.copy_statement,
+    same SELECT, same cells), read straight from psycopg with nothing else around it."""
+    from django.db import connection
+    from django.http import QueryDict
+
+    from numbersadmin.inventory import lists
+
+    spec = lists.get_spec("numbers")
+    plan = lists.export_plan(spec, QueryDict(), visible=None, columns_mode="all", selected=None, notices=[])
+    from numbersadmin.inventory.services.exports import copy_statement
+
+    statement, params = copy_statement(plan.qs, plan.fields)
+    size = lines = 0
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(statement, params) as copy:  # warm-up: the same statement once
+            for _data in copy:
+                pass
+        t0 = time.perf_counter()
+        with cursor.cursor.copy(statement, params) as copy:
+            for data in copy:
+                size += len(data)
+                lines += 1
+        total = time.perf_counter() - t0
+    connection.close()
+    return {"side": "copy", "total_s": round(total, 3), "bytes": size, "data_lines": lines,
+            "loadavg_1min": [round(os.getloadavg()[0], 2)] * 2}
 
 
 def run_worker(cfg: dict) -> dict:
@@ -672,6 +687,10 @@ def markdown(report: dict) -> str:
                    f"| {r['rss_growth_mb']:,.1f} | {' | '.join(cells)} |")
     checks = report["checks"]
     ours = runs["ours"]
+    if "copy" in runs:
+        out += ["", f"Floor: the bare `COPY (same SELECT) TO STDOUT` read by psycopg, nothing else: {runs['copy']['total_s']:.2f} s "
+                f"for {runs['copy']['data_lines']:,} rows; ours through the web view is {report['ratios']['ours_vs_copy']}× "
+                "that (goal: within 2×)."]
     if "naive_subset" in runs and runs["naive_subset"]["data_lines"]:
         naive = runs["naive_subset"]
         scale = ours["data_lines"] / naive["data_lines"]
@@ -771,6 +790,9 @@ def main(argv=None) -> int:
         if naive:
             plan += [("ours_subset", "ours", seeded["subset_account"], {}),
                      ("naive_subset", "naive", seeded["subset_account"], {})]
+        if has_copy:  # the floor: the bare COPY of the same SELECT
+            runs["copy"] = run_worker({**cfg, "side": "copy"})
+            log(f"copy floor: {runs['copy']['data_lines']:,} rows, {runs['copy']['total_s']:.2f} s")
         for key, side, account, overrides in plan:
             log(f"{key}: exporting")
             run_cfg = {**cfg, "side": side, "account": account, "settings": overrides,
@@ -783,6 +805,8 @@ def main(argv=None) -> int:
         if not runs["peer"]["peer_columns_from_ours_header"]:
             log("WARNING: ours' header could not be mapped to export paths; the peer exported NUMBER_COLUMNS")
         ratios = {"peer_vs_ours": _ratios(runs["peer"], runs["ours"])}
+        if "copy" in runs:  # goal: ours within 2x of the bare COPY
+            ratios["ours_vs_copy"] = ratio(runs["ours"]["total_s"], runs["copy"]["total_s"])
         if "ours_python" in runs:
             ratios["peer_vs_ours_python"] = _ratios(runs["peer"], runs["ours_python"])
         if "naive_subset" in runs:

@@ -34,7 +34,11 @@ def test_bench_export_produces_report(tmp_path):
     report = json.loads(out.read_text())
     assert set(report) == {"meta", "seed", "runs", "ratios", "checks"}
     assert report["seed"]["rows"] == ROWS
-    runs = report["runs"]
+    runs = dict(report["runs"])
+    floor = runs.pop("copy", None)  # the bare COPY of the same SELECT (when ours has a COPY path)
+    if floor is not None:
+        assert floor["data_lines"] == ROWS and floor["bytes"] > 0
+        assert report["ratios"]["ours_vs_copy"] > 0
     assert {"ours", "peer", "ours_subset", "naive_subset"} <= set(runs) <= {"ours", "ours_python", "peer",
                                                                              "ours_subset", "naive_subset"}
     for run in runs.values():

@@ -232,7 +232,9 @@ def _copy_expression(expression, field):
     return Func(expression, template=_COPY_TEMPLATES.get(kind, _COPY_TEXT), output_field=TextField())
 
 
-def _copy_rows(qs: QuerySet, fields: list[Field]) -> Iterator[str]:
+def copy_statement(qs: QuerySet, fields: list[Field]) -> tuple[str, tuple]:
+    """``COPY (SELECT the fields' cells) TO STDOUT`` for ``qs`` (raises EmptyResultSet when Django
+    knows it matches nothing)."""
     plain = [f for f in fields if f.load is None]
     compiler = qs.values_list(*[f.path for f in plain]).query.get_compiler(using=qs.db)
     compiler.setup_query()
@@ -244,12 +246,16 @@ def _copy_rows(qs: QuerySet, fields: list[Field]) -> Iterator[str]:
             annotations[f"xcol{i}"] = _copy_expression(f.annotate(), None)
         else:
             annotations[f"xcol{i}"] = _copy_expression(F(f.path), types.get(f.path))
+    sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
+    # The first column is always quoted, so no data line can start with "#" (the manifest marker).
+    return f'COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE ("xcol0"))', params
+
+
+def _copy_rows(qs: QuerySet, fields: list[Field]) -> Iterator[str]:
     try:
-        sql, params = qs.annotate(**annotations).values_list(*annotations).query.sql_with_params()
+        statement, params = copy_statement(qs, fields)
     except EmptyResultSet:  # a filter Django knows matches nothing: no rows, not an error
         return
-    # The first column is always quoted, so no data line can start with "#" (the manifest marker).
-    statement = f'COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE ("xcol0"))'
     with connections[qs.db].cursor() as cursor:
         with cursor.cursor.copy(statement, params) as copy:
             buffer: list[bytes] = []
