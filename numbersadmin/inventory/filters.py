@@ -105,7 +105,11 @@ class FastFilterSet(df.FilterSet):
         for name in self.negatable:
             if f"{name}__n" in self.filters:
                 continue
-            twin = copy.deepcopy(self.filters[name])
+            # A shallow copy with its own ``extra``: a deepcopy would also copy ``parent`` (this
+            # FilterSet, with its queryset and data), the costliest step of the numbers page.
+            twin = copy.copy(self.filters[name])
+            twin.__dict__.pop("_field", None)
+            twin.extra = dict(twin.extra)
             twin.exclude = True
             twin.label = f"{self.filters[name].label} is not"
             twin.extra["widget"] = forms.HiddenInput
