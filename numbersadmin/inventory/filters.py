@@ -21,7 +21,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
-from .widgets import FastSelect
+from .widgets import FastModelChoiceField, FastSelect
 from .models import AuditLog, CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
 
 
@@ -29,7 +29,8 @@ def _location_choices() -> dict[str, list[tuple[str, str]]]:
     """Country, region and city choices from the (small) locations table in one query."""
     countries: set[str] = set()
     regions, cities = set(), set()
-    for code, region, city in Location.objects.values_list("country_code", "region", "city").distinct():
+    # order_by(): the model's ordering (name, id) would join the DISTINCT and return every row.
+    for code, region, city in Location.objects.order_by().values_list("country_code", "region", "city").distinct():
         if code:
             countries.add(code.upper())
         if region:
@@ -59,7 +60,8 @@ def within_days(field: str, start, days: int) -> Q:
 
 
 def _owner_type_choices() -> list[tuple[str, str]]:
-    types = sorted(set(Owner.objects.exclude(owner_type="").values_list("owner_type", flat=True)))
+    # DISTINCT in the database: Webex accounts hold an owner per user (thousands of rows).
+    types = sorted(Owner.objects.exclude(owner_type="").order_by().values_list("owner_type", flat=True).distinct())
     return [(t, key_label(t)) for t in types]
 
 
@@ -98,6 +100,8 @@ class FastFilterSet(df.FilterSet):
             if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)):
                 if "widget" not in f.extra:
                     f.extra["widget"] = FastSelect
+                if f.field_class is df.fields.ModelChoiceField:
+                    f.field_class = FastModelChoiceField
                 f.extra.setdefault("empty_label", ANY_LABEL)  # "no filter" reads "Any", not "---------"
 
     def get_form_class(self):
