@@ -22,7 +22,8 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
 from .widgets import FastModelChoiceField, FastSelect
-from .models import AuditLog, CallerId, Location, NumberGroup, Owner, PhoneNumber, ProviderAccount, Tag, Trunk, TrunkGroup
+from .models import (AuditLog, CallerId, Location, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount, Tag, Trunk,
+                     TrunkGroup)
 
 
 def _location_choices() -> dict[str, list[tuple[str, str]]]:
@@ -230,6 +231,21 @@ def text_search_q(text, fields) -> Q:
 # global search lands on the numbers those results stand for.
 NUMBER_TEXT_FIELDS = ("description", "number_raw", "owner__name", "location__name", "city", "trunk__name",
                       "note__text", "application")
+NUMBER_OWN_TEXT_FIELDS = tuple(f for f in NUMBER_TEXT_FIELDS if "__" not in f)
+
+
+def number_word_q(word: str) -> Q:
+    """One word in any of NUMBER_TEXT_FIELDS, written as ``id IN (a UNION ALL of one query per
+    table)``: each part reads its own trigram index (migration 0014), where an OR across the
+    joined tables could only be checked row by row over the whole numbers table (seconds at
+    1,000,000 rows for a word few numbers match). Same rows as ``words_q([word], NUMBER_TEXT_FIELDS)``."""
+    numbers = PhoneNumber.objects.order_by()
+    related = [numbers.filter(**{f"{fk}__in": model.objects.filter(name__icontains=word).values("pk")})
+               for fk, model in (("owner", Owner), ("location", Location), ("trunk", Trunk))]
+    matches = numbers.filter(words_q([word], NUMBER_OWN_TEXT_FIELDS)).values("pk").union(
+        *(qs.values("pk") for qs in related),
+        NumberNote.objects.filter(text__icontains=word).order_by().values("number_id"), all=True)
+    return Q(pk__in=matches)
 
 
 def search_q(text: str) -> Q:
@@ -238,7 +254,9 @@ def search_q(text: str) -> Q:
     q = Q()
     for term in terms.numbers:
         q &= number_term_q(term)
-    return q & words_q(terms.words, NUMBER_TEXT_FIELDS)
+    for word in terms.words:
+        q &= number_word_q(word)
+    return q
 
 
 class NumberFilterSet(FastFilterSet):
