@@ -1,6 +1,8 @@
 """Numbers list at 1,000,000 rows (issue 18).
 
 - A (country, city, id) index: the country filter with the city sort.
+- Partial indexes on live numbers per owner and per location: the owners and locations lists
+  count each page row's live numbers from them (selectors.live_number_count).
 - PostgreSQL only: trigram GIN indexes for the text search (filters.number_word_q), on the
   expressions Django's ``icontains`` compiles to (``UPPER(col::text) LIKE UPPER('%word%')``), one
   per table the search reads: the numbers' own text columns (one multi-column index), owner,
@@ -50,6 +52,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="phonenumber",
             index=models.Index(fields=["country", "city", "id"], name="num_country_city_id"),
+        ),
+        migrations.AddIndex(
+            model_name="phonenumber",
+            index=models.Index(condition=models.Q(removed_at__isnull=True), fields=["owner"], name="num_live_owner"),
+        ),
+        migrations.AddIndex(
+            model_name="phonenumber",
+            index=models.Index(condition=models.Q(removed_at__isnull=True), fields=["location"], name="num_live_location"),
         ),
         TrigramExtension(),  # already created by 0009; IF NOT EXISTS
         migrations.RunPython(add_trigram_indexes, drop_trigram_indexes),
