@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django_filters import fields as df_fields
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 
@@ -17,11 +17,13 @@ class FastSelect(forms.Select):
         options = []
         for option_value, label in self.choices:
             option_value = "" if option_value is None else str(getattr(option_value, "value", option_value))
-            options.append((option_value, mark_safe(" selected") if option_value in selected else "", label))
+            # What format_html would build, without its per-call overhead (~300 options a page).
+            options.append(f'<option value="{conditional_escape(option_value)}"'
+                           f'{" selected" if option_value in selected else ""}>{conditional_escape(label)}</option>')
         return format_html(
             "<select{}>{}</select>",
             mark_safe("".join(format_html(' {}="{}"', k, v) for k, v in attrs.items() if v is not None and v is not False)),
-            format_html_join("", '<option value="{}"{}>{}</option>', options),
+            mark_safe("".join(options)),
         )
 
 
