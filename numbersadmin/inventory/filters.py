@@ -21,6 +21,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
+from .pagination import EXACT_COUNT_LIMIT, estimate_rows
 from .widgets import FastModelChoiceField, FastSelect
 from .models import (AuditLog, CallerId, Location, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount, Tag, Trunk,
                      TrunkGroup)
@@ -234,15 +235,27 @@ NUMBER_TEXT_FIELDS = ("description", "number_raw", "owner__name", "location__nam
 NUMBER_OWN_TEXT_FIELDS = tuple(f for f in NUMBER_TEXT_FIELDS if "__" not in f)
 
 
-def number_word_q(word: str) -> Q:
-    """One word in any of NUMBER_TEXT_FIELDS, written as ``id IN (a UNION ALL of one query per
-    table)``: each part reads its own trigram index (migration 0014), where an OR across the
-    joined tables could only be checked row by row over the whole numbers table (seconds at
-    1,000,000 rows for a word few numbers match). Same rows as ``words_q([word], NUMBER_TEXT_FIELDS)``."""
+def number_word_q(word: str, *, alone: bool = False) -> Q:
+    """One word in any of NUMBER_TEXT_FIELDS; the same rows as ``words_q([word], NUMBER_TEXT_FIELDS)``
+    in one of two forms, by how many numbers hold the word in their own columns:
+
+    - few (PostgreSQL's estimate, from the statistics of migration 0014's trigram index
+      expressions): ``id IN (a UNION ALL of one query per table)``, each part reading its own
+      trigram index, where the OR across the joined tables is checked row by row over the whole
+      table (seconds at 1,000,000 rows);
+    - many ("hotline" in 1 description of 20), when the word is the whole search (``alone``):
+      that OR, so the page walks its sort index and meets its 50 rows within a few thousand,
+      and the list shows the estimate rather than counting; the UNION would read every
+      matching row first. With more terms the estimate of their AND can fall below the exact
+      count limit, and counting through the OR is a full scan: those keep the UNION.
+    """
     numbers = PhoneNumber.objects.order_by()
+    own = words_q([word], NUMBER_OWN_TEXT_FIELDS)
+    if alone and (estimate_rows(numbers.filter(own)) or 0) >= EXACT_COUNT_LIMIT:
+        return words_q([word], NUMBER_TEXT_FIELDS)
     related = [numbers.filter(**{f"{fk}__in": model.objects.filter(name__icontains=word).values("pk")})
                for fk, model in (("owner", Owner), ("location", Location), ("trunk", Trunk))]
-    matches = numbers.filter(words_q([word], NUMBER_OWN_TEXT_FIELDS)).values("pk").union(
+    matches = numbers.filter(own).values("pk").union(
         *(qs.values("pk") for qs in related),
         NumberNote.objects.filter(text__icontains=word).order_by().values("number_id"), all=True)
     return Q(pk__in=matches)
@@ -255,7 +268,7 @@ def search_q(text: str) -> Q:
     for term in terms.numbers:
         q &= number_term_q(term)
     for word in terms.words:
-        q &= number_word_q(word)
+        q &= number_word_q(word, alone=len(terms.words) == 1 and not terms.numbers)
     return q
 
 
