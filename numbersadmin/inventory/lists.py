@@ -57,6 +57,10 @@ class ListSpec:
     intro_context: Callable | None = None  # () -> dict for the intro template
     bulk_editable: bool = False  # admins may tag/annotate the selection (numbers)
     after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
+    # Set: the page joins only these relations plus the visible columns' ``select`` (the selector
+    # joins every relation for exports and other callers). PostgreSQL plans a 7-table join in
+    # ~20 ms, 4 tables in ~2 ms: the largest cost of a numbers page.
+    page_related: tuple[str, ...] | None = None
     model: type | None = None  # the row model (API detail endpoints, links to an object)
 
     @property
@@ -89,7 +93,7 @@ LISTS: dict[str, ListSpec] = {
                  selectors.NUMBER_SORTS, selectors.DEFAULT_NUMBER_SORT, table_id="numbers-table",
                  empty_text="No numbers match these filters.",
                  search_placeholder="+44 20 3240 2344, last digits, owner, location, note…", bulk_editable=True,
-                 model=PhoneNumber),
+                 model=PhoneNumber, page_related=("account",)),
         ListSpec("caller_ids", "Caller IDs", "caller_ids", selectors.caller_id_list, CALLER_ID_COLUMNS,
                  selectors.CALLER_ID_SORTS, "verified_until",
                  order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",

@@ -219,23 +219,31 @@ class KeysetPage:
         return bool(self.next_cursor or self.prev_cursor)
 
 
+def estimate_rows(qs: QuerySet) -> int | None:
+    """PostgreSQL's planner estimate of the rows ``qs`` matches (one EXPLAIN); None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        # An "as of" table is estimated as the live one (the planner cannot see through the
+        # rebuilt columns, and the two differ by the rows changed since).
+        sql, params = asof.live(qs).order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
+        return 0
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def count_rows(qs: QuerySet) -> tuple[int, bool]:
     """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT."""
-    if connection.vendor == "postgresql":
-        try:
-            # An "as of" table is estimated as the live one (the planner cannot see through the
-            # rebuilt columns, and the two differ by the rows changed since).
-            sql, params = asof.live(qs).order_by().values("pk").query.sql_with_params()
-        except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
-            return 0, False
-        with connection.cursor() as cur:
-            cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            plan = cur.fetchone()[0]
-            if isinstance(plan, str):
-                plan = json.loads(plan)
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-        if estimate >= EXACT_COUNT_LIMIT:
-            return estimate, True
+    estimate = estimate_rows(qs)
+    if estimate == 0:  # only when Django knows the filter matches nothing (the planner says >= 1)
+        return 0, False
+    if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
+        return estimate, True
     return qs.order_by().count(), False
 
 

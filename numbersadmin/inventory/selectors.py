@@ -490,15 +490,24 @@ def attach_owners(caller_ids: list) -> None:
 LIVE_NUMBERS = Q(numbers__removed_at__isnull=True)
 
 
+def live_number_count(fk: str) -> Subquery:
+    """The row's live numbers as a correlated subquery (0 when none): PostgreSQL computes it for
+    the rows of the page only, where a Count over the join grouped every number of the table
+    for every page and again for the list's count (seconds at 1,000,000 numbers)."""
+    # COUNT(*), not COUNT(id): an index-only scan of the partial index on live rows (migration 0014).
+    return Subquery(PhoneNumber.objects.filter(**{fk: OuterRef("pk")}, removed_at__isnull=True).order_by().values(
+        n=Func(F("pk"), template="COUNT(*)", output_field=IntegerField())))
+
+
 def owner_list(params) -> OwnerFilterSet:
     qs = Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account", "location").annotate(
-        number_count=Count("numbers", filter=LIVE_NUMBERS))
+        number_count=live_number_count("owner"))
     return OwnerFilterSet(params, queryset=qs)
 
 
 def location_list(params) -> LocationFilterSet:
     qs = Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").annotate(
-        number_count=Count("numbers", filter=LIVE_NUMBERS))
+        number_count=live_number_count("location"))
     return LocationFilterSet(params, queryset=qs)
 
 

@@ -5,7 +5,8 @@ numbers filter form (~20 selects, ~300 options) that cost more than the page's S
 from __future__ import annotations
 
 from django import forms
-from django.utils.html import format_html, format_html_join
+from django_filters import fields as df_fields
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 
@@ -16,9 +17,31 @@ class FastSelect(forms.Select):
         options = []
         for option_value, label in self.choices:
             option_value = "" if option_value is None else str(getattr(option_value, "value", option_value))
-            options.append((option_value, mark_safe(" selected") if option_value in selected else "", label))
+            # What format_html would build, without its per-call overhead (~300 options a page).
+            options.append(f'<option value="{conditional_escape(option_value)}"'
+                           f'{" selected" if option_value in selected else ""}>{conditional_escape(label)}</option>')
         return format_html(
             "<select{}>{}</select>",
             mark_safe("".join(format_html(' {}="{}"', k, v) for k, v in attrs.items() if v is not None and v is not False)),
-            format_html_join("", '<option value="{}"{}>{}</option>', options),
+            mark_safe("".join(options)),
         )
+
+
+class _PlainQueryIterator(forms.models.ModelChoiceIterator):
+    """Reads the choices with one ordinary SELECT. Django's iterator() is a server-side cursor on
+    PostgreSQL (DECLARE ... WITH HOLD, FETCH, CLOSE): three round trips per dropdown, for tables
+    of a few hundred rows at most."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class PlainQueryChoiceIterator(df_fields.ModelChoiceIterator, _PlainQueryIterator):
+    """django-filter's iterator (the "(empty)" choice) over _PlainQueryIterator."""
+
+
+class FastModelChoiceField(df_fields.ModelChoiceField):
+    iterator = PlainQueryChoiceIterator

@@ -19,6 +19,13 @@ budgets; nothing here asserts on time):
   (page 1, ``?p=<same page>``, ``?country__exact=US&status__exact=active``), test client,
   median of ``--runs`` warm runs, interleaved; query counts and SQL time from one extra
   captured run per view.
+* Filter + sort pairs the list offers (country/kind/status/provider with the city, kind, country
+  and last-changed sorts) beside the admin with the same filters (``o=`` where the admin can sort
+  by that column, else its default order), the text search ("hotline": description, number,
+  owner, location, city, trunk, note, application) beside the admin searching the same fields,
+  and the caller IDs (``--caller-ids``), owners and locations lists beside admin changelists of
+  the same rows with the same columns (number counts included). These peer admins are registered
+  by this process only (``register_peer_admins``); the project's admin stays as it is.
 """
 
 from __future__ import annotations
@@ -282,7 +289,97 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
 
 
 # -- list benchmark ------------------------------------------------------------------------------
-def bench_list(n: int, runs: int) -> dict:
+# (ours, admin) query strings: a filter + sort pair the list offers and the admin's nearest view
+# (``o=<list_display position>`` where the admin can sort by the column; else its default order).
+FILTER_SORT_PAIRS = [
+    ("country=US&status=active&sort=-last_changed", "country__exact=US&status__exact=active"),
+    ("country=GB&kind=local&sort=city", "country__exact=GB&kind__exact=local&o=5"),
+    ("provider=didww&sort=-country", "provider__exact=didww&o=-4"),
+    ("status=suspended&sort=kind", "status__exact=suspended&o=6"),
+]
+SEARCH_WORD = "hotline"  # in 1 description of 20 (bench_export.seed)
+
+
+def register_peer_admins() -> None:
+    """Bench-only admin changelists for the related lists, and the numbers admin searching the
+    fields our search reads, then the URLconf reloaded so the admin serves them."""
+    import importlib
+
+    from django.conf import settings
+    from django.contrib import admin
+    from django.db.models import Count, Q
+    from django.urls import clear_url_caches
+
+    from numbersadmin.inventory.filters import NUMBER_TEXT_FIELDS
+    from numbersadmin.inventory.models import CallerId, Location, Owner, PhoneNumber
+
+    admin.site._registry[PhoneNumber].search_fields = NUMBER_TEXT_FIELDS
+    live = Q(numbers__removed_at__isnull=True)
+
+    class CountingAdmin(admin.ModelAdmin):
+        list_per_page = PER_PAGE
+
+        def get_queryset(self, request):
+            return super().get_queryset(request).filter(removed_at__isnull=True).annotate(
+                number_count=Count("numbers", filter=live))
+
+        @admin.display(description="Numbers", ordering="number_count")
+        def numbers(self, obj):
+            return obj.number_count
+
+    class CallerIdPeer(admin.ModelAdmin):
+        list_display = ("e164", "account", "kind", "verified_until", "active", "code_entering_attempts_left",
+                        "verification_call_attempts_left", "external_id")
+        list_select_related = ("account",)
+        list_filter = ("active",)
+        ordering = ("verified_until", "id")
+        list_per_page = PER_PAGE
+
+    class OwnerPeer(CountingAdmin):
+        list_display = ("name", "owner_type", "account", "location", "numbers")
+        list_select_related = ("account", "location")
+        ordering = ("name", "id")
+
+    class LocationPeer(CountingAdmin):
+        list_display = ("name", "kind", "account", "country_code", "region", "city", "main_number", "numbers")
+        list_select_related = ("account",)
+        ordering = ("name", "id")
+
+    for model, peer in ((CallerId, CallerIdPeer), (Owner, OwnerPeer), (Location, LocationPeer)):
+        if not admin.site.is_registered(model):
+            admin.site.register(model, peer)
+    clear_url_caches()
+    module = sys.modules.get(settings.ROOT_URLCONF)
+    if module is not None:
+        importlib.reload(module)
+
+
+def seed_caller_ids(n: int) -> None:
+    """``n`` caller IDs of the APAC account: every other one a number we hold (the "owned by"
+    column finds it), verified until dates spread over a year."""
+    from django.utils import timezone
+
+    from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount
+
+    account = ProviderAccount.objects.get(name="Voximplant APAC")
+    held = list(PhoneNumber.objects.filter(account=account).order_by("id").values_list("e164", "digits", "national_digits",
+                                                                                        "country")[: n // 2])
+    today = timezone.localdate()
+    rows = []
+    for i in range(n):
+        if i % 2 == 0 and i // 2 < len(held):
+            e164, digits, national, country = held[i // 2]
+        else:
+            national = f"29{i:07d}"
+            e164, digits, country = f"+61{national}", f"61{national}", "AU"
+        rows.append(CallerId(account=account, external_id=f"cid-{i}", number_raw=e164, e164=e164, digits=digits,
+                             national_digits=national, country=country, active=i % 7 != 0,
+                             verified_until=None if i % 11 == 0 else today + dt.timedelta(days=i % 365 - 30),
+                             code_entering_attempts_left=i % 4, verification_call_attempts_left=i % 3))
+    CallerId.objects.bulk_create(rows, batch_size=2000)
+
+
+def bench_list(n: int, runs: int, caller_ids: int = 5000) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -296,6 +393,10 @@ def bench_list(n: int, runs: int) -> dict:
     log(f"list: bulk-loading {n:,} numbers")
     load = seed(n, removed=False)  # live rows only: the admin changelist pages over every row
     log(f"list: loaded in {load['load_s']} s ({load['rows_per_s']:,} rows/s), VACUUM ANALYZE {load['analyze_s']} s")
+    seed_caller_ids(caller_ids)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    register_peer_admins()
 
     # Deep page: admin ?p=<page> (1-based) shows rows (page-1)*50+1 ..; our cursor names the row
     # just before that, direction "n", so both pages show exactly the same 50 rows.
@@ -307,6 +408,17 @@ def bench_list(n: int, runs: int) -> dict:
     cursor = _encode({"v": b_e164, "i": b_id, "d": "n", "p": boundary_pos})
     first_p1 = ordered.values_list("e164", flat=True)[0]
     first_us = ordered.filter(country="US", status="active").values_list("e164", flat=True)[0]
+
+    from numbersadmin.inventory.models import Location, Owner
+
+    owners = Owner.objects.filter(removed_at__isnull=True).count()
+    locations = Location.objects.filter(removed_at__isnull=True).count()
+    pair_views, admin_pair_views = [], []
+    for ours_q, admin_q in FILTER_SORT_PAIRS:
+        peer = f"admin: {admin_q}"
+        pair_views.append((f"ours: {ours_q}", "ours", f"/numbers/?{ours_q}", {}, peer, None))
+        if all(v[0] != peer for v in admin_pair_views):
+            admin_pair_views.append((peer, "admin", f"/django-admin/inventory/phonenumber/?{admin_q}", {}, None, None))
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", secrets.token_urlsafe(16))
     client = Client()
@@ -325,7 +437,19 @@ def bench_list(n: int, runs: int) -> dict:
          "admin: country=US, status=active", first_us),
         ("ours: country=US&status=active (htmx partial)", "ours", "/numbers/?country=US&status=active", hx,
          "admin: country=US, status=active", first_us),
+        *pair_views,
+        (f"ours: q={SEARCH_WORD}", "ours", f"/numbers/?q={SEARCH_WORD}", {}, f"admin: q={SEARCH_WORD} (same fields)", None),
+        (f"ours: q={SEARCH_WORD} (htmx partial)", "ours", f"/numbers/?q={SEARCH_WORD}", hx,
+         f"admin: q={SEARCH_WORD} (same fields)", None),
+        (f"ours: caller IDs ({caller_ids:,})", "ours", "/caller-ids/", {}, "admin: caller IDs", None),
+        (f"ours: owners ({owners:,})", "ours", "/owners/", {}, "admin: owners", None),
+        (f"ours: locations ({locations:,})", "ours", "/locations/", {}, "admin: locations", None),
         ("admin: page 1", "admin", admin, {}, None, first_p1),
+        *admin_pair_views,
+        (f"admin: q={SEARCH_WORD} (same fields)", "admin", f"{admin}?q={SEARCH_WORD}", {}, None, None),
+        ("admin: caller IDs", "admin", "/django-admin/inventory/callerid/", {}, None, None),
+        ("admin: owners", "admin", "/django-admin/inventory/owner/", {}, None, None),
+        ("admin: locations", "admin", "/django-admin/inventory/location/", {}, None, None),
         (f"admin: ?p={deep_page}", "admin", f"{admin}?p={deep_page}", {}, None, first_deep),
         ("admin: country=US, status=active", "admin", f"{admin}?country__exact=US&status__exact=active", {}, None,
          first_us),
@@ -342,7 +466,7 @@ def bench_list(n: int, runs: int) -> dict:
     for name, _, url, headers, _, must in views:
         for _ in range(2):
             body = get(url, headers).decode()
-        if must not in body:
+        if must is not None and must not in body:
             raise RuntimeError(f"{name}: expected row {must} not in the page")
         if "Ignored filter" in body or "That page link is not valid" in body:
             raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
@@ -372,7 +496,7 @@ def bench_list(n: int, runs: int) -> dict:
     for r in rows:
         r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
     return {"numbers": n, "runs": runs, "per_page": PER_PAGE, "deep_row": boundary_pos + 1, "deep_admin_page": deep_page,
-            "load": load, "views": rows}
+            "caller_ids": caller_ids, "load": load, "views": rows}
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -409,7 +533,10 @@ def markdown(report: dict) -> str:
         "",
         f"Loaded with one INSERT ... SELECT (indexes rebuilt after) at {li['load']['rows_per_s']:,} rows/s, then VACUUM ANALYZE. Deep = row "
         f"{li['deep_row']:,} (admin `?p={li['deep_admin_page']}`, ours a keyset cursor to the same rows). "
-        "Partials are compared with the admin's full page for the same rows (the admin has no partial).",
+        "Partials are compared with the admin's full page for the same rows (the admin has no partial). "
+        "Filter + sort pairs: the admin with the same filters, sorted by the same column where it can (`o=`). "
+        f"Search: the admin with `search_fields` set to the fields ours reads. Caller IDs ({li.get('caller_ids', 0):,}), "
+        "owners and locations: admin changelists of the same rows and columns, number counts included.",
         "",
         "| View | Median ms | SQL ms | Queries | KiB | Admin/ours |",
         "|---|---|---|---|---|---|",
@@ -428,6 +555,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sync-dids", type=int, default=10_000, help="DIDs in the simulator for the sync benchmark")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per list view (median reported)")
     parser.add_argument("--sync-runs", type=int, default=3, help="unchanged re-syncs per side (median reported)")
+    parser.add_argument("--caller-ids", type=int, default=5000, help="caller IDs in the caller-ID list")
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
                         help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
@@ -450,7 +578,7 @@ def main(argv=None) -> int:
         # The list table holds only the bulk-loaded rows.
         with connection.cursor() as cur:
             cur.execute("TRUNCATE inventory_phonenumber CASCADE")
-        list_result = bench_list(args.numbers, args.runs)
+        list_result = bench_list(args.numbers, args.runs, args.caller_ids)
         report = {
             "meta": {"started_at": started_at, "postgres": pg_version, "python": platform.python_version(),
                      "django": django.get_version(), "cpus": os.cpu_count(), "args": vars(args) | {"database_url": None},

@@ -45,9 +45,12 @@ def test_bench_produces_report(tmp_path):
     listing = report["list"]
     assert listing["numbers"] == 1500
     views = {v["view"]: v for v in listing["views"]}
-    assert len(views) == 9
+    # page 1, deep, US+active (each also as a partial), the filter + sort pairs, the search (and
+    # its partial), caller IDs, owners, locations; and their admin peers
+    assert len(views) == 9 + 2 * 4 + 2 + 1 + 3 * 2
     assert {v["side"] for v in views.values()} == {"ours", "admin"}
-    assert sum(v["htmx"] for v in views.values()) == 3
+    assert sum(v["htmx"] for v in views.values()) == 4
+    assert {"admin: caller IDs", "admin: owners", "admin: locations", "admin: q=hotline (same fields)"} <= set(views)
     for view in views.values():
         assert {"median_ms", "queries", "sql_ms", "bytes", "ratio_admin_over_ours"} <= set(view)
         assert (view["ratio_admin_over_ours"] is None) == (view["side"] == "admin")

@@ -86,10 +86,13 @@ class Results:
     page_obj: object = None  # Django Page (numbered lists)
 
 
-def _with_related(qs, visible: list[Column]):
+def _with_related(spec: ListSpec, qs, visible: list[Column]):
     """Only what the visible columns render is joined or prefetched."""
     related = [r for c in visible for r in c.select]
     prefetch = [r for c in visible for r in c.prefetch]
+    if spec.page_related is not None:
+        qs = qs.select_related(None)
+        related = [*spec.page_related, *related]
     if related:
         qs = qs.select_related(*related)
     return qs.prefetch_related(*prefetch) if prefetch else qs
@@ -112,7 +115,7 @@ def _results(request, spec: ListSpec, state: ViewState) -> Results:
     if error:
         notices.append(error)
     per_page = lists.parse_per_page(params.get("per_page"), notices)
-    qs = _with_related(filterset.qs, state.visible)
+    qs = _with_related(spec, filterset.qs, state.visible)
     if spec.keyset:
         page = paged(request, qs, field=sort.field, descending=sort.descending, per_page=per_page, notices=notices)
         results = Results(filterset, sort, per_page, page.rows, page=page)

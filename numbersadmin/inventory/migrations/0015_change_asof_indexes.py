@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0013_owner_location_history'),
+        ('inventory', '0014_perf_list_indexes'),
     ]
 
     operations = [

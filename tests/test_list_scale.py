@@ -1,0 +1,103 @@
+"""The numbers list at scale (issue 18): the full page's query count does not grow with the table,
+the filter dropdowns still offer every value, and the text search (one id IN (...) per word, one
+part per table) finds exactly what the OR across joins found. Timing is tests/perf/bench.py's job."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import phonenumbers
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+
+from numbersadmin.inventory.filters import NUMBER_TEXT_FIELDS, number_term_q, parse_search, search_q, words_q
+from numbersadmin.inventory.models import Location, NumberGroup, NumberNote, Owner, PhoneNumber, Tag, Trunk, TrunkGroup
+
+from .support.helpers import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URLS = ["/numbers/", "/numbers/?country=US&sort=city", "/numbers/?q=hotline&sort=-last_changed",
+        "/numbers/?cols=e164,location,trunk_group,did_group,owner,tags,note,pools"]
+
+
+@pytest.fixture
+def synced(didww_account):
+    run = sync(didww_account)
+    assert run.state == "succeeded", run.error_message
+    owner = Owner.objects.create(account=didww_account, external_id="o-1", name="Hotline desk", owner_type="WORKSPACE")
+    Tag.objects.create(name="porting").numbers.add(PhoneNumber.objects.first())
+    PhoneNumber.objects.filter(pk=PhoneNumber.objects.last().pk).update(owner=owner)
+    return didww_account
+
+
+def _query_count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _grow(account, copies: int) -> None:
+    """``copies`` more rows per existing number (same relations), so the table is several times larger."""
+    template = list(PhoneNumber.objects.filter(account=account))
+    clones = []
+    for i in range(copies):
+        for n in template:
+            n.pk = None
+            n.external_id = f"{n.external_id}-copy{i}"
+            clones.append(PhoneNumber(**{f.attname: getattr(n, f.attname) for f in PhoneNumber._meta.concrete_fields}))
+    PhoneNumber.objects.bulk_create(clones, batch_size=500)
+
+
+def test_full_numbers_page_query_count_does_not_grow_with_rows(ops_client, synced):
+    small = {url: _query_count(ops_client, url) for url in URLS}
+    rows = PhoneNumber.objects.count()
+    _grow(synced, 5)
+    assert PhoneNumber.objects.count() == rows * 6
+    assert {url: _query_count(ops_client, url) for url in URLS} == small
+
+
+def _options(body: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', body, re.S)
+    assert select, f"no <select name={name}>"
+    return [html.unescape(v) for v in re.findall(r'<option value="([^"]*)"', select.group(1))]
+
+
+def test_filter_dropdowns_offer_every_value(ops_client, synced):
+    body = ops_client.get("/numbers/").content.decode()
+    body += ops_client.get("/numbers/").content.decode()  # the same lists on a second request (no stale cache)
+    ids = lambda qs: {str(pk) for pk in qs.values_list("pk", flat=True)}  # noqa: E731
+    assert set(_options(body, "account")) == {""} | {str(synced.pk)}
+    assert set(_options(body, "trunk")) == {"", "null"} | ids(Trunk.objects.all())
+    assert set(_options(body, "trunk_group")) == {"", "null"} | ids(TrunkGroup.objects.all())
+    assert set(_options(body, "location")) == {"", "null"} | ids(Location.objects.filter(removed_at__isnull=True))
+    assert set(_options(body, "pool")) == {"", "null"} | ids(NumberGroup.objects.filter(group_type="number_pool"))
+    assert set(_options(body, "tag")) == {"", "null", "porting"}
+    assert set(_options(body, "owner_type")) == {"", "WORKSPACE"}
+    locations = Location.objects.all()
+    assert set(_options(body, "country")) == ({"", "null"} | set(phonenumbers.SUPPORTED_REGIONS)
+                                              | {c.upper() for c in locations.values_list("country_code", flat=True) if c})
+    assert set(_options(body, "city")) == {"", "null"} | {c for c in locations.values_list("city", flat=True) if c}
+    assert set(_options(body, "region")) == {"", "null"} | {r for r in locations.values_list("region", flat=True) if r}
+    assert len(_options(body, "trunk")) > 2 and len(_options(body, "location")) > 2  # the fixture has some
+
+
+@pytest.mark.parametrize("text", ["hotline", "HOTLINE desk", "porting", "London", "zz-no-match", "ivr", "0", "desk 44"])
+def test_search_matches_what_the_join_or_matched(synced, text):
+    number = PhoneNumber.objects.filter(owner__isnull=True).order_by("pk")[1]
+    NumberNote.objects.create(number=number, text="Ported from the legacy carrier")
+    PhoneNumber.objects.filter(pk=number.pk).update(description="Support hotline")
+    terms = parse_search(text)
+    joined_or = words_q(terms.words, NUMBER_TEXT_FIELDS)  # the rule as it was written before issue 18
+    for term in terms.numbers:
+        joined_or &= number_term_q(term)
+    old = PhoneNumber.objects.filter(joined_or)
+    new = PhoneNumber.objects.filter(search_q(text))
+    assert set(new.values_list("pk", flat=True)) == set(old.values_list("pk", flat=True))
+    if text == "hotline":  # through the owner's name, and a description
+        assert {number.pk, PhoneNumber.objects.get(owner__name="Hotline desk").pk} <= set(new.values_list("pk", flat=True))
+    assert not PhoneNumber.objects.filter(search_q("hotline zz-no-match")).exists()  # words are ANDed
+    assert not PhoneNumber.objects.filter(Q(pk__in=[]) & search_q(text)).exists()
