@@ -22,7 +22,7 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from . import asof
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
-from .pagination import EXACT_COUNT_LIMIT, estimate_rows
+from .planner import EXACT_COUNT_LIMIT, estimate_rows
 from .widgets import FastModelChoiceField, FastSelect
 from .models import (AuditLog, CallerId, Location, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount, Tag, Trunk,
                      TrunkGroup)

@@ -35,15 +35,14 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
-from django.db import connection, models
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import NullIf, Substr
 
 from . import asof
+from .planner import EXACT_COUNT_LIMIT, estimate_rows
 
-# Above this planner estimate the page shows "≈ N" instead of running COUNT(*) (linear in rows).
-EXACT_COUNT_LIMIT = 20_000
 
 
 class InvalidCursor(ValueError):
@@ -217,24 +216,6 @@ class KeysetPage:
     @property
     def has_other_pages(self) -> bool:
         return bool(self.next_cursor or self.prev_cursor)
-
-
-def estimate_rows(qs: QuerySet) -> int | None:
-    """PostgreSQL's planner estimate of the rows ``qs`` matches (one EXPLAIN); None elsewhere."""
-    if connection.vendor != "postgresql":
-        return None
-    try:
-        # An "as of" table is estimated as the live one (the planner cannot see through the
-        # rebuilt columns, and the two differ by the rows changed since).
-        sql, params = asof.live(qs).order_by().values("pk").query.sql_with_params()
-    except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
-        return 0
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cur.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def count_rows(qs: QuerySet) -> tuple[int, bool]:
