@@ -325,7 +325,11 @@ def bench_list(n: int, runs: int) -> dict:
          "admin: country=US, status=active", first_us),
         ("ours: country=US&status=active (htmx partial)", "ours", "/numbers/?country=US&status=active", hx,
          "admin: country=US, status=active", first_us),
+        # Dashboard: every figure counted (all n rows are live, so the total must read n) beside the
+        # admin changelist with its facet counts (?_facets=True: a count per filter choice).
+        ("ours: dashboard", "ours", "/", {}, "admin: page 1 with facets", f"{n:,}"),
         ("admin: page 1", "admin", admin, {}, None, first_p1),
+        ("admin: page 1 with facets", "admin", f"{admin}?_facets=True", {}, None, first_p1),
         (f"admin: ?p={deep_page}", "admin", f"{admin}?p={deep_page}", {}, None, first_deep),
         ("admin: country=US, status=active", "admin", f"{admin}?country__exact=US&status__exact=active", {}, None,
          first_us),
