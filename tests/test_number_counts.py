@@ -147,3 +147,28 @@ def test_check_finds_drift_and_rebuild_repairs_it(didww_account, didww_sim, caps
     call_command("number_counts", "--check")
     assert "match" in capsys.readouterr().out
     assert_exact()
+
+
+LIST_QUERIES = ["", "country=US&status=active", "status=removed", "removed=only", "removed=all", "archived=only",
+                "archived=include", "provider=didww", "status=active&removed=all", "country=", "kind=local",
+                "country=null", "q=1", "trunk=null", "expires_within=30", "status=active&kind=local"]
+
+
+def test_list_counts_from_number_count_equal_count(didww_account, didww_sim):
+    from numbersadmin.inventory.pagination import count_rows
+
+    sync(didww_account)
+    PhoneNumber.objects.filter(pk__in=PhoneNumber.objects.values("pk")[:7]).update(removed_at=timezone.now())
+    archived = accounts.account_create(provider="didww", name="archived", base_url=didww_sim.base_url,
+                                       secrets={"api_key": "sim-key-0123456789"})
+    sync(archived)
+    accounts.account_archive(archived)
+    answered = set()
+    for query in LIST_QUERIES + [f"account={didww_account.pk}", f"account={archived.pk}&status=active"]:
+        qs = selectors.number_list(QueryDict(query)).qs
+        if counts.kept_count(qs) is not None:
+            answered.add(query)
+        assert count_rows(qs) == (qs.count(), False), query
+    # The numbers list's defaults and every dashboard link are answered without a scan.
+    assert {"", "country=US&status=active", "status=removed", "provider=didww", f"account={didww_account.pk}"} <= answered
+    assert not answered & {"kind=local", "country=null", "q=1", "trunk=null", "expires_within=30"}

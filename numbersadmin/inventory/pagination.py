@@ -40,6 +40,8 @@ from django.db import connection, models
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import NullIf, Substr
 
+from .services import counts
+
 # Above this planner estimate the page shows "≈ N" instead of running COUNT(*) (linear in rows).
 EXACT_COUNT_LIMIT = 20_000
 
@@ -218,7 +220,12 @@ class KeysetPage:
 
 
 def count_rows(qs: QuerySet) -> tuple[int, bool]:
-    """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT."""
+    """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT. Numbers
+    filtered only by provider / country / status / account / removed / archived are counted
+    exactly from NumberCount on every backend (SQLite has no estimate: a COUNT(*) there is a scan)."""
+    kept = counts.kept_count(qs)
+    if kept is not None:
+        return kept, False
     if connection.vendor == "postgresql":
         try:
             sql, params = qs.order_by().values("pk").query.sql_with_params()

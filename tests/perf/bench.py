@@ -281,12 +281,60 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
         sim.stop()
 
 
+def time_views(client, views: list[tuple], runs: int) -> list[dict]:
+    """Each view (name, side, url, headers, peer view name, text the page must contain): checked
+    (and warmed) twice, then timed ``runs`` times interleaved, then once more with its queries
+    captured. Rows carry the median and, for ours, the peer's median over ours."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def get(url, headers):
+        response = client.get(url, headers=headers)
+        body = response.content
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} -> {response.status_code}")
+        return body
+
+    # Sanity (and warm-up): every page shows the expected first row and no ignored filters.
+    for name, _, url, headers, _, must in views:
+        for _ in range(2):
+            body = get(url, headers).decode()
+        if must not in body:
+            raise RuntimeError(f"{name}: expected row {must} not in the page")
+        if "Ignored filter" in body or "That page link is not valid" in body:
+            raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
+
+    times: dict[str, list[float]] = {v[0]: [] for v in views}
+    sizes: dict[str, int] = {}
+    for _ in range(runs):  # interleaved: each round times every view once
+        for name, _, url, headers, _, _ in views:
+            t = time.perf_counter()
+            body = get(url, headers)
+            times[name].append((time.perf_counter() - t) * 1000)
+            sizes[name] = len(body)
+    rows = []
+    for name, side, url, headers, peer, _ in views:
+        with CaptureQueriesContext(connection) as ctx:
+            get(url, headers)
+        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
+        rows.append({
+            "view": name, "side": side, "url": url, "htmx": bool(headers), "peer": peer,
+            "median_ms": round(statistics.median(times[name]), 1),
+            "min_ms": round(min(times[name]), 1), "max_ms": round(max(times[name]), 1),
+            "queries": len(ctx.captured_queries), "sql_ms": round(sql_ms, 1), "bytes": sizes[name],
+            "slowest_sql": (slowest["sql"][:160], round(float(slowest["time"]) * 1000, 1)) if slowest else None,
+        })
+    by_name = {r["view"]: r for r in rows}
+    for r in rows:
+        r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
+    return rows
+
+
 # -- list benchmark ------------------------------------------------------------------------------
 def bench_list(n: int, runs: int) -> dict:
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from numbersadmin.inventory.models import PhoneNumber
     from numbersadmin.inventory.pagination import _encode
@@ -335,46 +383,7 @@ def bench_list(n: int, runs: int) -> dict:
          first_us),
     ]
 
-    def get(url, headers):
-        response = client.get(url, headers=headers)
-        body = response.content
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} -> {response.status_code}")
-        return body
-
-    # Sanity (and warm-up): every page shows the expected first row and no ignored filters.
-    for name, _, url, headers, _, must in views:
-        for _ in range(2):
-            body = get(url, headers).decode()
-        if must not in body:
-            raise RuntimeError(f"{name}: expected row {must} not in the page")
-        if "Ignored filter" in body or "That page link is not valid" in body:
-            raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
-
-    times: dict[str, list[float]] = {v[0]: [] for v in views}
-    sizes: dict[str, int] = {}
-    for _ in range(runs):  # interleaved: each round times every view once
-        for name, _, url, headers, _, _ in views:
-            t = time.perf_counter()
-            body = get(url, headers)
-            times[name].append((time.perf_counter() - t) * 1000)
-            sizes[name] = len(body)
-    rows = []
-    for name, side, url, headers, peer, _ in views:
-        with CaptureQueriesContext(connection) as ctx:
-            get(url, headers)
-        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
-        slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
-        rows.append({
-            "view": name, "side": side, "url": url, "htmx": bool(headers), "peer": peer,
-            "median_ms": round(statistics.median(times[name]), 1),
-            "min_ms": round(min(times[name]), 1), "max_ms": round(max(times[name]), 1),
-            "queries": len(ctx.captured_queries), "sql_ms": round(sql_ms, 1), "bytes": sizes[name],
-            "slowest_sql": (slowest["sql"][:160], round(float(slowest["time"]) * 1000, 1)) if slowest else None,
-        })
-    by_name = {r["view"]: r for r in rows}
-    for r in rows:
-        r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
+    rows = time_views(client, views, runs)
     return {"numbers": n, "runs": runs, "per_page": PER_PAGE, "deep_row": boundary_pos + 1, "deep_admin_page": deep_page,
             "load": load, "views": rows}
 

@@ -7,11 +7,62 @@ number_counts --check`` exits non-zero on any drift; ``--rebuild`` recounts unde
 from __future__ import annotations
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
+from django.db.models.expressions import Col
+from django.db.models.lookups import Lookup
+from django.db.models.sql.constants import INNER
+from django.db.models.sql.where import AND
 
-from ..models import NumberCount, PhoneNumber
+from ..models import NumberCount, PhoneNumber, ProviderAccount
 
 KEY = ("account_id", "provider", "country", "status", "removed")
+
+
+# PhoneNumber columns an equality filter on which NumberCount answers (NumberCount field).
+_EQUAL = {"provider": "provider", "country": "country", "status": "status", "account": "account_id"}
+
+
+def _kept_filter(qs: QuerySet) -> dict | None:
+    """NumberCount filter kwargs selecting exactly the rows of numbers queryset ``qs``, or None when
+    its WHERE is anything but an AND of: equality on provider / country / status / account,
+    removed_at IS [NOT] NULL, and the account's archived_at IS [NOT] NULL (the numbers list's
+    defaults and the dashboard's links)."""
+    query = qs.query
+    if (qs.model is not PhoneNumber or query.distinct or query.combinator or query.is_sliced
+            or query.where.negated or query.where.connector != AND):
+        return None
+    # Joins must not drop rows: outer joins, or inner ones along a non-null foreign key (select_related).
+    base = query.get_initial_alias()
+    joins = {alias: join for alias, join in query.alias_map.items() if alias != base}
+    if any(j.join_type == INNER and j.nullable for j in joins.values()):
+        return None
+    found: dict = {}
+    for child in query.where.children:
+        if not isinstance(child, Lookup) or not isinstance(child.lhs, Col) or hasattr(child.rhs, "resolve_expression"):
+            return None
+        field, value = child.lhs.target, getattr(child.rhs, "pk", child.rhs)
+        if field.model is PhoneNumber and field.name in _EQUAL and child.lookup_name == "exact":
+            key = _EQUAL[field.name]
+        elif field.model is PhoneNumber and field.name == "removed_at" and child.lookup_name == "isnull":
+            key, value = "removed", not value
+        elif (field.model is ProviderAccount and field.name == "archived_at" and child.lookup_name == "isnull"
+              and getattr(joins.get(child.lhs.alias), "join_field", None) == PhoneNumber._meta.get_field("account")):
+            key = "account__archived_at__isnull"
+        else:
+            return None
+        if key in found and found[key] != value:
+            return None
+        found[key] = value
+    return found
+
+
+def kept_count(qs: QuerySet) -> int | None:
+    """``qs.count()`` read from NumberCount (a few rows) when the filter allows (``_kept_filter``),
+    else None: exact without counting the numbers table."""
+    filters = _kept_filter(qs)
+    if filters is None:
+        return None
+    return NumberCount.objects.filter(**filters).aggregate(n=Sum("n"))["n"] or 0
 
 
 def counted() -> dict[tuple, int]:
