@@ -6,6 +6,7 @@ every dashboard figure still equals the count of the list it links to."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -44,6 +45,8 @@ def assert_exact():
             assert n == list_count(f"country={country}"), country
     for account in figures.accounts:
         assert account.number_count == list_count(f"account={account.pk}"), account.name
+    assert figures.numbers_expiring == list_count(f"expires_within={figures.expiry_days}")
+    assert figures.numbers_expiring == selectors.numbers_expiring_count(figures.expiry_days)  # no accounts given
 
 
 def test_counts_start_empty():
@@ -172,3 +175,22 @@ def test_list_counts_from_number_count_equal_count(didww_account, didww_sim):
     # The numbers list's defaults and every dashboard link are answered without a scan.
     assert {"", "country=US&status=active", "status=removed", "provider=didww", f"account={didww_account.pk}"} <= answered
     assert not answered & {"kind=local", "country=null", "q=1", "trunk=null", "expires_within=30"}
+
+
+@pytest.mark.parametrize("estimate", [None, 1, 10**9], ids=["no-estimate", "few-inside", "most-inside"])
+def test_expiring_count_is_exact_whichever_side_is_counted(didww_account, didww_sim, monkeypatch, estimate):
+    sync(didww_account)
+    now = timezone.now()
+    pks = list(PhoneNumber.objects.order_by("pk").values_list("pk", flat=True))
+    for part, expires_at in enumerate([now + timedelta(days=5), now + timedelta(days=60), None, now - timedelta(days=1),
+                                       now + timedelta(days=29)]):
+        PhoneNumber.objects.filter(pk__in=pks[part::5]).update(expires_at=expires_at)
+    archived = accounts.account_create(provider="didww", name="archived", base_url=didww_sim.base_url,
+                                       secrets={"api_key": "sim-key-0123456789"})
+    sync(archived)
+    PhoneNumber.objects.filter(account=archived).update(expires_at=now + timedelta(days=5))  # not counted
+    accounts.account_archive(archived)
+    expected = list_count("expires_within=30")
+    assert 0 < expected < list_count("")
+    monkeypatch.setattr(selectors, "planner_estimate", lambda qs: estimate)
+    assert selectors.numbers_expiring_count(30, accounts=list(selectors.account_list())) == expected

@@ -226,20 +226,29 @@ def count_rows(qs: QuerySet) -> tuple[int, bool]:
     kept = counts.kept_count(qs)
     if kept is not None:
         return kept, False
-    if connection.vendor == "postgresql":
-        try:
-            sql, params = qs.order_by().values("pk").query.sql_with_params()
-        except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
-            return 0, False
-        with connection.cursor() as cur:
-            cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            plan = cur.fetchone()[0]
-            if isinstance(plan, str):
-                plan = json.loads(plan)
-            estimate = int(plan[0]["Plan"]["Plan Rows"])
-        if estimate >= EXACT_COUNT_LIMIT:
-            return estimate, True
+    estimate = planner_estimate(qs)
+    if estimate == 0:  # Django knows it matches nothing
+        return 0, False
+    if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
+        return estimate, True
     return qs.order_by().count(), False
+
+
+def planner_estimate(qs: QuerySet) -> int | None:
+    """PostgreSQL's estimate of ``qs``'s rows (0 when Django knows it matches nothing); None on
+    other backends."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = qs.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter Django knows matches nothing (e.g. a search of "..")
+        return 0
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, per_page: int,
