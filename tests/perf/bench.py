@@ -19,6 +19,10 @@ budgets; nothing here asserts on time):
   (page 1, ``?p=<same page>``, ``?country__exact=US&status__exact=active``), test client,
   median of ``--runs`` warm runs, interleaved; query counts and SQL time from one extra
   captured run per view.
+* Dashboard. ``/`` (every figure counted; the total must read ``--numbers``) beside the admin
+  changelist with facet counts (``?_facets=True``), same timing.
+* Embedded SQLite (``--sqlite-numbers``, 0 to skip): bench_sqlite.py in a subprocess, our page 1,
+  a filtered page and the dashboard beside the admin on one SQLite file.
 """
 
 from __future__ import annotations
@@ -424,15 +428,23 @@ def markdown(report: dict) -> str:
         f"{li['deep_row']:,} (admin `?p={li['deep_admin_page']}`, ours a keyset cursor to the same rows). "
         "Partials are compared with the admin's full page for the same rows (the admin has no partial).",
         "",
-        "| View | Median ms | SQL ms | Queries | KiB | Admin/ours |",
-        "|---|---|---|---|---|---|",
     ]
-    for v in li["views"]:
+    out += view_rows(li["views"])
+    dash = next((v for v in li["views"] if v["view"] == "ours: dashboard"), None)
+    if dash:
+        out += ["", f"Dashboard: {dash['ratio_admin_over_ours']}× the admin changelist with facet counts."]
+    out.append("")
+    return "\n".join(out)
+
+
+def view_rows(views: list[dict]) -> list[str]:
+    """The Markdown table of time_views rows (bench_sqlite.py prints the same)."""
+    out = ["| View | Median ms | SQL ms | Queries | KiB | Admin/ours |", "|---|---|---|---|---|---|"]
+    for v in views:
         rat = f"{v['ratio_admin_over_ours']}×" if v["ratio_admin_over_ours"] is not None else "—"
         out.append(f"| {v['view']} | {v['median_ms']:.1f} | {v['sql_ms']:.1f} | {v['queries']} | {v['bytes'] / 1024:.0f} "
                    f"| {rat} |")
-    out.append("")
-    return "\n".join(out)
+    return out
 
 
 def main(argv=None) -> int:
@@ -441,6 +453,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sync-dids", type=int, default=10_000, help="DIDs in the simulator for the sync benchmark")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per list view (median reported)")
     parser.add_argument("--sync-runs", type=int, default=3, help="unchanged re-syncs per side (median reported)")
+    parser.add_argument("--sqlite-numbers", type=int, default=100_000,
+                        help="rows for the embedded SQLite comparison (bench_sqlite.py); 0 skips it")
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
                         help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
@@ -472,8 +486,26 @@ def main(argv=None) -> int:
             "list": list_result,
         }
         connection.close()
-    write_report(report, args.json, markdown(report))
+    text = markdown(report)
+    if args.sqlite_numbers:
+        report["sqlite"], sqlite_text = run_sqlite(args.sqlite_numbers, args.runs)
+        text += "\n" + sqlite_text
+    write_report(report, args.json, text)
     return 0
+
+
+def run_sqlite(numbers: int, runs: int) -> tuple[dict, str]:
+    """bench_sqlite.py in its own process (Django is set up once per process, here on PostgreSQL):
+    (its JSON, its Markdown)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="na-perf-") as tmp:
+        out = Path(tmp) / "sqlite.json"
+        log(f"sqlite: {numbers:,} numbers in a subprocess")
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_sqlite.py")), "--numbers",
+                               str(numbers), "--runs", str(runs), "--json", str(out)],
+                              check=True, stdout=subprocess.PIPE, text=True)
+        return json.loads(out.read_text()), done.stdout
 
 
 def write_report(report: dict, json_path: str, text: str) -> None:

@@ -121,12 +121,7 @@ def bench_sqlite(n: int, runs: int) -> dict:
 
 def markdown(result: dict) -> str:
     out = [f"## Embedded SQLite {result['sqlite']}: {result['numbers']:,} numbers, median of {result['runs']} warm runs",
-           "", "Same SQLite file (WAL) for both sides, then ANALYZE.", "",
-           "| View | Median ms | SQL ms | Queries | KiB | Admin/ours |", "|---|---|---|---|---|---|"]
-    for v in result["views"]:
-        rat = f"{v['ratio_admin_over_ours']}×" if v["ratio_admin_over_ours"] is not None else "—"
-        out.append(f"| {v['view']} | {v['median_ms']:.1f} | {v['sql_ms']:.1f} | {v['queries']} | {v['bytes'] / 1024:.0f} "
-                   f"| {rat} |")
+           "", "Same SQLite file (WAL) for both sides, then ANALYZE.", ""] + bench.view_rows(result["views"])
     return "\n".join(out + [""])
 
 
