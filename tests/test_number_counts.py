@@ -177,6 +177,22 @@ def test_list_counts_from_number_count_equal_count(didww_account, didww_sim):
     assert not answered & {"kind=local", "country=null", "q=1", "trunk=null", "expires_within=30"}
 
 
+def test_a_stand_in_for_the_numbers_table_is_never_answered_from_the_counts(didww_account, didww_sim):
+    """A query whose FROM is not the live table (e.g. the numbers "as of" a past moment, rebuilt
+    from history) keeps the live table's alias and columns: its filter alone must not decide."""
+    from django.db.models.sql.datastructures import BaseTable
+
+    class StandIn(BaseTable):
+        pass
+
+    sync(didww_account)
+    qs = selectors.number_list(QueryDict("status=active")).qs
+    assert counts.kept_count(qs) is not None
+    alias = qs.query.get_initial_alias()
+    qs.query.alias_map[alias] = StandIn(PhoneNumber._meta.db_table, alias)
+    assert counts.kept_count(qs) is None
+
+
 @pytest.mark.parametrize("estimate", [None, 1, 10**9], ids=["no-estimate", "few-inside", "most-inside"])
 def test_expiring_count_is_exact_whichever_side_is_counted(didww_account, didww_sim, monkeypatch, estimate):
     sync(didww_account)

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.expressions import Col
 from django.db.models.lookups import Lookup
 from django.db.models.sql.constants import INNER
+from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.where import AND
 
 from ..models import NumberCount, PhoneNumber, ProviderAccount
@@ -31,8 +32,11 @@ def _kept_filter(qs: QuerySet) -> dict | None:
     if (qs.model is not PhoneNumber or query.distinct or query.combinator or query.is_sliced
             or query.where.negated or query.where.connector != AND):
         return None
-    # Joins must not drop rows: outer joins, or inner ones along a non-null foreign key (select_related).
     base = query.get_initial_alias()
+    # The live table itself (not a subclass standing in for it, e.g. the numbers "as of" a past moment).
+    if type(query.alias_map[base]) is not BaseTable:
+        return None
+    # Joins must not drop rows: outer joins, or inner ones along a non-null foreign key (select_related).
     joins = {alias: join for alias, join in query.alias_map.items() if alias != base}
     if any(j.join_type == INNER and j.nullable for j in joins.values()):
         return None
