@@ -210,3 +210,20 @@ def test_expiring_count_is_exact_whichever_side_is_counted(didww_account, didww_
     assert 0 < expected < list_count("")
     monkeypatch.setattr(selectors, "planner_estimate", lambda qs: estimate)
     assert selectors.numbers_expiring_count(30, accounts=list(selectors.account_list())) == expected
+
+
+def test_lost_triggers_are_put_back_after_migrate_and_the_counts_recounted(didww_account, didww_sim):
+    """SQLite rebuilds a table for many schema changes, and dropping a table drops its triggers."""
+    sync(didww_account)
+    assert counts.ensure_triggers() is False  # all there: nothing to do
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER inventory_numbercount_upd" + (" ON inventory_phonenumber"
+                                                               if connection.vendor == "postgresql" else ""))
+    assert counts.triggers_missing(connection)
+    PhoneNumber.objects.filter(pk__in=PhoneNumber.objects.values("pk")[:3]).update(status=NumberStatus.SUSPENDED)
+    assert counts.drift()  # unmaintained meanwhile
+    assert counts.ensure_triggers() is True
+    assert not counts.triggers_missing(connection) and counts.drift() == {}
+    PhoneNumber.objects.filter(pk__in=PhoneNumber.objects.values("pk")[3:6]).update(status=NumberStatus.SUSPENDED)
+    assert_exact()
+

@@ -1,12 +1,14 @@
-"""NumberCount (models.NumberCount): check it against the numbers table, rebuild it.
+"""NumberCount (models.NumberCount): the triggers that keep it exact, reading list counts from it,
+checking it against the numbers table and rebuilding it.
 
-Triggers keep it exact (migration 0015_dashboard_counts); these are for trust and repair: a
-restore of the numbers table without the counts, triggers disabled by hand, a bug. ``manage.py
-number_counts --check`` exits non-zero on any drift; ``--rebuild`` recounts under a lock."""
+Migration 0015_dashboard_counts installs the triggers; post_migrate (apps.py) puts them back if a
+later migration lost them. Check and rebuild are for trust and repair: a restore of the numbers
+table without the counts, triggers disabled by hand, a bug. ``manage.py number_counts --check``
+exits non-zero on any drift; ``--rebuild`` recounts under a lock."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
 from django.db.models.expressions import Col
 from django.db.models.lookups import Lookup
@@ -17,6 +19,135 @@ from django.db.models.sql.where import AND
 from ..models import NumberCount, PhoneNumber, ProviderAccount
 
 KEY = ("account_id", "provider", "country", "status", "removed")
+
+# -- the triggers ---------------------------------------------------------------------------------
+# PostgreSQL: statement-level triggers with transition tables, so a sync writing 100,000 rows does
+# one GROUP BY per statement, not one counts upsert per row. SQLite has row-level triggers only:
+# one upsert per row, and updates only when a counted column changed. Decrements are plain
+# UPDATEs (never inserting a negative row), so a flush that empties the counts table before the
+# numbers table leaves it empty, not negative.
+SQL_KEY = "account_id, provider, country, status, removed"
+KEY_OF = "account_id, provider, country, status, removed_at IS NOT NULL"
+
+POSTGRES = f"""
+CREATE OR REPLACE FUNCTION inventory_numbercount_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM inventory_numbercount;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO inventory_numbercount AS c ({SQL_KEY}, n)
+        SELECT {KEY_OF}, count(*) FROM new_rows GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT ({SQL_KEY}) DO UPDATE SET n = c.n + EXCLUDED.n;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE inventory_numbercount c SET n = c.n - d.n
+        FROM (SELECT {KEY_OF} AS removed, count(*) AS n FROM old_rows GROUP BY 1, 2, 3, 4, 5) d
+        WHERE (c.account_id, c.provider, c.country, c.status, c.removed)
+            = (d.account_id, d.provider, d.country, d.status, d.removed);
+    ELSE  -- UPDATE: old rows out, new rows in; keys whose rows did not move cancel out
+        WITH d AS (
+            SELECT {SQL_KEY}, sum(n) AS n FROM (
+                SELECT {KEY_OF} AS removed, 1 AS n FROM new_rows
+                UNION ALL SELECT {KEY_OF}, -1 FROM old_rows) x
+            GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+        ), dec AS (
+            UPDATE inventory_numbercount c SET n = c.n + d.n FROM d
+            WHERE d.n < 0 AND (c.account_id, c.provider, c.country, c.status, c.removed)
+                = (d.account_id, d.provider, d.country, d.status, d.removed)
+        )
+        INSERT INTO inventory_numbercount AS c ({SQL_KEY}, n)
+        SELECT {SQL_KEY}, n FROM d WHERE n > 0 ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT ({SQL_KEY}) DO UPDATE SET n = c.n + EXCLUDED.n;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER inventory_numbercount_ins AFTER INSERT ON inventory_phonenumber
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION inventory_numbercount_sync();
+CREATE TRIGGER inventory_numbercount_upd AFTER UPDATE ON inventory_phonenumber
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION inventory_numbercount_sync();
+CREATE TRIGGER inventory_numbercount_del AFTER DELETE ON inventory_phonenumber
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION inventory_numbercount_sync();
+CREATE TRIGGER inventory_numbercount_trunc AFTER TRUNCATE ON inventory_phonenumber
+    FOR EACH STATEMENT EXECUTE FUNCTION inventory_numbercount_sync();
+"""
+POSTGRES_DROP = """
+DROP TRIGGER IF EXISTS inventory_numbercount_ins ON inventory_phonenumber;
+DROP TRIGGER IF EXISTS inventory_numbercount_upd ON inventory_phonenumber;
+DROP TRIGGER IF EXISTS inventory_numbercount_del ON inventory_phonenumber;
+DROP TRIGGER IF EXISTS inventory_numbercount_trunc ON inventory_phonenumber;
+DROP FUNCTION IF EXISTS inventory_numbercount_sync();
+"""
+
+
+def _sqlite_add(row: str, step: str) -> str:
+    return (f"INSERT INTO inventory_numbercount ({SQL_KEY}, n) VALUES ({row}.account_id, {row}.provider, "
+            f"{row}.country, {row}.status, {row}.removed_at IS NOT NULL, {step}) "
+            f"ON CONFLICT ({SQL_KEY}) DO UPDATE SET n = n + {step};")
+
+
+def _sqlite_sub(row: str) -> str:
+    return (f"UPDATE inventory_numbercount SET n = n - 1 WHERE account_id = {row}.account_id AND provider = {row}.provider "
+            f"AND country = {row}.country AND status = {row}.status AND removed = ({row}.removed_at IS NOT NULL);")
+
+
+SQLITE = [
+    f"CREATE TRIGGER inventory_numbercount_ins AFTER INSERT ON inventory_phonenumber BEGIN {_sqlite_add('NEW', 1)} END",
+    f"CREATE TRIGGER inventory_numbercount_del AFTER DELETE ON inventory_phonenumber BEGIN {_sqlite_sub('OLD')} END",
+    "CREATE TRIGGER inventory_numbercount_upd AFTER UPDATE OF account_id, provider, country, status, removed_at "
+    "ON inventory_phonenumber WHEN OLD.account_id IS NOT NEW.account_id OR OLD.provider IS NOT NEW.provider "
+    "OR OLD.country IS NOT NEW.country OR OLD.status IS NOT NEW.status "
+    "OR (OLD.removed_at IS NULL) <> (NEW.removed_at IS NULL) "
+    f"BEGIN {_sqlite_sub('OLD')} {_sqlite_add('NEW', 1)} END",
+]
+SQLITE_DROP = ["DROP TRIGGER IF EXISTS inventory_numbercount_ins", "DROP TRIGGER IF EXISTS inventory_numbercount_del",
+               "DROP TRIGGER IF EXISTS inventory_numbercount_upd"]
+FILL = (f"INSERT INTO inventory_numbercount ({SQL_KEY}, n) SELECT {KEY_OF}, count(*) FROM inventory_phonenumber "
+        "GROUP BY 1, 2, 3, 4, 5")
+
+
+def install_triggers(conn) -> None:
+    """(Re)create the triggers that keep NumberCount exact; idempotent."""
+    drop_triggers(conn)
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            cur.execute(POSTGRES)
+        elif conn.vendor == "sqlite":
+            for sql in SQLITE:
+                cur.execute(sql)
+        else:
+            raise NotImplementedError(f"NumberCount triggers for {conn.vendor}")
+
+
+def drop_triggers(conn) -> None:
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            cur.execute(POSTGRES_DROP)
+        else:
+            for sql in SQLITE_DROP:
+                cur.execute(sql)
+
+
+def triggers_missing(conn) -> bool:
+    names = {"inventory_numbercount_ins", "inventory_numbercount_upd", "inventory_numbercount_del"}
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            cur.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'inventory_phonenumber'::regclass")
+        else:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inventory_phonenumber'")
+        return not names <= {row[0] for row in cur.fetchall()}
+
+
+def ensure_triggers(using: str = "default", **kwargs) -> bool:
+    """post_migrate: put the triggers back (and recount) if a migration lost them. SQLite rebuilds
+    a table for many schema changes (new table, copy, drop the old), and dropping a table drops
+    its triggers. Returns whether anything was missing."""
+    conn = connections[using]
+    tables = conn.introspection.table_names()
+    if "inventory_numbercount" not in tables or "inventory_phonenumber" not in tables or not triggers_missing(conn):
+        return False
+    with transaction.atomic(using=using):
+        install_triggers(conn)
+        rebuild()
+    return True
 
 
 # PhoneNumber columns an equality filter on which NumberCount answers (NumberCount field).
