@@ -130,6 +130,7 @@ def triggers_missing(conn) -> bool:
     names = {"inventory_numbercount_ins", "inventory_numbercount_upd", "inventory_numbercount_del"}
     with conn.cursor() as cur:
         if conn.vendor == "postgresql":
+            names.add("inventory_numbercount_trunc")
             cur.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'inventory_phonenumber'::regclass")
         else:
             cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inventory_phonenumber'")
