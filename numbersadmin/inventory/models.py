@@ -296,6 +296,9 @@ class PhoneNumber(ProviderObject):
             models.Index(fields=["owner", "e164", "id"], name="num_owner_e164_id"),
             models.Index(fields=["location", "e164", "id"], name="num_location_e164_id"),
             models.Index(fields=["missing_since", "id"], name="num_missing_id"),
+            # Dashboard "renewing or expiring within N days": an index-only range count of live rows.
+            models.Index(fields=["expires_at", "account"], condition=models.Q(removed_at__isnull=True),
+                         name="num_live_expires"),
         ]
 
     def __str__(self) -> str:
@@ -313,6 +316,27 @@ TRACKED_FIELDS = (
     "is_main_number", "is_service_number", "will_renew", "billing_cycles_count", "emergency_enabled",
     "capacity_limit", "channels_included_count", "dedicated_channels_count",
 )
+
+
+class NumberCount(models.Model):
+    """How many PhoneNumber rows have each (account, provider, country, status, removed) key: the
+    dashboard's and the accounts page's totals without scanning the numbers table.
+
+    Maintained by database triggers on inventory_phonenumber (migration 0015), so every writer
+    keeps it exact: the sync's bulk writes, ``.update()``, raw SQL, deletes, the benchmark's
+    INSERT ... SELECT. Rows at 0 stay (no delete races). ``counts`` (inventory/counts.py) verifies and rebuilds
+    it (``manage.py number_counts --check / --rebuild``)."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=32)
+    country = models.CharField(max_length=2, blank=True)
+    status = models.CharField(max_length=20)
+    removed = models.BooleanField()  # removed_at IS NOT NULL
+    n = models.IntegerField(default=0)  # sum(integer) is bigint, read as int (sum(bigint) is numeric)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "provider", "country", "status", "removed"],
+                                               name="uniq_numbercount_key")]
 
 
 class PoolMembership(models.Model):

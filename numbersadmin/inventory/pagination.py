@@ -40,7 +40,7 @@ from django.db import models
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import NullIf, Substr
 
-from . import asof
+from . import asof, counts
 from .planner import EXACT_COUNT_LIMIT, estimate_rows
 
 
@@ -219,9 +219,14 @@ class KeysetPage:
 
 
 def count_rows(qs: QuerySet) -> tuple[int, bool]:
-    """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT."""
+    """Exact count when small; on PostgreSQL a planner estimate above EXACT_COUNT_LIMIT. Numbers
+    filtered only by provider / country / status / account / removed / archived are counted
+    exactly from NumberCount on every backend (SQLite has no estimate: a COUNT(*) there is a scan)."""
+    kept = counts.kept_count(qs)
+    if kept is not None:
+        return kept, False
     estimate = estimate_rows(qs)
-    if estimate == 0:  # only when Django knows the filter matches nothing (the planner says >= 1)
+    if estimate == 0:  # Django knows it matches nothing
         return 0, False
     if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
         return estimate, True

@@ -7,7 +7,7 @@ import re as _re
 from dataclasses import dataclass
 
 from django.db.models import (Case, CharField, Count, DateField, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg,
-                              Subquery, Value, When)
+                              Subquery, Sum, Value, When)
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.urls import reverse
 from django.utils import timezone
@@ -18,10 +18,12 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from .choices import AccountHealth, NumberStatus, SyncState, VerificationState, stage_label, sync_error_text
 from .filters import (SEARCH_MAX_CHARS, AuditLogFilterSet, CallerIdFilterSet, LocationFilterSet, NumberFilterSet,
                       NumberGroupFilterSet, OwnerFilterSet, TrunkFilterSet, TrunkGroupFilterSet, within_days)
-from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberGroup, Owner, PhoneNumber, PoolMembership,
+from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange, NumberCount, NumberGroup, Owner,
+                     PhoneNumber, PoolMembership,
                      ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
+from .planner import estimate_rows
 
 # Sort key (the column name in ``sort=``) -> a non-null db field (keyset's fast path; these have
 # an index ending in id, models.PhoneNumber) or a SortKey (may be empty: NULLs, and '' for text,
@@ -235,9 +237,15 @@ def group_list(params) -> NumberGroupFilterSet:
 def account_list(*, archived: bool | None = False) -> QuerySet:
     """Accounts with their live number counts: the active ones, the archived ones (True) or all (None)."""
     qs = ProviderAccount.objects.all() if archived is None else ProviderAccount.objects.filter(archived_at__isnull=not archived)
-    return qs.annotate(
-        number_count=Count("phonenumber", filter=Q(phonenumber__removed_at__isnull=True))
-    ).order_by("name")
+    return qs.annotate(number_count=live_count_of_account()).order_by("name")
+
+
+def live_count_of_account() -> Coalesce:
+    """An account's live numbers from NumberCount (kept exact by triggers), not a join that
+    counts the numbers table."""
+    kept = (NumberCount.objects.filter(account=OuterRef("pk"), removed=False).order_by().values("account")
+            .annotate(n=Sum("n")).values("n"))
+    return Coalesce(Subquery(kept), 0)
 
 
 def latest_runs(accounts) -> dict[int, SyncRun]:
@@ -600,23 +608,57 @@ def stale_accounts(accounts=None, now=None) -> list[ProviderAccount]:
     return [a for a in accounts if a.enabled and a.is_stale(now)]
 
 
-def live_number_totals(field: str) -> dict[str, int]:
-    """Live (not removed) numbers per value of ``field``: one GROUP BY."""
-    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).order_by().values(field).annotate(n=Count("pk"))
-    return {r[field]: r["n"] for r in rows}
+@dataclass
+class NumberTotals:
+    by_provider: dict[str, int]
+    by_status: dict[str, int]  # as the list counts it: "removed" includes the soft-removed rows
+    by_country: dict[str, int]  # "" = numbers without a country
 
 
-def number_totals_by_status() -> dict[str, int]:
-    """Per status as the list counts it: live rows, except "removed", which the list shows with the
-    soft-removed rows included."""
-    rows = PhoneNumber.objects.filter(ACTIVE_ACCOUNT).order_by().values("status").annotate(
-        live=Count("pk", filter=Q(removed_at__isnull=True)), every=Count("pk"))
-    return {r["status"]: r["every"] if r["status"] == NumberStatus.REMOVED else r["live"] for r in rows}
+def number_totals() -> NumberTotals:
+    """Numbers of active accounts per provider, status and country, from NumberCount (a few
+    hundred rows, kept exact by triggers on the numbers table) instead of scanning the numbers.
+    Live rows only, except status "removed", which the list shows with soft-removed rows included."""
+    by_provider: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    by_country: dict[str, int] = {}
+    rows = (NumberCount.objects.filter(ACTIVE_ACCOUNT).exclude(n=0).order_by()
+            .values_list("provider", "country", "status", "removed").annotate(total=Sum("n")))
+    for provider, country, status, removed, n in rows:
+        if removed:
+            if status == NumberStatus.REMOVED:
+                by_status[status] = by_status.get(status, 0) + n
+            continue
+        by_provider[provider] = by_provider.get(provider, 0) + n
+        by_country[country] = by_country.get(country, 0) + n
+        by_status[status] = by_status.get(status, 0) + n
+    return NumberTotals(by_provider, by_status, by_country)
 
 
-def numbers_expiring_count(days: int, now=None) -> int:
+def numbers_expiring_count(days: int, now=None, accounts=None) -> int:
+    """Live numbers of active accounts expiring within ``days``. Counted per account on the
+    partial index num_live_expires alone (index-only; archived accounts left out afterwards, as a
+    join would look up every row). With ``accounts`` (account_list rows: live number_count from
+    NumberCount) and a PostgreSQL estimate saying most rows fall in the window (monthly renewals:
+    nearly all do), the rows outside it are counted instead and subtracted: still exact."""
     now = now or timezone.now()
-    return PhoneNumber.objects.filter(ACTIVE_ACCOUNT, within_days("expires_at", now, days), removed_at__isnull=True).count()
+    live = {a.pk: a.number_count for a in accounts} if accounts is not None else None
+    active = set(live) if live is not None else set(
+        ProviderAccount.objects.filter(archived_at__isnull=True).values_list("pk", flat=True))
+    window = within_days("expires_at", now, days)
+    inside = PhoneNumber.objects.filter(window, removed_at__isnull=True).order_by()
+    estimate = estimate_rows(inside) if live else None
+    if estimate is not None and estimate > sum(live.values()) / 2:
+        end = now + dt.timedelta(days=days)
+        missing: dict[int, int] = {}
+        # One query per range: an OR of the three is a filter over the whole index, not three ranges.
+        for outside in (Q(expires_at__isnull=True), Q(expires_at__lt=now), Q(expires_at__gt=end)):
+            for account_id, n in (PhoneNumber.objects.filter(outside, removed_at__isnull=True).order_by()
+                                  .values_list("account_id").annotate(n=Count("*"))):
+                missing[account_id] = missing.get(account_id, 0) + n
+        return sum(n - missing.get(pk, 0) for pk, n in live.items())
+    rows = inside.values_list("account_id").annotate(n=Count("*"))
+    return sum(n for account_id, n in rows if account_id in active)
 
 
 def caller_ids_expiring_count(days: int, today=None) -> int:
@@ -643,19 +685,21 @@ class DashboardFigures:
 
 
 def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigures:
-    """Everything the home page shows in a fixed number of queries (one GROUP BY per chart)."""
+    """Everything the home page shows in a fixed number of queries, none of them a scan of the
+    numbers table (NumberCount; the expiry figure is an index range count)."""
     now = timezone.now()
     accounts = list(account_list())
     overview = sync_overview(accounts, now)
+    totals = number_totals()
     return DashboardFigures(
         accounts=accounts,
         latest_runs=overview.latest_runs,
         stale=stale_accounts(accounts, now),
         failing=overview.failing(accounts),
-        by_provider=live_number_totals("provider"),
-        by_status=number_totals_by_status(),
-        by_country=live_number_totals("country"),
-        numbers_expiring=numbers_expiring_count(expiry_days, now),
+        by_provider=totals.by_provider,
+        by_status=totals.by_status,
+        by_country=totals.by_country,
+        numbers_expiring=numbers_expiring_count(expiry_days, now, accounts),
         caller_ids_expiring=caller_ids_expiring_count(expiry_days, timezone.localdate(now)),
         expiry_days=expiry_days,
     )
@@ -673,8 +717,8 @@ def metrics_snapshot() -> dict:
     return {
         "accounts": accounts,
         "latest": latest,
-        "numbers": list(PhoneNumber.objects.filter(removed_at__isnull=True).values("account_id", "status")
-                        .annotate(n=Count("pk")).order_by()),
+        "numbers": list(NumberCount.objects.filter(removed=False).exclude(n=0).values("account_id", "status")
+                        .annotate(n=Sum("n")).order_by()),
         "missing": dict(PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False)
                         .values("account_id").annotate(n=Count("pk")).order_by().values_list("account_id", "n")),
         "runs": list(SyncRun.objects.values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),

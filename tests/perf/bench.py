@@ -26,6 +26,10 @@ budgets; nothing here asserts on time):
   and the caller IDs (``--caller-ids``), owners and locations lists beside admin changelists of
   the same rows with the same columns (number counts included). These peer admins are registered
   by this process only (``register_peer_admins``); the project's admin stays as it is.
+* Dashboard. ``/`` (every figure counted; the total must read ``--numbers``) beside the admin
+  changelist with facet counts (``?_facets=True``), same timing.
+* Embedded SQLite (``--sqlite-numbers``, 0 to skip): bench_sqlite.py in a subprocess, our page 1,
+  a filtered page and the dashboard beside the admin on one SQLite file.
 """
 
 from __future__ import annotations
@@ -288,6 +292,56 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
         sim.stop()
 
 
+def time_views(client, views: list[tuple], runs: int) -> list[dict]:
+    """Each view (name, side, url, headers, peer view name, text the page must contain): checked
+    (and warmed) twice, then timed ``runs`` times interleaved, then once more with its queries
+    captured. Rows carry the median and, for ours, the peer's median over ours."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def get(url, headers):
+        response = client.get(url, headers=headers)
+        body = response.content
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} -> {response.status_code}")
+        return body
+
+    # Sanity (and warm-up): every page shows the expected first row and no ignored filters.
+    for name, _, url, headers, _, must in views:
+        for _ in range(2):
+            body = get(url, headers).decode()
+        if must is not None and must not in body:
+            raise RuntimeError(f"{name}: expected row {must} not in the page")
+        if "Ignored filter" in body or "That page link is not valid" in body:
+            raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
+
+    times: dict[str, list[float]] = {v[0]: [] for v in views}
+    sizes: dict[str, int] = {}
+    for _ in range(runs):  # interleaved: each round times every view once
+        for name, _, url, headers, _, _ in views:
+            t = time.perf_counter()
+            body = get(url, headers)
+            times[name].append((time.perf_counter() - t) * 1000)
+            sizes[name] = len(body)
+    rows = []
+    for name, side, url, headers, peer, _ in views:
+        with CaptureQueriesContext(connection) as ctx:
+            get(url, headers)
+        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
+        rows.append({
+            "view": name, "side": side, "url": url, "htmx": bool(headers), "peer": peer,
+            "median_ms": round(statistics.median(times[name]), 1),
+            "min_ms": round(min(times[name]), 1), "max_ms": round(max(times[name]), 1),
+            "queries": len(ctx.captured_queries), "sql_ms": round(sql_ms, 1), "bytes": sizes[name],
+            "slowest_sql": (slowest["sql"][:160], round(float(slowest["time"]) * 1000, 1)) if slowest else None,
+        })
+    by_name = {r["view"]: r for r in rows}
+    for r in rows:
+        r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
+    return rows
+
+
 # -- list benchmark ------------------------------------------------------------------------------
 # (ours, admin) query strings: a filter + sort pair the list offers and the admin's nearest view
 # (``o=<list_display position>`` where the admin can sort by the column; else its default order).
@@ -383,7 +437,6 @@ def bench_list(n: int, runs: int, caller_ids: int = 5000) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from numbersadmin.inventory.models import PhoneNumber
     from numbersadmin.inventory.pagination import _encode
@@ -444,7 +497,11 @@ def bench_list(n: int, runs: int, caller_ids: int = 5000) -> dict:
         (f"ours: caller IDs ({caller_ids:,})", "ours", "/caller-ids/", {}, "admin: caller IDs", None),
         (f"ours: owners ({owners:,})", "ours", "/owners/", {}, "admin: owners", None),
         (f"ours: locations ({locations:,})", "ours", "/locations/", {}, "admin: locations", None),
+        # Dashboard: every figure counted (all n rows are live, so the total must read n) beside the
+        # admin changelist with its facet counts (?_facets=True: a count per filter choice).
+        ("ours: dashboard", "ours", "/", {}, "admin: page 1 with facets", f"{n:,}"),
         ("admin: page 1", "admin", admin, {}, None, first_p1),
+        ("admin: page 1 with facets", "admin", f"{admin}?_facets=True", {}, None, first_p1),
         *admin_pair_views,
         (f"admin: q={SEARCH_WORD} (same fields)", "admin", f"{admin}?q={SEARCH_WORD}", {}, None, None),
         ("admin: caller IDs", "admin", "/django-admin/inventory/callerid/", {}, None, None),
@@ -455,46 +512,7 @@ def bench_list(n: int, runs: int, caller_ids: int = 5000) -> dict:
          first_us),
     ]
 
-    def get(url, headers):
-        response = client.get(url, headers=headers)
-        body = response.content
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} -> {response.status_code}")
-        return body
-
-    # Sanity (and warm-up): every page shows the expected first row and no ignored filters.
-    for name, _, url, headers, _, must in views:
-        for _ in range(2):
-            body = get(url, headers).decode()
-        if must is not None and must not in body:
-            raise RuntimeError(f"{name}: expected row {must} not in the page")
-        if "Ignored filter" in body or "That page link is not valid" in body:
-            raise RuntimeError(f"{name}: the page reports an ignored filter or invalid cursor")
-
-    times: dict[str, list[float]] = {v[0]: [] for v in views}
-    sizes: dict[str, int] = {}
-    for _ in range(runs):  # interleaved: each round times every view once
-        for name, _, url, headers, _, _ in views:
-            t = time.perf_counter()
-            body = get(url, headers)
-            times[name].append((time.perf_counter() - t) * 1000)
-            sizes[name] = len(body)
-    rows = []
-    for name, side, url, headers, peer, _ in views:
-        with CaptureQueriesContext(connection) as ctx:
-            get(url, headers)
-        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
-        slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
-        rows.append({
-            "view": name, "side": side, "url": url, "htmx": bool(headers), "peer": peer,
-            "median_ms": round(statistics.median(times[name]), 1),
-            "min_ms": round(min(times[name]), 1), "max_ms": round(max(times[name]), 1),
-            "queries": len(ctx.captured_queries), "sql_ms": round(sql_ms, 1), "bytes": sizes[name],
-            "slowest_sql": (slowest["sql"][:160], round(float(slowest["time"]) * 1000, 1)) if slowest else None,
-        })
-    by_name = {r["view"]: r for r in rows}
-    for r in rows:
-        r["ratio_admin_over_ours"] = ratio(by_name[r["peer"]]["median_ms"], r["median_ms"]) if r["peer"] else None
+    rows = time_views(client, views, runs)
     return {"numbers": n, "runs": runs, "per_page": PER_PAGE, "deep_row": boundary_pos + 1, "deep_admin_page": deep_page,
             "caller_ids": caller_ids, "load": load, "views": rows}
 
@@ -538,15 +556,23 @@ def markdown(report: dict) -> str:
         f"Search: the admin with `search_fields` set to the fields ours reads. Caller IDs ({li.get('caller_ids', 0):,}), "
         "owners and locations: admin changelists of the same rows and columns, number counts included.",
         "",
-        "| View | Median ms | SQL ms | Queries | KiB | Admin/ours |",
-        "|---|---|---|---|---|---|",
     ]
-    for v in li["views"]:
+    out += view_rows(li["views"])
+    dash = next((v for v in li["views"] if v["view"] == "ours: dashboard"), None)
+    if dash:
+        out += ["", f"Dashboard: {dash['ratio_admin_over_ours']}× the admin changelist with facet counts."]
+    out.append("")
+    return "\n".join(out)
+
+
+def view_rows(views: list[dict]) -> list[str]:
+    """The Markdown table of time_views rows (bench_sqlite.py prints the same)."""
+    out = ["| View | Median ms | SQL ms | Queries | KiB | Admin/ours |", "|---|---|---|---|---|---|"]
+    for v in views:
         rat = f"{v['ratio_admin_over_ours']}×" if v["ratio_admin_over_ours"] is not None else "—"
         out.append(f"| {v['view']} | {v['median_ms']:.1f} | {v['sql_ms']:.1f} | {v['queries']} | {v['bytes'] / 1024:.0f} "
                    f"| {rat} |")
-    out.append("")
-    return "\n".join(out)
+    return out
 
 
 def main(argv=None) -> int:
@@ -556,6 +582,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="warm runs per list view (median reported)")
     parser.add_argument("--sync-runs", type=int, default=3, help="unchanged re-syncs per side (median reported)")
     parser.add_argument("--caller-ids", type=int, default=5000, help="caller IDs in the caller-ID list")
+    parser.add_argument("--sqlite-numbers", type=int, default=100_000,
+                        help="rows for the embedded SQLite comparison (bench_sqlite.py); 0 skips it")
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
                         help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
@@ -587,8 +615,26 @@ def main(argv=None) -> int:
             "list": list_result,
         }
         connection.close()
-    write_report(report, args.json, markdown(report))
+    text = markdown(report)
+    if args.sqlite_numbers:
+        report["sqlite"], sqlite_text = run_sqlite(args.sqlite_numbers, args.runs)
+        text += "\n" + sqlite_text
+    write_report(report, args.json, text)
     return 0
+
+
+def run_sqlite(numbers: int, runs: int) -> tuple[dict, str]:
+    """bench_sqlite.py in its own process (Django is set up once per process, here on PostgreSQL):
+    (its JSON, its Markdown)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="na-perf-") as tmp:
+        out = Path(tmp) / "sqlite.json"
+        log(f"sqlite: {numbers:,} numbers in a subprocess")
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_sqlite.py")), "--numbers",
+                               str(numbers), "--runs", str(runs), "--json", str(out)],
+                              check=True, stdout=subprocess.PIPE, text=True)
+        return json.loads(out.read_text()), done.stdout
 
 
 def write_report(report: dict, json_path: str, text: str) -> None:

@@ -27,14 +27,15 @@ def test_bench_produces_report(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(BENCH), "--numbers", "1500", "--sync-dids", "200", "--runs", "2", "--sync-runs", "1",
-         "--json", str(out)],
+         "--sqlite-numbers", "1500", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, f"bench failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
-    assert "## Sync" in result.stdout and "## List page" in result.stdout
+    assert "## Sync" in result.stdout and "## List page" in result.stdout and "## Embedded SQLite" in result.stdout
+    assert "Dashboard: " in result.stdout
 
     report = json.loads(out.read_text())
-    assert set(report) == {"meta", "sync", "list"}
+    assert set(report) == {"meta", "sync", "list", "sqlite"}
     sync = report["sync"]
     for side in ("ours", "peer"):
         for phase in ("initial", "resync"):
@@ -46,11 +47,18 @@ def test_bench_produces_report(tmp_path):
     assert listing["numbers"] == 1500
     views = {v["view"]: v for v in listing["views"]}
     # page 1, deep, US+active (each also as a partial), the filter + sort pairs, the search (and
-    # its partial), caller IDs, owners, locations; and their admin peers
-    assert len(views) == 9 + 2 * 4 + 2 + 1 + 3 * 2
+    # its partial), caller IDs, owners, locations, the dashboard; and their admin peers
+    assert len(views) == 9 + 2 * 4 + 2 + 1 + 3 * 2 + 2
+    assert views["ours: dashboard"]["peer"] == "admin: page 1 with facets"
     assert {v["side"] for v in views.values()} == {"ours", "admin"}
     assert sum(v["htmx"] for v in views.values()) == 4
     assert {"admin: caller IDs", "admin: owners", "admin: locations", "admin: q=hotline (same fields)"} <= set(views)
     for view in views.values():
         assert {"median_ms", "queries", "sql_ms", "bytes", "ratio_admin_over_ours"} <= set(view)
         assert (view["ratio_admin_over_ours"] is None) == (view["side"] == "admin")
+
+    sqlite = report["sqlite"]
+    assert sqlite["numbers"] == 1500
+    assert {v["view"] for v in sqlite["views"] if v["side"] == "ours"} == {
+        "ours: page 1", "ours: country=US&status=active", "ours: dashboard"}
+    assert all(v["ratio_admin_over_ours"] for v in sqlite["views"] if v["side"] == "ours")
