@@ -42,21 +42,22 @@ class RebuiltTable(BaseTable):
     """The base table of a query, rendered as ``(SELECT ...) "inventory_phonenumber"``: the
     numbers at ``moment``; ``part`` (with ``sort_column``) is one half of ``split``."""
 
-    def __init__(self, table_name, alias, moment: dt.datetime, part: str = "", sort_column: str = ""):
+    def __init__(self, table_name, alias, moment: dt.datetime, part: str = "", sort_column: str = "",
+                 order: str = ""):
         super().__init__(table_name, alias)
-        self.moment, self.part, self.sort_column = moment, part, sort_column
+        self.moment, self.part, self.sort_column, self.order = moment, part, sort_column, order
 
     def as_sql(self, compiler, connection):
-        sql, params = table_sql(self.moment, self.part, self.sort_column)
+        sql, params = table_sql(self.moment, self.part, self.sort_column, self.order)
         return f"({sql}) {connection.ops.quote_name(self.table_alias)}", params
 
     def relabeled_clone(self, change_map):
         return self.__class__(self.table_name, change_map.get(self.table_alias, self.table_alias), self.moment,
-                              self.part, self.sort_column)
+                              self.part, self.sort_column, self.order)
 
     @property
     def identity(self):
-        return (*super().identity, self.moment, self.part, self.sort_column)
+        return (*super().identity, self.moment, self.part, self.sort_column, self.order)
 
 
 def rebase(qs, moment: dt.datetime):
@@ -86,10 +87,13 @@ def _table(qs) -> RebuiltTable | None:
     return next((t for t in qs.query.alias_map.values() if isinstance(t, RebuiltTable)), None)
 
 
-def split(qs, sort_column: str | None) -> list | None:
+def split(qs, sort_column: str | None, order: str = "") -> list | None:
     """For a page read in sort order: the rows whose ``sort_column`` kept its live value after T
-    (that half keeps the live column, so its index gives the order) and the rows where it changed
-    (few, rebuilt and sorted apart). ``None``: not an as-of query, or nothing to split."""
+    (that half keeps the live column, so its index gives the order) and the rows where it changed,
+    rebuilt apart. With ``order`` ("asc"/"desc": the page sorts by the plain column itself, id
+    breaking ties the same way), PostgreSQL reads the changed half already in that order, from
+    the history's old values, and stops at the page's end. ``None``: not an as-of query, or
+    nothing to split."""
     table = _table(qs)
     if table is None or not sort_column:
         return None
@@ -97,7 +101,8 @@ def split(qs, sort_column: str | None) -> list | None:
     for part in ("unchanged", "changed"):
         half = qs.all()
         alias = table.table_alias
-        half.query.alias_map[alias] = RebuiltTable(table.table_name, alias, table.moment, part, sort_column)
+        half.query.alias_map[alias] = RebuiltTable(table.table_name, alias, table.moment, part, sort_column,
+                                                   order if part == "changed" else "")
         halves.append(half)
     return halves
 
@@ -125,10 +130,9 @@ def _events_sql(pg: bool) -> str:
     c = _q(NumberChange._meta.db_table)
     where = "c.number_id = n.id AND c.at > %s"
     status_rows = (
-        f"SELECT CASE WHEN c.kind = '{ChangeKind.CHANGED}' THEN c.field ELSE 'status' END AS f, "
-        f"CASE c.kind WHEN '{ChangeKind.CHANGED}' THEN c.old_value WHEN '{ChangeKind.RESTORED}' THEN '{NumberStatus.REMOVED}' "
-        f"ELSE COALESCE(NULLIF(c.old_value, ''), '{LEGACY_STATUS_BEFORE_REMOVAL}') END AS v, c.at, c.id "
-        f"FROM {c} c WHERE {where} AND c.kind IN {_kinds(ChangeKind.CHANGED, ChangeKind.REMOVED, ChangeKind.RESTORED)}")
+        f"SELECT CASE WHEN c.kind = '{ChangeKind.CHANGED}' THEN c.field ELSE 'status' END AS f, {_OLD_VALUE} AS v, "
+        f"c.at, c.id FROM {c} c WHERE {where} AND c.kind IN "
+        f"{_kinds(ChangeKind.CHANGED, ChangeKind.REMOVED, ChangeKind.RESTORED)}")
     missing_rows = f"SELECT '_m' AS f, c.kind AS v, c.at, c.id FROM {c} c WHERE {where} AND c.kind IN {_kinds(*_MISSING_KINDS)}"
     rows = f"{status_rows} UNION ALL {missing_rows}"
     if pg:
@@ -141,6 +145,20 @@ def _events_sql(pg: bool) -> str:
 
 def _kinds(*kinds) -> str:
     return "(" + ", ".join(f"'{k}'" for k in kinds) + ")"
+
+
+# The value before an event: a changed field's old value; before a restoration "removed"; before a
+# removal the status it had (older removal events kept none: LEGACY_STATUS_BEFORE_REMOVAL).
+_OLD_VALUE = (f"CASE c.kind WHEN '{ChangeKind.CHANGED}' THEN c.old_value WHEN '{ChangeKind.RESTORED}' "
+              f"THEN '{NumberStatus.REMOVED}' ELSE COALESCE(NULLIF(c.old_value, ''), '{LEGACY_STATUS_BEFORE_REMOVAL}') END")
+
+
+def _changed_after(sort_column: str) -> str:
+    """History rows (alias c) that change ``sort_column``, removals and restorations for status."""
+    condition = f"c.field = '{sort_column}'"
+    if sort_column == "status":
+        condition = f"({condition} OR c.kind IN {_kinds(ChangeKind.REMOVED, ChangeKind.RESTORED)})"
+    return condition
 
 
 def _decode(field, text: str, pg: bool) -> str:
@@ -162,9 +180,10 @@ def _decode(field, text: str, pg: bool) -> str:
     raise NotImplementedError(f"as-of decoding of {kind}")
 
 
-def _select_list(pg: bool, raw_column: str | None) -> str:
+def _select_list(pg: bool, raw_column: str | None, raw_source: str = "") -> str:
     """The rebuilt columns, over the inner row ``h``: the live columns plus ``j`` (_events_sql).
-    ``raw_column`` keeps its live value (the branch where it did not change after T)."""
+    ``raw_column`` is read as it is (the half where it did not change after T), or from
+    ``raw_source`` (already rebuilt and typed: the ordered changed half)."""
     has = (lambda f: f"COALESCE(h.j ? '{f}', false)") if pg else (lambda f: f"(json_type(h.j, '$.{f}') IS NOT NULL)")
     get = (lambda f: f"(h.j ->> '{f}')") if pg else (lambda f: f"json_extract(h.j, '$.{f}')")
     c = _q(NumberChange._meta.db_table)
@@ -172,7 +191,7 @@ def _select_list(pg: bool, raw_column: str | None) -> str:
     for field in PhoneNumber._meta.concrete_fields:
         col, name = _q(field.column), field.attname
         if name == raw_column:
-            expr = f"h.{col}"
+            expr = raw_source or f"h.{col}"
         elif name in _TRACKED or name == "status":
             expr = f"CASE WHEN {has(name)} THEN {_decode(field, get(name), pg)} ELSE h.{col} END"
         elif name == "removed_at":
@@ -193,7 +212,7 @@ def _select_list(pg: bool, raw_column: str | None) -> str:
             expr = f"CASE WHEN h.{col} <= %s THEN h.{col} ELSE %s END"
         else:
             expr = f"h.{col}"
-        if pg and expr != f"h.{col}":
+        if pg and expr not in (f"h.{col}", raw_source):
             expr = f"CAST({expr} AS {field.db_type(connection)})"  # the column's own type, not text
         cols.append(f"{expr} AS {col}")
     return ", ".join(cols)
@@ -209,22 +228,38 @@ def _branch(pg: bool, where: str = "", raw_column: str | None = None) -> str:
     return f"SELECT {_select_list(pg, raw_column)} FROM ({inner}) h" + (f" WHERE {where}" if where else "")
 
 
+def _ordered_changed_half(sort_column: str, order: str) -> str:
+    """PostgreSQL: the rows whose ``sort_column`` changed after T, driven by their value at T
+    (the first old value after T, from ``change_field_at``) sorted in the page's order. The
+    fence (OFFSET 0) keeps that order, so the page query walks it row by row, rebuilding and
+    filtering each, and stops after the page instead of rebuilding every changed row."""
+    field = next(f for f in PhoneNumber._meta.concrete_fields if f.attname == sort_column)
+    c, n = _q(NumberChange._meta.db_table), _q(PhoneNumber._meta.db_table)
+    direction = "DESC" if order == "desc" else "ASC"
+    value = f"CAST({_decode(field, _OLD_VALUE, True)} AS {field.db_type(connection)})"
+    at_t = (f"SELECT o.number_id, o.v FROM (SELECT DISTINCT ON (c.number_id) c.number_id, {value} AS v FROM {c} c "
+            f"WHERE {_changed_after(sort_column)} AND c.at > %s ORDER BY c.number_id, c.at, c.id) o "
+            f"ORDER BY o.v {direction}, o.number_id {direction} OFFSET 0")
+    inner = (f"SELECT n.*, h0.j, o.v AS sort_value FROM ({at_t}) o JOIN {n} n ON n.id = o.number_id "
+             f"LEFT JOIN LATERAL ({_events_sql(True)}) h0 ON true WHERE n.first_seen <= %s")
+    return f"SELECT {_select_list(True, sort_column, 'h.sort_value')} FROM ({inner}) h"
+
+
 _PLACEHOLDER = re.compile(r"(?<!%)%s")
 
 
-def table_sql(moment: dt.datetime, part: str = "", sort_column: str = "") -> tuple[str, tuple]:
+def table_sql(moment: dt.datetime, part: str = "", sort_column: str = "", order: str = "") -> tuple[str, tuple]:
     """(SQL, params) of the table at ``moment`` (or of one half of it, see ``split``); every
     placeholder is that moment."""
     pg = connection.vendor == "postgresql"
     if part == "unchanged":
         has = f"COALESCE(h.j ? '{sort_column}', false)" if pg else f"json_type(h.j, '$.{sort_column}') IS NOT NULL"
         sql = _branch(pg, f"NOT {has}", sort_column)
+    elif part == "changed" and pg and order:
+        sql = _ordered_changed_half(sort_column, order)
     elif part == "changed":
         c = _q(NumberChange._meta.db_table)
-        changed_after = f"c.field = '{sort_column}'"
-        if sort_column == "status":
-            changed_after = f"({changed_after} OR c.kind IN {_kinds(ChangeKind.REMOVED, ChangeKind.RESTORED)})"
-        sql = _branch(pg, f"h.id IN (SELECT c.number_id FROM {c} c WHERE {changed_after} AND c.at > %s)")
+        sql = _branch(pg, f"h.id IN (SELECT c.number_id FROM {c} c WHERE {_changed_after(sort_column)} AND c.at > %s)")
     else:
         sql = _branch(pg)
     at = connection.ops.adapt_datetimefield_value(moment)

@@ -43,6 +43,8 @@ from django.db.models.functions import NullIf, Substr
 from . import asof, counts
 from .planner import EXACT_COUNT_LIMIT, estimate_rows
 
+ASOF_EXACT_COUNT_LIMIT = 2_000
+
 
 
 class InvalidCursor(ValueError):
@@ -228,7 +230,9 @@ def count_rows(qs: QuerySet) -> tuple[int, bool]:
     estimate = estimate_rows(qs)
     if estimate == 0:  # Django knows it matches nothing
         return 0, False
-    if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
+    # An "as of" row costs a history probe to rebuild, so its exact count stops much earlier.
+    limit = ASOF_EXACT_COUNT_LIMIT if asof.moment_of(qs) is not None else EXACT_COUNT_LIMIT
+    if estimate is not None and estimate >= limit:
         return estimate, True
     return qs.order_by().count(), False
 
@@ -295,7 +299,10 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
 def _first_rows(page_qs: QuerySet, n: int, field) -> list:
     """The first ``n`` rows of an ordered query. An "as of" query (asof.py) is read as two
     halves that each keep an index order, then the rows of both are sorted once more."""
-    halves = asof.split(page_qs, asof.sort_column_of(field.path if isinstance(field, SortKey) else field))
+    # A plain column sort tells the changed half its order (a SortKey sorts by an expression).
+    first = page_qs.query.order_by[0] if page_qs.query.order_by else None
+    order = ("desc" if first.startswith("-") else "asc") if isinstance(first, str) else ""
+    halves = asof.split(page_qs, asof.sort_column_of(field.path if isinstance(field, SortKey) else field), order)
     if halves is None:
         return list(page_qs[:n])
     ids = [pk for half in halves for pk in half.values_list("pk", flat=True)[:n]]

@@ -63,7 +63,7 @@ def seed_history(rows: int) -> dict:
     return {"history_rows": rows, "load_s": round(time.perf_counter() - t0, 1)}
 
 
-def bench(n: int, history: int, runs: int) -> dict:
+def bench(n: int, history: int, runs: int, seeded: bool = False) -> dict:
     import datetime as dt
 
     from django.contrib.auth import get_user_model
@@ -74,12 +74,16 @@ def bench(n: int, history: int, runs: int) -> dict:
 
     from bench_export import seed
 
-    log(f"loading {n:,} numbers")
-    load = seed(n, removed=False)
-    log(f"numbers loaded in {load['load_s']} s; loading {history:,} history rows")
-    hist = seed_history(history)
-    log(f"history loaded in {hist['load_s']} s")
-    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x-bench-password-0")
+    if seeded:  # --reuse: a database an earlier --keep run loaded
+        load, hist = {"reused": True}, {"history_rows": history, "reused": True}
+    else:
+        log(f"loading {n:,} numbers")
+        load = seed(n, removed=False)
+        log(f"numbers loaded in {load['load_s']} s; loading {history:,} history rows")
+        hist = seed_history(history)
+        log(f"history loaded in {hist['load_s']} s")
+    user = get_user_model().objects.filter(username="bench").first() or \
+        get_user_model().objects.create_superuser("bench", "bench@example.com", "x-bench-password-0")
     client = Client()
     client.force_login(user)
     now = timezone.now()
@@ -139,11 +143,29 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench-asof.json"))
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""))
+    parser.add_argument("--keep", metavar="NAME", help="load into database NAME and keep it (for --reuse)")
+    parser.add_argument("--reuse", metavar="NAME", help="time against database NAME loaded by --keep")
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("set INTEGRATION_DATABASE_URL (or --database-url) to a PostgreSQL server")
-    with throwaway_django(args.database_url):
-        report = bench(args.numbers, args.history, args.runs)
+    if args.keep or args.reuse:
+        import tempfile
+        from urllib.parse import urlsplit, urlunsplit
+
+        import psycopg
+
+        from bench import setup_django
+
+        name = args.keep or args.reuse
+        if args.keep:
+            with psycopg.connect(args.database_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        setup_django(urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), tempfile.mkdtemp(),
+                     migrate=bool(args.keep))
+        report = bench(args.numbers, args.history, args.runs, seeded=bool(args.reuse))
+    else:
+        with throwaway_django(args.database_url):
+            report = bench(args.numbers, args.history, args.runs)
     text = markdown(report)
     print(text)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
