@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from providers.base import Inventory, NumberRecord, country_of
@@ -275,7 +275,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     }
     first_sync = not existing
     seen: set[str] = set()
-    new_rows: list[PhoneNumber] = []
+    new_recs: list[tuple[NumberRecord, str]] = []
     changed: dict[int, tuple[NumberRecord, str]] = {}
     found: list[int] = []  # missing before, listed again
     for rec in inventory.numbers:
@@ -285,11 +285,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         digest = record_hash(rec)
         current = existing.get(rec.external_id)
         if current is None:
-            values = _number_values(rec, refs, locations, redact)
-            new_rows.append(PhoneNumber(
-                account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
-                first_seen=now, last_seen=now, last_changed_at=now, **values,
-            ))
+            new_recs.append((rec, digest))
         else:
             if current[3] is not None and current[2] is None:
                 found.append(current[0])
@@ -298,40 +294,35 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
             else:
                 stats.unchanged += 1
 
-    for start in range(0, len(new_rows), BATCH):
-        PhoneNumber.objects.bulk_create(new_rows[start:start + BATCH])
-    stats.added = len(new_rows)
-    history: list[NumberChange] = []
-    if new_rows and not first_sync:
-        # On the first sync the whole listing is "added": first_seen says it, no event per row.
-        added_ids = PhoneNumber.objects.filter(account=account, first_seen=now, external_id__in=[r.external_id for r in new_rows])
-        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk in added_ids.values_list("pk", flat=True))
+    def values_of(rec):
+        return _number_values(rec, refs, locations, redact)
 
+    history: list[NumberChange] = []
+    # Changed rows: old values first (their history), then one write with the new rows.
+    changed_values: dict[int, tuple[str, dict, str]] = {}  # pk -> external id, new values, hash
     changed_ids = list(changed)
-    update_fields = set()
     for start in range(0, len(changed_ids), BATCH):
-        batch = list(PhoneNumber.objects.filter(pk__in=changed_ids[start:start + BATCH]))
-        for obj in batch:
-            rec, digest = changed[obj.pk]
-            values = _number_values(rec, refs, locations, redact)
+        for old in PhoneNumber.objects.filter(pk__in=changed_ids[start:start + BATCH]).values(
+                "pk", "removed_at", *TRACKED_FIELDS):
+            rec, digest = changed[old["pk"]]
+            values = values_of(rec)
             for name in TRACKED_FIELDS:
-                old, new = getattr(obj, name), values[name]
-                if old != new and not (name == "status" and old == NumberStatus.REMOVED):
-                    history.append(NumberChange(number=obj, run=run, kind=ChangeKind.CHANGED, field=name,
-                                                old_value=stored_text(old), new_value=stored_text(new), at=now))
-            if obj.removed_at is not None:
-                history.append(NumberChange(number=obj, run=run, kind=ChangeKind.RESTORED, at=now))
+                before, after = old[name], values[name]
+                if before != after and not (name == "status" and before == NumberStatus.REMOVED):
+                    history.append(NumberChange(number_id=old["pk"], run=run, kind=ChangeKind.CHANGED, field=name,
+                                                old_value=stored_text(before), new_value=stored_text(after), at=now))
+            if old["removed_at"] is not None:
+                history.append(NumberChange(number_id=old["pk"], run=run, kind=ChangeKind.RESTORED, at=now))
                 stats.restored += 1
-            for name, value in values.items():
-                setattr(obj, name, value)
-            obj.content_hash, obj.removed_at, obj.last_seen, obj.last_changed_at = digest, None, now, now
-            obj.missing_since = None
-            update_fields.update(values)
-        PhoneNumber.objects.bulk_update(
-            batch, sorted(update_fields | {"content_hash", "removed_at", "last_seen", "last_changed_at", "missing_since"}),
-            batch_size=BATCH,
-        )
+            changed_values[old["pk"]] = (rec.external_id, values, digest)
     stats.changed = len(changed_ids)
+    stats.added = len(new_recs)
+
+    write = _write_numbers_copy if connection.vendor == "postgresql" else _write_numbers_orm
+    added_ids = write(account, new_recs, changed_values, values_of, now)
+    if not first_sync:
+        # On the first sync the whole listing is "added": first_seen says it, no event per row.
+        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk in added_ids)
 
     _sync_pools(account, inventory, group_map, {pk for pk, *_ in existing.values()}, run, now, history)
 
@@ -340,6 +331,71 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
 
     NumberChange.objects.bulk_create(history, batch_size=BATCH)
     return stats
+
+
+# Written for a changed row besides its mapped values (first_seen stays as it was).
+SYNC_COLUMNS = ("content_hash", "removed_at", "last_seen", "last_changed_at", "missing_since")
+
+
+def _write_numbers_orm(account, new_recs, changed_values, values_of, now) -> list[int]:
+    """New rows by bulk_create, changed ones by bulk_update (SQLite, embedded mode). Returns the
+    new rows' pks."""
+    new_rows = [PhoneNumber(account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
+                            first_seen=now, last_seen=now, last_changed_at=now, **values_of(rec))
+                for rec, digest in new_recs]
+    PhoneNumber.objects.bulk_create(new_rows, batch_size=BATCH)
+    rows = [PhoneNumber(pk=pk, **values, content_hash=digest, removed_at=None, last_seen=now, last_changed_at=now,
+                        missing_since=None) for pk, (_, values, digest) in changed_values.items()]
+    if rows:
+        PhoneNumber.objects.bulk_update(rows, sorted({*next(iter(changed_values.values()))[1], *SYNC_COLUMNS}),
+                                        batch_size=BATCH)
+    if not new_rows:
+        return []
+    return list(PhoneNumber.objects.filter(account=account, first_seen=now, external_id__in=[
+        rec.external_id for rec, _ in new_recs]).values_list("pk", flat=True))
+
+
+def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> list[int]:
+    """PostgreSQL: COPY new and changed rows into a temporary staging table, then one
+    ``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE <row differs>``: no per-row SQL,
+    no model instances, and a row whose stored values already match is not rewritten (no new row
+    version). Same transaction as the rest of the apply. Returns the new rows' pks."""
+    if not new_recs and not changed_values:
+        return []
+    fields = [f for f in PhoneNumber._meta.concrete_fields if not f.primary_key]
+    columns = [f.column for f in fields]
+    raw_json = PhoneNumber._meta.get_field("raw")
+    fixed = {"account_id": account.pk, "provider": account.provider, "first_seen": now, "last_seen": now,
+             "last_changed_at": now, "removed_at": None, "missing_since": None}
+
+    def row(ext, values, digest):
+        data = {**fixed, **values, "external_id": ext, "content_hash": digest}
+        data["raw"] = raw_json.get_db_prep_value(data["raw"], connection)  # Jsonb, as the ORM would write it
+        return [data[f.attname] for f in fields]
+
+    updated = [c for c in columns if c not in ("account_id", "external_id", "first_seen")]
+    compared = [c for c in updated if c not in ("last_seen", "last_changed_at")]  # "now" on every write
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS pg_temp.sync_numbers_stage")  # a second apply in one transaction
+        cur.execute(f"CREATE TEMP TABLE sync_numbers_stage ON COMMIT DROP AS "
+                    f"SELECT {', '.join(columns)} FROM {PhoneNumber._meta.db_table} WITH NO DATA")
+        with cur.cursor.copy(f"COPY sync_numbers_stage ({', '.join(columns)}) FROM STDIN") as copy:
+            for rec, digest in new_recs:
+                copy.write_row(row(rec.external_id, values_of(rec), digest))
+            for ext, values, digest in changed_values.values():
+                copy.write_row(row(ext, values, digest))
+        cur.execute(
+            f"INSERT INTO {PhoneNumber._meta.db_table} AS t ({', '.join(columns)}) "
+            f"SELECT {', '.join(columns)} FROM sync_numbers_stage "
+            f"ON CONFLICT (account_id, external_id) DO UPDATE SET "
+            f"{', '.join(f'{c} = EXCLUDED.{c}' for c in updated)} "
+            f"WHERE ({', '.join(f't.{c}' for c in compared)}) IS DISTINCT FROM "
+            f"({', '.join(f'EXCLUDED.{c}' for c in compared)}) "
+            f"RETURNING id, xmax = 0"
+        )
+        added = [pk for pk, inserted in cur.fetchall() if inserted]
+        cur.execute("DROP TABLE sync_numbers_stage")
+    return added
 
 
 def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats: ApplyStats, history: list) -> None:
