@@ -319,9 +319,11 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     stats.added = len(new_recs)
 
     write = _write_numbers_copy if connection.vendor == "postgresql" else _write_numbers_orm
-    added_ids = write(account, new_recs, changed_values, values_of, now)
-    if not first_sync:
+    write(account, new_recs, changed_values, values_of, now)
+    if new_recs and not first_sync:
         # On the first sync the whole listing is "added": first_seen says it, no event per row.
+        # Only this apply's inserts carry first_seen == now (changed rows keep theirs).
+        added_ids = PhoneNumber.objects.filter(account=account, first_seen=now).values_list("pk", flat=True)
         history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk in added_ids)
 
     _sync_pools(account, inventory, group_map, {pk for pk, *_ in existing.values()}, run, now, history)
@@ -337,66 +339,61 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
 SYNC_COLUMNS = ("content_hash", "removed_at", "last_seen", "last_changed_at", "missing_since")
 
 
-def _write_numbers_orm(account, new_recs, changed_values, values_of, now) -> list[int]:
-    """New rows by bulk_create, changed ones by bulk_update (SQLite, embedded mode). Returns the
-    new rows' pks."""
-    new_rows = [PhoneNumber(account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
-                            first_seen=now, last_seen=now, last_changed_at=now, **values_of(rec))
-                for rec, digest in new_recs]
-    PhoneNumber.objects.bulk_create(new_rows, batch_size=BATCH)
+def _write_numbers_orm(account, new_recs, changed_values, values_of, now) -> None:
+    """New rows by bulk_create, changed ones by bulk_update (SQLite, embedded mode)."""
+    PhoneNumber.objects.bulk_create(
+        [PhoneNumber(account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
+                     first_seen=now, last_seen=now, last_changed_at=now, **values_of(rec)) for rec, digest in new_recs],
+        batch_size=BATCH)
     rows = [PhoneNumber(pk=pk, **values, content_hash=digest, removed_at=None, last_seen=now, last_changed_at=now,
                         missing_since=None) for pk, (_, values, digest) in changed_values.items()]
     if rows:
         PhoneNumber.objects.bulk_update(rows, sorted({*next(iter(changed_values.values()))[1], *SYNC_COLUMNS}),
                                         batch_size=BATCH)
-    if not new_rows:
-        return []
-    return list(PhoneNumber.objects.filter(account=account, first_seen=now, external_id__in=[
-        rec.external_id for rec, _ in new_recs]).values_list("pk", flat=True))
 
 
-def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> list[int]:
-    """PostgreSQL: COPY new and changed rows into a temporary staging table, then one
-    ``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE <row differs>``: no per-row SQL,
-    no model instances, and a row whose stored values already match is not rewritten (no new row
-    version). Same transaction as the rest of the apply. Returns the new rows' pks."""
-    if not new_recs and not changed_values:
-        return []
+def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> None:
+    """PostgreSQL: no per-row SQL and no model instances.
+
+    New rows are COPYed straight into the table: the account row is locked and they were absent
+    under that lock, so nothing can conflict (if something did, the unique constraint fails the
+    whole apply, which rolls back). The server builds the index entries while we map the next
+    rows. Changed rows are COPYed into a temporary staging table, then one ``UPDATE ... FROM``
+    rewrites only those whose stored values differ (no new row version otherwise)."""
+    table = PhoneNumber._meta.db_table
     fields = [f for f in PhoneNumber._meta.concrete_fields if not f.primary_key]
     columns = [f.column for f in fields]
-    raw_json = PhoneNumber._meta.get_field("raw")
+    raw_field = PhoneNumber._meta.get_field("raw")
     fixed = {"account_id": account.pk, "provider": account.provider, "first_seen": now, "last_seen": now,
              "last_changed_at": now, "removed_at": None, "missing_since": None}
 
     def row(ext, values, digest):
         data = {**fixed, **values, "external_id": ext, "content_hash": digest}
-        data["raw"] = raw_json.get_db_prep_value(data["raw"], connection)  # Jsonb, as the ORM would write it
+        data["raw"] = raw_field.get_db_prep_value(data["raw"], connection)  # jsonb, as the ORM writes it
         return [data[f.attname] for f in fields]
 
-    updated = [c for c in columns if c not in ("account_id", "external_id", "first_seen")]
-    compared = [c for c in updated if c not in ("last_seen", "last_changed_at")]  # "now" on every write
+    copy_sql = "COPY {} (" + ", ".join(columns) + ") FROM STDIN"
     with connection.cursor() as cur:
+        if new_recs:
+            with cur.cursor.copy(copy_sql.format(table)) as copy:
+                for rec, digest in new_recs:
+                    copy.write_row(row(rec.external_id, values_of(rec), digest))
+        if not changed_values:
+            return
         cur.execute("DROP TABLE IF EXISTS pg_temp.sync_numbers_stage")  # a second apply in one transaction
-        cur.execute(f"CREATE TEMP TABLE sync_numbers_stage ON COMMIT DROP AS "
-                    f"SELECT {', '.join(columns)} FROM {PhoneNumber._meta.db_table} WITH NO DATA")
-        with cur.cursor.copy(f"COPY sync_numbers_stage ({', '.join(columns)}) FROM STDIN") as copy:
-            for rec, digest in new_recs:
-                copy.write_row(row(rec.external_id, values_of(rec), digest))
+        cur.execute(f"CREATE TEMP TABLE sync_numbers_stage ON COMMIT DROP AS SELECT {', '.join(columns)} "
+                    f"FROM {table} WITH NO DATA")
+        with cur.cursor.copy(copy_sql.format("sync_numbers_stage")) as copy:
             for ext, values, digest in changed_values.values():
                 copy.write_row(row(ext, values, digest))
+        written = [c for c in columns if c not in ("account_id", "external_id", "first_seen")]
+        compared = [c for c in written if c not in ("last_seen", "last_changed_at")]  # "now" on every write
         cur.execute(
-            f"INSERT INTO {PhoneNumber._meta.db_table} AS t ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM sync_numbers_stage "
-            f"ON CONFLICT (account_id, external_id) DO UPDATE SET "
-            f"{', '.join(f'{c} = EXCLUDED.{c}' for c in updated)} "
-            f"WHERE ({', '.join(f't.{c}' for c in compared)}) IS DISTINCT FROM "
-            f"({', '.join(f'EXCLUDED.{c}' for c in compared)}) "
-            f"RETURNING id, xmax = 0"
-        )
-        added = [pk for pk, inserted in cur.fetchall() if inserted]
+            f"UPDATE {table} AS t SET {', '.join(f'{c} = s.{c}' for c in written)} "
+            f"FROM sync_numbers_stage AS s WHERE t.account_id = %s AND t.external_id = s.external_id "
+            f"AND ({', '.join(f't.{c}' for c in compared)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in compared)})",
+            [account.pk])
         cur.execute("DROP TABLE sync_numbers_stage")
-    return added
-
 
 def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats: ApplyStats, history: list) -> None:
     """Live numbers this complete listing lacks: removed on evidence (a "not found" lookup, or
