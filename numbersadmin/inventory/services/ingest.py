@@ -74,9 +74,11 @@ def _json_default(value):
 
 def record_hash(record) -> str:
     # Field values in declaration order; dataclasses.asdict() would deep-copy the raw payload
-    # (measured: 3.5 s of a 10k-number sync).
+    # (measured: 3.5 s of a 10k-number sync). Records come from JSON, so no cycles to check for:
+    # the same text, a quarter faster.
     payload = [getattr(record, f.name) for f in dataclasses.fields(record)]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_json_default).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_json_default,
+                                     check_circular=False).encode()).hexdigest()
 
 
 def search_digits(e164: str, raw: str) -> dict[str, str]:
@@ -363,13 +365,13 @@ def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> No
     table = PhoneNumber._meta.db_table
     fields = [f for f in PhoneNumber._meta.concrete_fields if not f.primary_key]
     columns = [f.column for f in fields]
-    raw_field = PhoneNumber._meta.get_field("raw")
     fixed = {"account_id": account.pk, "provider": account.provider, "first_seen": now, "last_seen": now,
              "last_changed_at": now, "removed_at": None, "missing_since": None}
 
     def row(ext, values, digest):
         data = {**fixed, **values, "external_id": ext, "content_hash": digest}
-        data["raw"] = raw_field.get_db_prep_value(data["raw"], connection)  # jsonb, as the ORM writes it
+        # jsonb as text: raw is a JSONField without an encoder, so this is what the ORM would send.
+        data["raw"] = json.dumps(data["raw"], check_circular=False)
         return [data[f.attname] for f in fields]
 
     copy_sql = "COPY {} (" + ", ".join(columns) + ") FROM STDIN"
@@ -394,6 +396,7 @@ def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> No
             f"AND ({', '.join(f't.{c}' for c in compared)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in compared)})",
             [account.pk])
         cur.execute("DROP TABLE sync_numbers_stage")
+
 
 def _settle_absent(account, existing, seen, lookups, inventory, run, now, stats: ApplyStats, history: list) -> None:
     """Live numbers this complete listing lacks: removed on evidence (a "not found" lookup, or
