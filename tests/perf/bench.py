@@ -215,7 +215,7 @@ def sync_memory(ours_sync, base_url: str) -> dict:
             "ru_maxrss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
-def bench_sync(n_dids: int, resync_runs: int) -> dict:
+def bench_sync(n_dids: int, resync_runs: int, memory_only: bool = False) -> dict:
     from numbersadmin.inventory.choices import SyncState, SyncTrigger
     from numbersadmin.inventory.models import PhoneNumber, SyncRun
     from numbersadmin.inventory.services import ingest, sync
@@ -254,6 +254,8 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
                                    secrets={"api_key": API_KEY})
         peer_acct = account_create(provider="didww", name="bench peer (bulk_create update_conflicts)", base_url=sim.base_url,
                                    secrets={"api_key": API_KEY})
+        if memory_only:  # a cold worker: phonenumbers metadata loading counts too
+            return {"dids": n_dids, "memory": sync_memory(ours_sync, sim.base_url)}
         # Warm-up (untimed): HTTP stack, simulator, phonenumbers metadata for every region.
         client = build_client(ours_acct)
         try:
@@ -457,6 +459,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sync-dids", type=int, default=10_000, help="DIDs in the simulator for the sync benchmark")
     parser.add_argument("--runs", type=int, default=7, help="warm runs per list view (median reported)")
     parser.add_argument("--sync-runs", type=int, default=3, help="unchanged re-syncs per side (median reported)")
+    parser.add_argument("--sync-memory-only", action="store_true",
+                        help="only the peak memory of one initial sync of --sync-dids numbers (no timings, no list)")
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
                         help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
@@ -475,6 +479,14 @@ def main(argv=None) -> int:
         with connection.cursor() as cur:
             cur.execute("SHOW server_version")
             pg_version = cur.fetchone()[0]
+        if args.sync_memory_only:
+            memory = bench_sync(args.sync_dids, args.sync_runs, memory_only=True)
+            connection.close()
+            m = memory["memory"]
+            write_report({"sync": memory}, args.json,
+                         f"Peak memory of our initial sync of {m['numbers']:,} numbers: {m['traced_peak_mib']} MiB "
+                         f"traced (tracemalloc, simulator included), ru_maxrss {m['ru_maxrss_mib']} MiB.")
+            return 0
         sync_result = bench_sync(args.sync_dids, args.sync_runs)
         # The list table holds only the bulk-loaded rows.
         with connection.cursor() as cur:
