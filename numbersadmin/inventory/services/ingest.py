@@ -328,9 +328,12 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     write(account, new_recs, changed_values, values_of, now)
     if new_recs and not first_sync:
         # On the first sync the whole listing is "added": first_seen says it, no event per row.
-        # Only this apply's inserts carry first_seen == now (changed rows keep theirs).
-        added_ids = PhoneNumber.objects.filter(account=account, first_seen=now).values_list("pk", flat=True)
-        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk in added_ids)
+        # Filtered in Python, not by a (huge) external_id IN list; first_seen == now alone could
+        # match rows of an earlier apply with the same clock reading (a frozen clock in tests).
+        added = {rec.external_id for rec, _ in new_recs}
+        history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk, ext in
+                       PhoneNumber.objects.filter(account=account, first_seen=now).values_list("pk", "external_id")
+                       if ext in added)
 
     _sync_pools(account, inventory, group_map, {pk for pk, *_ in existing.values()}, run, now, history)
 
