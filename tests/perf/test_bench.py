@@ -41,6 +41,10 @@ def test_bench_produces_report(tmp_path):
             assert {"total_s", "fetch_s", "apply_s", "rows"} <= set(sync[side][phase])
             assert {"ins", "upd"} <= set(sync[side][phase]["rows"])
     assert set(sync["ratios_peer_over_ours"]) == {"initial_total", "initial_apply", "resync_total", "resync_apply"}
+    # Counts, not times: our unchanged re-sync writes no row version; the initial one inserts them all.
+    assert sync["ours"]["resync"]["rows"]["upd"] == sync["ours"]["resync"]["rows"]["ins"] == 0
+    assert sync["ours"]["initial"]["rows"]["ins"] == 200
+    assert sync["memory"]["numbers"] == 200 and sync["memory"]["traced_peak_mib"] > 0
 
     listing = report["list"]
     assert listing["numbers"] == 1500
