@@ -27,7 +27,7 @@ def test_bench_produces_report(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(BENCH), "--numbers", "1500", "--sync-dids", "200", "--runs", "2", "--sync-runs", "1",
-         "--json", str(out)],
+         "--sync-memory", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, f"bench failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
