@@ -195,25 +195,33 @@ def peer_sync(account) -> dict:
     return {"total_s": t2 - t0, "fetch_s": t1 - t0, "apply_s": t2 - t1, "numbers": len(inventory.numbers)}
 
 
-def sync_memory(ours_sync, base_url: str) -> dict:
-    """Peak memory of one more initial sync (a fresh account): tracemalloc's peak of Python
-    allocations during it (the in-process simulator's page serving included, so an upper bound),
-    and the process's ru_maxrss so far. Untimed: tracing slows allocation down."""
+def sync_memory(ours_sync, base_url: str, trace: bool = True) -> dict:
+    """Peak memory of one more initial sync (a fresh account). ``trace``: tracemalloc's peak of
+    Python allocations during it (the in-process simulator's page serving included, so an upper
+    bound; slow). Otherwise (a cold process whose first sync this is) the growth of ru_maxrss over
+    the sync: the process high-water mark before vs after."""
     import resource
     import tracemalloc
 
     from numbersadmin.inventory.services.accounts import account_create
 
+    def maxrss_mib() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
     acct = account_create(provider="didww", name="bench memory", base_url=base_url, secrets={"api_key": API_KEY})
-    tracemalloc.start()
+    before = maxrss_mib()
+    if trace:
+        tracemalloc.start()
     try:
         r = ours_sync(acct)
-        _, peak = tracemalloc.get_traced_memory()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     finally:
         tracemalloc.stop()
-    log(f"sync: memory run {r['numbers']:,} numbers, traced peak {peak / 2**20:.1f} MiB")
-    return {"numbers": r["numbers"], "traced_peak_mib": round(peak / 2**20, 1),
-            "ru_maxrss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    result = {"numbers": r["numbers"], "traced_peak_mib": round(peak, 1) if trace else None,
+              "ru_maxrss_before_mib": before, "ru_maxrss_mib": maxrss_mib()}
+    result["ru_maxrss_growth_mib"] = round(result["ru_maxrss_mib"] - before, 1)
+    log(f"sync: memory run {r['numbers']:,} numbers: {result}")
+    return result
 
 
 def bench_sync(n_dids: int, resync_runs: int, memory: bool = False, memory_only: bool = False) -> dict:
@@ -256,7 +264,7 @@ def bench_sync(n_dids: int, resync_runs: int, memory: bool = False, memory_only:
         peer_acct = account_create(provider="didww", name="bench peer (bulk_create update_conflicts)", base_url=sim.base_url,
                                    secrets={"api_key": API_KEY})
         if memory_only:  # a cold worker: phonenumbers metadata loading counts too
-            return {"dids": n_dids, "memory": sync_memory(ours_sync, sim.base_url)}
+            return {"dids": n_dids, "memory": sync_memory(ours_sync, sim.base_url, trace=False)}
         # Warm-up (untimed): HTTP stack, simulator, phonenumbers metadata for every region.
         client = build_client(ours_acct)
         try:
@@ -488,8 +496,9 @@ def main(argv=None) -> int:
             connection.close()
             m = memory["memory"]
             write_report({"sync": memory}, args.json,
-                         f"Peak memory of our initial sync of {m['numbers']:,} numbers: {m['traced_peak_mib']} MiB "
-                         f"traced (tracemalloc, simulator included), ru_maxrss {m['ru_maxrss_mib']} MiB.")
+                         f"Peak memory of our initial sync of {m['numbers']:,} numbers (cold process, DIDWW simulator "
+                         f"in process): ru_maxrss {m['ru_maxrss_before_mib']} MiB before, {m['ru_maxrss_mib']} MiB "
+                         f"after: +{m['ru_maxrss_growth_mib']} MiB for the sync.")
             return 0
         sync_result = bench_sync(args.sync_dids, args.sync_runs, memory=args.sync_memory)
         # The list table holds only the bulk-loaded rows.
