@@ -281,18 +281,18 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
     }
     first_sync = not existing
     seen: set[str] = set()
-    new_recs: list[tuple[NumberRecord, str]] = []
+    new_recs: list[NumberRecord] = []  # hashed while written (PostgreSQL indexes them meanwhile)
     changed: dict[int, tuple[NumberRecord, str]] = {}
     found: list[int] = []  # missing before, listed again
     for rec in inventory.numbers:
         if rec.external_id in seen:
             continue  # adapters reject duplicates; belt and braces
         seen.add(rec.external_id)
-        digest = record_hash(rec)
         current = existing.get(rec.external_id)
         if current is None:
-            new_recs.append((rec, digest))
+            new_recs.append(rec)
         else:
+            digest = record_hash(rec)
             if current[3] is not None and current[2] is None:
                 found.append(current[0])
             if current[1] != digest or current[2] is not None:
@@ -330,7 +330,7 @@ def apply_inventory(account: ProviderAccount, inventory: Inventory, run: SyncRun
         # On the first sync the whole listing is "added": first_seen says it, no event per row.
         # Filtered in Python, not by a (huge) external_id IN list; first_seen == now alone could
         # match rows of an earlier apply with the same clock reading (a frozen clock in tests).
-        added = {rec.external_id for rec, _ in new_recs}
+        added = {rec.external_id for rec in new_recs}
         history.extend(NumberChange(number_id=pk, run=run, kind=ChangeKind.ADDED, at=now) for pk, ext in
                        PhoneNumber.objects.filter(account=account, first_seen=now).values_list("pk", "external_id")
                        if ext in added)
@@ -351,8 +351,8 @@ SYNC_COLUMNS = ("content_hash", "removed_at", "last_seen", "last_changed_at", "m
 def _write_numbers_orm(account, new_recs, changed_values, values_of, now) -> None:
     """New rows by bulk_create, changed ones by bulk_update (SQLite, embedded mode)."""
     PhoneNumber.objects.bulk_create(
-        [PhoneNumber(account=account, provider=account.provider, external_id=rec.external_id, content_hash=digest,
-                     first_seen=now, last_seen=now, last_changed_at=now, **values_of(rec)) for rec, digest in new_recs],
+        [PhoneNumber(account=account, provider=account.provider, external_id=rec.external_id, content_hash=record_hash(rec),
+                     first_seen=now, last_seen=now, last_changed_at=now, **values_of(rec)) for rec in new_recs],
         batch_size=BATCH)
     rows = [PhoneNumber(pk=pk, **values, content_hash=digest, removed_at=None, last_seen=now, last_changed_at=now,
                         missing_since=None) for pk, (_, values, digest) in changed_values.items()]
@@ -385,8 +385,8 @@ def _write_numbers_copy(account, new_recs, changed_values, values_of, now) -> No
     with connection.cursor() as cur:
         if new_recs:
             with cur.cursor.copy(copy_sql.format(table)) as copy:
-                for rec, digest in new_recs:
-                    copy.write_row(row(rec.external_id, values_of(rec), digest))
+                for rec in new_recs:
+                    copy.write_row(row(rec.external_id, values_of(rec), record_hash(rec)))
         if not changed_values:
             return
         cur.execute("DROP TABLE IF EXISTS pg_temp.sync_numbers_stage")  # a second apply in one transaction
