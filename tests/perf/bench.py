@@ -1,6 +1,7 @@
 """Opt-in benchmark: our sync and list page side by side with the "usual Django" peer, in one run.
 
-    .venv/bin/python tests/perf/bench.py [--numbers 100000] [--sync-dids 10000] [--runs 7]
+    .venv/bin/python tests/perf/bench.py [--numbers 100000] [--sync-dids 10000] [--runs 7] [--sync-memory]
+    .venv/bin/python tests/perf/bench.py --sync-dids 100000 --sync-memory-only   # peak memory of a sync
 
 Needs PostgreSQL: INTEGRATION_DATABASE_URL (a role that may CREATE DATABASE). A throwaway
 database is created, migrated, used and dropped. Output: a Markdown report on stdout (progress
@@ -10,8 +11,8 @@ What is compared (docs/reference/PERFORMANCE.md: ratios against a named peer, ne
 budgets; nothing here asserts on time):
 
 * Sync. ``run_sync`` on a SyncRun against a DIDWW simulator on loopback, initial and unchanged
-  re-sync, beside the peer: the same DidwwClient fetch, then one ``update_or_create`` per record
-  in one transaction (into a second account). The peer maps records with the same helper our
+  re-sync, beside the peer: the same DidwwClient fetch, then ``bulk_create(update_conflicts=True)``
+  of every record in one transaction (into a second account). The peer maps records with the same helper our
   sync uses (``ingest._number_values``), so only the write strategy differs. Row versions written
   by an unchanged re-sync come from ``pg_stat_user_tables.n_tup_upd`` for inventory_phonenumber.
 * List page. ``/numbers/`` (page 1, a keyset cursor at ~90% depth, country=US&status=active,
@@ -149,7 +150,8 @@ def ratio(peer: float, ours: float) -> float | None:
 
 # -- sync benchmark ------------------------------------------------------------------------------
 def peer_sync(account) -> dict:
-    """The usual Django approach: fetch, then update_or_create per record in one transaction."""
+    """The usual Django approach: fetch, then ``bulk_create(update_conflicts=True)`` of every listed number
+    in one transaction (reference rows, a handful, by ``update_or_create``)."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -187,22 +189,53 @@ def peer_sync(account) -> dict:
                                         location_id=locations[r.location_id].pk if r.location_id in locations else None).pk
                   for r in inventory.groups}
         refs = {"trunk": trunks, "trunk_group": tgs, "group": groups}
-        seen = []
-        for rec in inventory.numbers:
-            values = {**ingest._number_values(rec, refs, locations, account.spec.raw_redaction), "provider": account.provider}
-            PhoneNumber.objects.update_or_create(
-                account=account, external_id=rec.external_id,
-                defaults={**values, "last_seen": now, "removed_at": None},
-                create_defaults={**values, "first_seen": now, "last_seen": now, "last_changed_at": now},
-            )
-            seen.append(rec.external_id)
+        # The numbers: Django's own bulk upsert (issue 18's peer), every listed row written.
+        created_only = {"first_seen"}
+        rows = [PhoneNumber(account=account, external_id=rec.external_id, provider=account.provider, first_seen=now,
+                            last_seen=now, last_changed_at=now, removed_at=None,
+                            **ingest._number_values(rec, refs, locations, account.spec.raw_redaction))
+                for rec in inventory.numbers]
+        update_fields = [f.attname for f in PhoneNumber._meta.concrete_fields
+                         if not f.primary_key and f.attname not in created_only | {"account_id", "external_id"}]
+        PhoneNumber.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                        unique_fields=["account", "external_id"], update_fields=update_fields)
+        seen = [rec.external_id for rec in inventory.numbers]
         PhoneNumber.objects.filter(account=account, removed_at__isnull=True).exclude(external_id__in=seen).update(
             removed_at=now, status="removed", last_changed_at=now)
     t2 = time.perf_counter()
     return {"total_s": t2 - t0, "fetch_s": t1 - t0, "apply_s": t2 - t1, "numbers": len(inventory.numbers)}
 
 
-def bench_sync(n_dids: int, resync_runs: int) -> dict:
+def sync_memory(ours_sync, base_url: str, trace: bool = True) -> dict:
+    """Peak memory of one more initial sync (a fresh account). ``trace``: tracemalloc's peak of
+    Python allocations during it (the in-process simulator's page serving included, so an upper
+    bound; slow). Otherwise (a cold process whose first sync this is) the growth of ru_maxrss over
+    the sync: the process high-water mark before vs after."""
+    import resource
+    import tracemalloc
+
+    from numbersadmin.inventory.services.accounts import account_create
+
+    def maxrss_mib() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+    acct = account_create(provider="didww", name="bench memory", base_url=base_url, secrets={"api_key": API_KEY})
+    before = maxrss_mib()
+    if trace:
+        tracemalloc.start()
+    try:
+        r = ours_sync(acct)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    finally:
+        tracemalloc.stop()
+    result = {"numbers": r["numbers"], "traced_peak_mib": round(peak, 1) if trace else None,
+              "ru_maxrss_before_mib": before, "ru_maxrss_mib": maxrss_mib()}
+    result["ru_maxrss_growth_mib"] = round(result["ru_maxrss_mib"] - before, 1)
+    log(f"sync: memory run {r['numbers']:,} numbers: {result}")
+    return result
+
+
+def bench_sync(n_dids: int, resync_runs: int, memory: bool = False, memory_only: bool = False) -> dict:
     from numbersadmin.inventory.choices import SyncState, SyncTrigger
     from numbersadmin.inventory.models import PhoneNumber, SyncRun
     from numbersadmin.inventory.services import ingest, sync
@@ -239,8 +272,10 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
     try:
         ours_acct = account_create(provider="didww", name="bench ours", base_url=sim.base_url,
                                    secrets={"api_key": API_KEY})
-        peer_acct = account_create(provider="didww", name="bench peer (update_or_create)", base_url=sim.base_url,
+        peer_acct = account_create(provider="didww", name="bench peer (bulk_create update_conflicts)", base_url=sim.base_url,
                                    secrets={"api_key": API_KEY})
+        if memory_only:  # a cold worker: phonenumbers metadata loading counts too
+            return {"dids": n_dids, "memory": sync_memory(ours_sync, sim.base_url, trace=False)}
         # Warm-up (untimed): HTTP stack, simulator, phonenumbers metadata for every region.
         client = build_client(ours_acct)
         try:
@@ -282,6 +317,8 @@ def bench_sync(n_dids: int, resync_runs: int) -> dict:
             }
         if resync["ours"][0].get("unchanged") != n_dids:
             raise RuntimeError(f"our re-sync did not see every DID unchanged: {resync['ours'][0]}")
+        if memory:
+            result["memory"] = sync_memory(ours_sync, sim.base_url)
         result["ratios_peer_over_ours"] = {
             f"{phase}_{part}": ratio(result["peer"][phase][f"{part}_s"], result["ours"][phase][f"{part}_s"])
             for phase in ("initial", "resync") for part in ("total", "apply")
@@ -529,7 +566,7 @@ def markdown(report: dict) -> str:
         f"## Sync: {s['dids']:,} DIDs from the DIDWW simulator (loopback)",
         "",
         "Ours = `run_sync` (fetch, then hash-skip + bulk writes). Peer = same DidwwClient fetch, then "
-        "`update_or_create` per record in one transaction. Re-sync: median of "
+        "`bulk_create(update_conflicts=True)` of every record in one transaction. Re-sync: median of "
         f"{len(s['ours']['resync']['runs'])} unchanged re-syncs.",
         "",
         "| Phase | Ours s (apply s) | Peer s (apply s) | Peer/ours total | Peer/ours apply "
@@ -546,6 +583,10 @@ def markdown(report: dict) -> str:
         "",
         f"Fetch alone (same client, both sides): ~{s['peer']['initial']['fetch_s']:.2f} s, so end-to-end ratios are "
         "capped by the fetch; the apply column is the write strategy alone.",
+        *([""] + [f"Peak memory of our initial sync of {s['memory']['numbers']:,} numbers (fresh account): "
+                  f"{s['memory']['traced_peak_mib']} MiB traced by tracemalloc (simulator included); "
+                  f"process ru_maxrss after the whole sync benchmark {s['memory']['ru_maxrss_mib']} MiB."]
+          if "memory" in s else []),
         "",
         f"## List page: {li['numbers']:,} numbers, median of {li['runs']} warm runs (test client)",
         "",
@@ -584,6 +625,10 @@ def main(argv=None) -> int:
     parser.add_argument("--caller-ids", type=int, default=5000, help="caller IDs in the caller-ID list")
     parser.add_argument("--sqlite-numbers", type=int, default=100_000,
                         help="rows for the embedded SQLite comparison (bench_sqlite.py); 0 skips it")
+    parser.add_argument("--sync-memory", action="store_true",
+                        help="also report the peak memory of one more initial sync (tracemalloc: slow)")
+    parser.add_argument("--sync-memory-only", action="store_true",
+                        help="only the peak memory of one initial sync of --sync-dids numbers (no timings, no list)")
     parser.add_argument("--json", default=str(ROOT / "test-artifacts" / "bench.json"), help="where to write JSON")
     parser.add_argument("--database-url", default=os.environ.get("INTEGRATION_DATABASE_URL", ""),
                         help="PostgreSQL URL of a role that may CREATE DATABASE (default: $INTEGRATION_DATABASE_URL)")
@@ -602,7 +647,16 @@ def main(argv=None) -> int:
         with connection.cursor() as cur:
             cur.execute("SHOW server_version")
             pg_version = cur.fetchone()[0]
-        sync_result = bench_sync(args.sync_dids, args.sync_runs)
+        if args.sync_memory_only:
+            memory = bench_sync(args.sync_dids, args.sync_runs, memory_only=True)
+            connection.close()
+            m = memory["memory"]
+            write_report({"sync": memory}, args.json,
+                         f"Peak memory of our initial sync of {m['numbers']:,} numbers (cold process, DIDWW simulator "
+                         f"in process): ru_maxrss {m['ru_maxrss_before_mib']} MiB before, {m['ru_maxrss_mib']} MiB "
+                         f"after: +{m['ru_maxrss_growth_mib']} MiB for the sync.")
+            return 0
+        sync_result = bench_sync(args.sync_dids, args.sync_runs, memory=args.sync_memory)
         # The list table holds only the bulk-loaded rows.
         with connection.cursor() as cur:
             cur.execute("TRUNCATE inventory_phonenumber CASCADE")

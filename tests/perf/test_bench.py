@@ -27,7 +27,7 @@ def test_bench_produces_report(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(BENCH), "--numbers", "1500", "--sync-dids", "200", "--runs", "2", "--sync-runs", "1",
-         "--sqlite-numbers", "1500", "--json", str(out)],
+         "--sqlite-numbers", "1500", "--sync-memory", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, f"bench failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
@@ -42,6 +42,10 @@ def test_bench_produces_report(tmp_path):
             assert {"total_s", "fetch_s", "apply_s", "rows"} <= set(sync[side][phase])
             assert {"ins", "upd"} <= set(sync[side][phase]["rows"])
     assert set(sync["ratios_peer_over_ours"]) == {"initial_total", "initial_apply", "resync_total", "resync_apply"}
+    # Counts, not times: our unchanged re-sync writes no row version; the initial one inserts them all.
+    assert sync["ours"]["resync"]["rows"]["upd"] == sync["ours"]["resync"]["rows"]["ins"] == 0
+    assert sync["ours"]["initial"]["rows"]["ins"] == 200
+    assert sync["memory"]["numbers"] == 200 and sync["memory"]["traced_peak_mib"] > 0
 
     listing = report["list"]
     assert listing["numbers"] == 1500
