@@ -157,7 +157,9 @@ def _changed_after(sort_column: str) -> str:
     """History rows (alias c) that change ``sort_column``, removals and restorations for status."""
     condition = f"c.field = '{sort_column}'"
     if sort_column == "status":
-        condition = f"({condition} OR c.kind IN {_kinds(ChangeKind.REMOVED, ChangeKind.RESTORED)})"
+        # Events have no field: both parts stay ranges of change_field_at (field, at), not a scan.
+        condition = (f"c.field IN ('status', '') AND (c.field = 'status' OR c.kind IN "
+                     f"{_kinds(ChangeKind.REMOVED, ChangeKind.RESTORED)})")
     return condition
 
 
