@@ -262,7 +262,7 @@ def stuck_runs(db: Db, account_id: int) -> int:
 class ApplyGate:
     """Pins a run inside its apply transaction, so a fault lands there deterministically rather
     than racing a sub-second apply: a SHARE lock on the numbers table (reads pass, inserts wait),
-    held in this connection's own transaction. By the time the apply's first INSERT of numbers
+    held in this connection's own transaction. By the time the apply's first write of numbers (COPY)
     waits on it, the same transaction has already locked the account row and upserted the
     account's locations, trunks and trunk groups: a half-done apply."""
 
@@ -294,9 +294,11 @@ def gate(services):
 
 
 def blocked_in_apply(db: Db) -> bool:
-    """A backend of the worker waits on the gate with the apply's INSERT of numbers."""
+    """A backend of the worker waits on the gate with the apply's write of numbers (PostgreSQL:
+    the COPY of new numbers; an INSERT elsewhere)."""
     return bool(db.q("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                     " AND query LIKE 'INSERT INTO \"inventory_phonenumber\"%%'"))
+                     " AND (query LIKE 'INSERT INTO \"inventory_phonenumber\"%%'"
+                     " OR query LIKE 'COPY inventory_phonenumber %%')"))
 
 
 def partial_rows(db: Db, account_id: int) -> dict:
@@ -418,7 +420,7 @@ def test_worker_sigkill_during_apply(env, db, procs, sims, gate, row):
     run_id = queue(env, "pf-apply")
 
     at_kill = kill_worker_at(db, run_id, worker, lambda r: r["stage"] == "applying" and blocked_in_apply(db),
-                             "the apply's INSERT of numbers", procs)
+                             "the apply's write of numbers", procs)
     fault_at = time.time()
     held.release()  # the killed backend may now finish its statement; it then finds its client gone
     # 0 partial apply: the killed transaction rolled back as a whole (once its backend noticed).
@@ -438,7 +440,7 @@ def test_worker_sigkill_during_apply(env, db, procs, sims, gate, row):
     row["stuck runs"] = stuck_runs(db, account_id)
     assert row["stuck runs"] == 0
     row["outcome"] = f"killed mid-apply, 0 rows kept -> recovery run #{recovery['id']} added 3000"
-    row["notes"] = f"killed {at_kill['now'] - at_kill['started']:.1f} s into the run, INSERT of numbers pending"
+    row["notes"] = f"killed {at_kill['now'] - at_kill['started']:.1f} s into the run, write of numbers pending"
 
 
 # -- 3. PostgreSQL restart during apply -----------------------------------------------------------
