@@ -64,8 +64,7 @@ def rebase(qs, moment: dt.datetime):
     """``qs`` (PhoneNumber) read from the table as it was at ``moment``."""
     qs = qs.all()
     alias = qs.query.get_initial_alias()
-    qs.query.alias_map[alias] = RebuiltTable(PhoneNumber._meta.db_table, alias, moment)
-    return qs
+    return _with_table(qs, RebuiltTable(PhoneNumber._meta.db_table, alias, moment))
 
 
 def live(qs):
@@ -73,14 +72,19 @@ def live(qs):
     table = _table(qs)
     if table is None:
         return qs
-    qs = qs.all()
-    qs.query.alias_map[table.table_alias] = BaseTable(table.table_name, table.table_alias)
-    return qs
+    return _with_table(qs, BaseTable(table.table_name, table.table_alias))
 
 
 def moment_of(qs) -> dt.datetime | None:
     table = _table(qs)
     return table.moment if table else None
+
+
+def _with_table(qs, table: BaseTable):
+    """A copy of ``qs`` reading ``table`` under that table's alias (filters and joins unchanged)."""
+    qs = qs.all()
+    qs.query.alias_map[table.table_alias] = table
+    return qs
 
 
 def _table(qs) -> RebuiltTable | None:
@@ -97,14 +101,9 @@ def split(qs, sort_column: str | None, order: str = "") -> list | None:
     table = _table(qs)
     if table is None or not sort_column:
         return None
-    halves = []
-    for part in ("unchanged", "changed"):
-        half = qs.all()
-        alias = table.table_alias
-        half.query.alias_map[alias] = RebuiltTable(table.table_name, alias, table.moment, part, sort_column,
-                                                   order if part == "changed" else "")
-        halves.append(half)
-    return halves
+    return [_with_table(qs, RebuiltTable(table.table_name, table.table_alias, table.moment, part, sort_column,
+                                         order if part == "changed" else ""))
+            for part in ("unchanged", "changed")]
 
 
 def sort_column_of(path: str) -> str | None:

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.text import slugify
 
-from . import selectors
+from . import diff, selectors
 from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, SiteSettings, Trunk, TrunkGroup
 from .services import exports
 from .services.exports import Field
@@ -292,18 +292,55 @@ def export_file_name(spec: ListSpec, saved=None) -> str:
 
 
 def export_file(plan: ExportPlan, user, fmt: str, rows: int, base: str):
-    """The file itself, manifest first: CSV streams; XLSX is built in an anonymous temporary file
-    (gone when the response closes it)."""
-    manifest = plan.manifest(user, rows)
+    return file_response(fmt, base, plan.fields, plan.manifest(user, rows), qs=plan.qs)
+
+
+def file_response(fmt: str, base: str, fields: list[Field], manifest, *, qs=None, rows=None):
+    """The file itself, manifest first, from ``qs`` or ready ``rows``: CSV streams; XLSX is built
+    in an anonymous temporary file (gone when the response closes it)."""
     if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(plan.qs, plan.fields, manifest),
+        response = StreamingHttpResponse(exports.csv_rows(qs, fields, manifest, rows=rows),
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
         return response
     fh = tempfile.TemporaryFile()
-    exports.write_xlsx(fh, plan.qs, plan.fields, manifest)
+    exports.write_xlsx(fh, qs, fields, manifest, rows=rows)
     fh.seek(0)
     return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=XLSX_TYPE)
+
+
+@dataclass
+class DiffPlan:
+    """A diff between ``start`` and ``end`` for the numbers the list's filters select at ``end``
+    (the /numbers/diff/ page and ``export numbers --diff-from``)."""
+
+    start: object
+    end: object
+    filterset: object
+    params: QueryDict
+
+    @property
+    def filters(self) -> list[str]:
+        return [f"{c.heading}: {c.value}" for c in chips(self.filterset, self.params)]
+
+    def rows(self):
+        return diff.diff(self.start, self.end, self.filterset.qs)
+
+    def manifest(self, generated_by: str, query: str) -> exports.Manifest:
+        return exports.Manifest(
+            list_title=f"Numbers changed from {self.start.isoformat()} to {self.end.isoformat()}",
+            generated_by=generated_by, query=query, filters=self.filters,
+            columns=", ".join(f.header for f in diff.FIELDS), selection="every difference", rows=None,
+            accounts=exports.accounts_in(self.filterset.qs))
+
+
+def diff_plan(params: QueryDict, start, end) -> DiffPlan:
+    """``params``: the numbers list's filters (anything else is dropped by the filterset)."""
+    params = params.copy()
+    for key in ("from", "to", "export"):
+        params.pop(key, None)
+    params["as_of"], params["removed"] = end.isoformat(), "all"
+    return DiffPlan(start, end, get_spec("numbers").filterset(params), params)
 
 
 def parse_selected(values: list[str], notices: list[str]) -> list[int] | None:

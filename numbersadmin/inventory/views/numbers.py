@@ -2,16 +2,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import tempfile
 
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
+from django.http import Http404, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 
 from .. import diff, forms, history, lists, selectors
 from ..forms import NumberAnnotateForm
-from ..services import exports
 from ..services.audit import audit
 from ..models import PhoneNumber, Tag
 
@@ -68,43 +66,23 @@ def numbers_diff(request):
                "notices": [f"{form.fields[f].label + ': ' if f in form.fields else ''}{e}"
                            for f, errors in form.errors.items() for e in errors] if form.is_bound else []}
     if form.is_bound and form.is_valid():
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        spec = lists.get_spec("numbers")
-        params = request.GET.copy()
-        for key in ("from", "to", "export"):
-            params.pop(key, None)
-        params["as_of"], params["removed"] = end.isoformat(), "all"
-        filterset = spec.filterset(params)
-        notices = lists.form_notices(filterset)
-        rows = diff.diff(start, end, filterset.qs)
+        plan = lists.diff_plan(request.GET, form.cleaned_data["start"], form.cleaned_data["end"])
+        notices = lists.form_notices(plan.filterset)
         fmt = request.GET.get("export")
         if fmt in ("csv", "xlsx") and not notices:
-            return _diff_export(request, fmt, start, end, rows, filterset, params)
-        shown = list(itertools.islice(rows, DIFF_SHOWN + 1))
-        context.update(start=start, end=end, rows=shown[:DIFF_SHOWN], more=len(shown) > DIFF_SHOWN,
+            return _diff_export(request, fmt, plan)
+        shown = list(itertools.islice(plan.rows(), DIFF_SHOWN + 1))
+        context.update(start=plan.start, end=plan.end, rows=shown[:DIFF_SHOWN], more=len(shown) > DIFF_SHOWN,
                        summary=diff.summary(shown[:DIFF_SHOWN]), notices=context["notices"] + notices,
                        shown_limit=DIFF_SHOWN,
                        query=request.GET.urlencode())
     return render(request, "inventory/numbers/diff.html", context)
 
 
-def _diff_export(request, fmt, start, end, rows, filterset, params):
-    filters = [f"{c.heading}: {c.value}" for c in lists.chips(filterset, params)]
-    manifest = exports.Manifest(
-        list_title=f"Numbers changed from {start.isoformat()} to {end.isoformat()}",
-        generated_by=request.user.get_username(), query=request.GET.urlencode(), filters=filters,
-        columns=", ".join(f.header for f in diff.FIELDS), selection="every difference", rows=None,
-        accounts=exports.accounts_in(filterset.qs))
-    values = (r.values() for r in rows)
-    base = f"numbers-diff-{timezone.localtime(start):%Y%m%d-%H%M}-{timezone.localtime(end):%Y%m%d-%H%M}"
-    audit(request.user, "export", "numbers_diff", {"format": fmt, "from": start.isoformat(), "to": end.isoformat(),
-                                                    "filters": filters})
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.csv_rows(None, diff.FIELDS, manifest, rows=values),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{base}.csv"'
-        return response
-    fh = tempfile.TemporaryFile()
-    exports.write_xlsx(fh, None, diff.FIELDS, manifest, rows=values)
-    fh.seek(0)
-    return FileResponse(fh, as_attachment=True, filename=f"{base}.xlsx", content_type=lists.XLSX_TYPE)
+def _diff_export(request, fmt, plan):
+    manifest = plan.manifest(request.user.get_username(), request.GET.urlencode())
+    base = (f"numbers-diff-{timezone.localtime(plan.start):%Y%m%d-%H%M}-"
+            f"{timezone.localtime(plan.end):%Y%m%d-%H%M}")
+    audit(request.user, "export", "numbers_diff", {"format": fmt, "from": plan.start.isoformat(),
+                                                    "to": plan.end.isoformat(), "filters": manifest.filters})
+    return lists.file_response(fmt, base, diff.FIELDS, manifest, rows=(r.values() for r in plan.rows()))

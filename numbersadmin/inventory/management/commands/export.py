@@ -72,21 +72,26 @@ class Command(BaseCommand):
             raise CommandError(" ".join(notices))
         rows = plan.qs.count()
         manifest = None if opts["no_manifest"] else plan.manifest("cli", rows)
-        if opts["format"] == "xlsx":
-            if opts["output"] == "-":
-                raise CommandError("XLSX needs -o FILE.")
-            rows = exports.write_xlsx(opts["output"], plan.qs, plan.fields, manifest)
-        else:
-            fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
-            try:
-                exports.write_csv(fh, exports.csv_rows(plan.qs, plan.fields, manifest))
-            finally:
-                if fh is not sys.stdout:
-                    fh.close()
+        written = self._write(opts, plan.fields, manifest, qs=plan.qs)
+        rows = rows if written is None else written
         audit("cli", "export", spec.name, {"format": opts["format"], "columns": plan.columns_mode,
                                            "query": plan.query, "filters": plan.filters}, rows=rows)
         if opts["output"] != "-":
             self.stderr.write(f"Wrote {rows} rows to {opts['output']}")
+
+    def _write(self, opts, fields, manifest, *, qs=None, rows=None) -> int | None:
+        """The file (or stdout for CSV) from ``qs`` or ready ``rows``; XLSX returns its row count."""
+        if opts["format"] == "xlsx":
+            if opts["output"] == "-":
+                raise CommandError("XLSX needs -o FILE.")
+            return exports.write_xlsx(opts["output"], qs, fields, manifest, rows=rows)
+        fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
+        try:
+            exports.write_csv(fh, exports.csv_rows(qs, fields, manifest, rows=rows))
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+        return None
 
     def _diff(self, spec, params, opts):
         """``--diff-from A [--as-of B]``: every difference between A and B (diff.py), one row each."""
@@ -95,37 +100,21 @@ class Command(BaseCommand):
         form = DiffForm({"from": opts["diff_from"], "to": params.pop("as_of", [""])[-1]})
         if not form.is_valid():
             raise CommandError("; ".join(e for errors in form.errors.values() for e in errors))
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        params["as_of"], params["removed"] = end.isoformat(), "all"
-        filterset = spec.filterset(params)
-        if not filterset.is_valid():
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.form.errors.items()))
-        filters = [f"{c.heading}: {c.value}" for c in lists.chips(filterset, params)]
-        manifest = None if opts["no_manifest"] else exports.Manifest(
-            list_title=f"Numbers changed from {start.isoformat()} to {end.isoformat()}", generated_by="cli",
-            query=params.urlencode(), filters=filters, columns=", ".join(f.header for f in diff.FIELDS),
-            selection="every difference", rows=None, accounts=exports.accounts_in(filterset.qs))
-        values = (r.values() for r in diff.diff(start, end, filterset.qs))
-        if opts["format"] == "xlsx":
-            if opts["output"] == "-":
-                raise CommandError("XLSX needs -o FILE.")
-            rows = exports.write_xlsx(opts["output"], None, diff.FIELDS, manifest, rows=values)
-        else:
-            counted = _Counted(values)
-            fh = sys.stdout if opts["output"] == "-" else open(opts["output"], "w", newline="", encoding="utf-8")
-            try:
-                exports.write_csv(fh, exports.csv_rows(None, diff.FIELDS, manifest, rows=counted))
-            finally:
-                if fh is not sys.stdout:
-                    fh.close()
-            rows = counted.n
-        audit("cli", "export", "numbers_diff", {"format": opts["format"], "from": start.isoformat(),
-                                                "to": end.isoformat(), "filters": filters}, rows=rows)
+        plan = lists.diff_plan(params, form.cleaned_data["start"], form.cleaned_data["end"])
+        if not plan.filterset.is_valid():
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in plan.filterset.form.errors.items()))
+        manifest = None if opts["no_manifest"] else plan.manifest("cli", plan.params.urlencode())
+        counted = _Counted(r.values() for r in plan.rows())
+        self._write(opts, diff.FIELDS, manifest, rows=counted)
+        audit("cli", "export", "numbers_diff", {"format": opts["format"], "from": plan.start.isoformat(),
+                                                "to": plan.end.isoformat(), "filters": plan.filters}, rows=counted.n)
         if opts["output"] != "-":
-            self.stderr.write(f"Wrote {rows} differences to {opts['output']}")
+            self.stderr.write(f"Wrote {counted.n} differences to {opts['output']}")
 
 
 class _Counted:
+    """Counts the rows a writer takes from ``source`` (a diff is not counted before writing)."""
+
     def __init__(self, source):
         self.source, self.n = source, 0
 
