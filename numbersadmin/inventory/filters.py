@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import django_filters as df
 import phonenumbers
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from providers import registry
@@ -23,26 +23,34 @@ from . import asof
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
 from .planner import EXACT_COUNT_LIMIT, estimate_rows
-from .widgets import FastModelChoiceField, FastSelect
-from .models import (AuditLog, CallerId, Location, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount, Tag, Trunk,
-                     TrunkGroup)
+from .widgets import FastChoiceField, FastModelChoiceField, FastSelect, render_inputs_in_python
+from .models import (AuditLog, CallerId, Location, NumberCount, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount,
+                     Tag, Trunk, TrunkGroup)
 
 
-def _location_choices() -> dict[str, list[tuple[str, str]]]:
-    """Country, region and city choices from the (small) locations table in one query."""
+def _location_choices(held_countries: bool = False, extra_countries=()) -> dict[str, list[tuple[str, str]]]:
+    """Country, region and city choices from the (small) locations table in one query.
+
+    ``held_countries``: the countries of numbers too, read from NumberCount (kept by triggers, a
+    few rows per account), so numbers without a location record (Plivo, Apifonica) are
+    filterable; never a DISTINCT over the numbers table. ``extra_countries``: codes a URL or
+    saved view asks for; a region phonenumbers knows stays a valid choice while no number has it
+    (0 rows, not an error)."""
     countries: set[str] = set()
     regions, cities = set(), set()
     # order_by(): the model's ordering (name, id) would join the DISTINCT and return every row.
-    for code, region, city in Location.objects.order_by().values_list("country_code", "region", "city").distinct():
+    rows = Location.objects.order_by().values_list("country_code", "region", "city").distinct()
+    if held_countries:  # one query: UNION is distinct too
+        held = NumberCount.objects.order_by().annotate(r=Value(""), c=Value("")).values_list("country", "r", "c")
+        rows = rows.union(held).order_by()
+    for code, region, city in rows:
         if code:
             countries.add(code.upper())
         if region:
             regions.add(region)
         if city:
             cities.add(city)
-    # Every region phonenumbers knows, so numbers without a location record (Plivo, Apifonica)
-    # are filterable too: a static list, never a DISTINCT over the numbers table.
-    countries.update(phonenumbers.SUPPORTED_REGIONS)
+    countries.update(c for c in extra_countries if c in phonenumbers.SUPPORTED_REGIONS)
     return {
         # "Germany (DE)": names from one table (countries.py), never a bare code or a provider's spelling.
         "country": sorted(((c, country_label(c)) for c in countries), key=lambda x: x[1].casefold()),
@@ -105,6 +113,8 @@ class FastFilterSet(df.FilterSet):
                     f.extra["widget"] = FastSelect
                 if f.field_class is df.fields.ModelChoiceField:
                     f.field_class = FastModelChoiceField
+                elif f.field_class is df.fields.ChoiceField:
+                    f.field_class = FastChoiceField
                 f.extra.setdefault("empty_label", ANY_LABEL)  # "no filter" reads "Any", not "---------"
 
     def get_form_class(self):
@@ -122,7 +132,9 @@ class FastFilterSet(df.FilterSet):
             twin.extra["widget"] = forms.HiddenInput
             twin.parent = self
             self.filters[f"{name}__n"] = twin
-        return super().get_form_class()
+        form_class = super().get_form_class()
+        render_inputs_in_python(form_class)
+        return form_class
 
 
 # --- Free-text search (q=) ----------------------------------------------------------------------
@@ -380,7 +392,8 @@ class NumberFilterSet(FastFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, choices in _location_choices().items():
+        asked = [self.data.get(key) for key in ("country", "country__n")] if self.data else ()
+        for name, choices in _location_choices(held_countries=True, extra_countries=asked).items():
             self.filters[name].extra["choices"] = choices
         self.filters["owner_type"].extra["choices"] = _owner_type_choices()
 

@@ -56,7 +56,6 @@ class ListSpec:
     intro_template: str = ""  # page-specific lines under the heading
     intro_context: Callable | None = None  # () -> dict for the intro template
     bulk_editable: bool = False  # admins may tag/annotate the selection (numbers)
-    after_page: Callable | None = None  # (rows) -> None: one extra query per page, not per row
     # Set: the page joins only these relations plus the visible columns' ``select`` (the selector
     # joins every relation for exports and other callers). PostgreSQL plans a 7-table join in
     # ~20 ms, 4 tables in ~2 ms: the largest cost of a numbers page.
@@ -98,8 +97,7 @@ LISTS: dict[str, ListSpec] = {
                  selectors.CALLER_ID_SORTS, "verified_until",
                  order=selectors.caller_id_order, keyset=False, table_id="caller-ids-table",
                  empty_text="No caller IDs match these filters.", search_placeholder="Caller ID, any digits…",
-                 intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro,
-                 after_page=selectors.attach_owners, model=CallerId),
+                 intro_template="inventory/caller_ids/intro.html", intro_context=_caller_id_intro, model=CallerId),
         ListSpec("owners", "Owners", "owners", selectors.owner_list, OWNER_COLUMNS, selectors.OWNER_SORTS, "name", table_id="owners-table", empty_text="No owners match these filters.",
                  search_placeholder="Name…", model=Owner),
         ListSpec("locations", "Locations", "locations", selectors.location_list, LOCATION_COLUMNS, selectors.LOCATION_SORTS, "name", table_id="locations-table",

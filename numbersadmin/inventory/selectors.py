@@ -464,6 +464,7 @@ def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
         state=verification_state_expr(timezone.localdate(), window),
         owned_number_id=owning_number_subquery(),
         owner_account=owning_number_subquery("account__name"),
+        owner_provider=owning_number_subquery("account__provider"),  # the list's "Owned by" cell: no second query
     )
 
 
@@ -472,7 +473,8 @@ def caller_id_get(pk: int) -> CallerId | None:
 
 
 def caller_id_list(params) -> CallerIdFilterSet:
-    return CallerIdFilterSet(params, queryset=caller_id_queryset().filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
+    lean = caller_id_queryset().defer("raw", "account__config", "account__secrets_encrypted")
+    return CallerIdFilterSet(params, queryset=lean.filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
 
 
 def caller_id_order(qs: QuerySet, sort) -> QuerySet:
@@ -489,7 +491,9 @@ def caller_ids_for_number(number: PhoneNumber) -> list[CallerId]:
 def attach_owners(caller_ids: list) -> None:
     """One query for the owning numbers of a page of caller IDs."""
     ids = {c.owned_number_id for c in caller_ids if c.owned_number_id}
-    owners = PhoneNumber.objects.select_related("account").in_bulk(ids) if ids else {}
+    # What the "Owned by" cell and the caller-ID page show: not the payloads of 50 numbers.
+    owners = (PhoneNumber.objects.select_related("account")
+              .only("e164", "number_raw", "account__name", "account__provider").in_bulk(ids)) if ids else {}
     for c in caller_ids:
         c.owned_number = owners.get(c.owned_number_id)
 

@@ -22,7 +22,7 @@ from typing import Callable
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Model
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from providers import registry
@@ -31,11 +31,12 @@ from providers.plivo.mapping import POOL_GROUP_TYPE
 from . import selectors
 from .choices import NumberKind, NumberStatus, VerificationState
 from .models import (CallerId, Location, NumberGroup, Owner, PhoneNumber, PoolMembership, Trunk, TrunkGroup,
-                     owner_type_label)
+                     owner_type_label, pk_url)
 from .countries import country_name
 from .pagination import SortKey
 from .services.exports import Field
 from .templatetags.inventory_tags import freshness
+from .widgets import conditional_escape, format_html
 
 DASH = mark_safe('<span class="muted">—</span>')
 
@@ -69,6 +70,7 @@ class Column:
 
 
 PROVIDERS = registry.choices()  # provider code -> name people know ("apifonica" -> "Apifonica")
+PROVIDER_NAMES = dict(PROVIDERS)
 
 
 def value(header: str, path: str | None = None, **kw) -> Field:
@@ -473,11 +475,13 @@ def verification_cell(row, table):
 
 
 def owner_cell(row, table):
-    number = getattr(row, "owned_number", None)
-    if number is None:
+    """From the row's annotations (selectors.caller_id_queryset): the owning number has the
+    caller ID's own e164."""
+    if not row.owned_number_id:
         return mark_safe('<span class="badge badge-notowned" title="no connected account holds this number">not owned anywhere</span>')
-    return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>', number.get_absolute_url(),
-                       number.e164, number.account.provider_name, number.account.name)
+    return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>',
+                       pk_url("number_detail", row.owned_number_id), row.e164,
+                       PROVIDER_NAMES.get(row.owner_provider, row.owner_provider), row.owner_account)
 
 
 CALLER_ID_COLUMNS = check_columns([

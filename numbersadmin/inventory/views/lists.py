@@ -122,8 +122,6 @@ def _results(request, spec: ListSpec, state: ViewState) -> Results:
     else:
         page_obj = _numbered_page(spec, qs, sort, per_page, params.get("page"), notices)
         results = Results(filterset, sort, per_page, list(page_obj.object_list), page_obj=page_obj)
-    if spec.after_page:
-        spec.after_page(results.rows)
     return results
 
 
