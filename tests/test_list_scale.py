@@ -114,3 +114,41 @@ def test_search_matches_what_the_join_or_matched(synced, text):
         assert {number.pk, PhoneNumber.objects.get(owner__name="Hotline desk").pk} <= set(new.values_list("pk", flat=True))
     assert not PhoneNumber.objects.filter(search_q("hotline zz-no-match")).exists()  # words are ANDed
     assert not PhoneNumber.objects.filter(Q(pk__in=[]) & search_q(text)).exists()
+
+
+def _single_row_loads(ctx) -> list[str]:
+    """Queries Django runs to fetch a deferred field of one row (refresh_from_db)."""
+    return [q["sql"] for q in ctx.captured_queries
+            if re.search(r'WHERE "inventory_phonenumber"\."id" = \S+ LIMIT 21', q["sql"])]
+
+
+def _tbody(body: str) -> str:
+    return re.search(r"<tbody.*?</tbody>", body, re.S).group(0)
+
+
+def test_numbers_page_loads_only_what_its_columns_read(ops_client, synced):
+    from numbersadmin.inventory import lists
+    from numbersadmin.inventory.tables import NUMBER_COLUMNS, unread_fields
+
+    PhoneNumber.objects.filter(pk=PhoneNumber.objects.order_by("pk")[0].pk).update(
+        description="Support hotline", is_main_number=True, is_valid=False, application="IVR", extension="12")
+    spec = lists.LISTS["numbers"]
+    on_screen = [c.name for c in NUMBER_COLUMNS if c.on_screen]
+    default = [c for c in NUMBER_COLUMNS if c.on_screen and c.default]
+    assert "raw_status" not in unread_fields(PhoneNumber, default) and "description" in unread_fields(PhoneNumber, default)
+    urls = [f"/numbers/?cols={name}" for name in on_screen]  # each column alone reads only what it loads
+    urls += [f"/numbers/?cols={','.join(on_screen)}&sort={key}" for key in (*spec.sorts, "-e164", "-cost")]
+    lean = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            lean[url] = _tbody(ops_client.get(url).content.decode())
+        assert not _single_row_loads(ctx), (url, _single_row_loads(ctx)[:1])
+        assert 'data-pk="' in lean[url], url
+    # The same pages with every column loaded: identical HTML.
+    reads = spec.page_reads
+    object.__setattr__(spec, "page_reads", None)  # a frozen dataclass; put back below
+    try:
+        for url in urls:
+            assert _tbody(ops_client.get(url).content.decode()) == lean[url], url
+    finally:
+        object.__setattr__(spec, "page_reads", reads)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from numbersadmin.inventory.models import SavedView
 
-from .models import (DAYS_MAX, NEEDS_DAYS, NEEDS_THRESHOLD, NEEDS_VIEW, THRESHOLD_MAX, AlertItem, AlertRule, Cadence,
+from .models import (DAYS_MAX, NEEDS_DAYS, NEEDS_VIEW, THRESHOLD_MAX, AlertItem, AlertRule, Cadence,
                      Channel, ReportFormat, RuleKind)
 from .validators import validate_email, validate_webhook_url
 

@@ -438,6 +438,14 @@ GROUP_COLUMNS = check_columns([
 ], selectors.GROUP_SORTS, NumberGroup)
 
 
+def unread_fields(model, columns: list[Column], reads=()) -> list[str]:
+    """The row model's own columns that none of ``columns`` stands for, nor ``reads`` names: a
+    page can leave them unloaded. Relations stay (their joins are chosen elsewhere)."""
+    wanted = {path.split("__")[0] for c in columns for path in (f.path for f in c.fields)} | set(reads)
+    return [f.name for f in model._meta.concrete_fields
+            if not f.primary_key and not f.is_relation and f.name not in wanted]
+
+
 class Table:
     def __init__(self, rows, columns: list[Column], *, table_id: str = "", empty_text: str = "Nothing here.",
                  selectable: bool = False):

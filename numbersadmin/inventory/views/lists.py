@@ -19,7 +19,7 @@ from ..lists import ListSpec
 from ..models import ExportJob, ListPreference, SavedView
 from ..services import preferences
 from ..services.audit import audit
-from ..tables import Column, Table
+from ..tables import Column, Table, unread_fields
 from .accounts import MANAGE
 from .common import htmx_partial, paged, render_page
 
@@ -86,8 +86,8 @@ class Results:
     page_obj: object = None  # Django Page (numbered lists)
 
 
-def _with_related(spec: ListSpec, qs, visible: list[Column]):
-    """Only what the visible columns render is joined or prefetched."""
+def _with_related(spec: ListSpec, qs, visible: list[Column], sort_field=None):
+    """Only what the visible columns render is joined, loaded or prefetched."""
     related = [r for c in visible for r in c.select]
     prefetch = [r for c in visible for r in c.prefetch]
     if spec.page_related is not None:
@@ -95,6 +95,9 @@ def _with_related(spec: ListSpec, qs, visible: list[Column]):
         related = [*spec.page_related, *related]
     if related:
         qs = qs.select_related(*related)
+    if spec.page_reads is not None:
+        reads = [*spec.page_reads, *([sort_field] if isinstance(sort_field, str) else [])]
+        qs = qs.defer(*unread_fields(spec.model, visible, reads))
     return qs.prefetch_related(*prefetch) if prefetch else qs
 
 
@@ -115,7 +118,7 @@ def _results(request, spec: ListSpec, state: ViewState) -> Results:
     if error:
         notices.append(error)
     per_page = lists.parse_per_page(params.get("per_page"), notices)
-    qs = _with_related(spec, filterset.qs, state.visible)
+    qs = _with_related(spec, filterset.qs, state.visible, sort.field)
     if spec.keyset:
         page = paged(request, qs, field=sort.field, descending=sort.descending, per_page=per_page, notices=notices)
         results = Results(filterset, sort, per_page, page.rows, page=page)
