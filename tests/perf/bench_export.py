@@ -713,7 +713,7 @@ def markdown(report: dict) -> str:
         f"manifest lines before ours' header: {ours['manifest_lines']}.",
         f"- Queries through Django's cursor during the request: ours {ours['queries']}, peer {runs['peer']['queries']} "
         "(server-side cursor FETCHes not counted).",
-        f"- 1-min load average before/after each request: "
+        "- 1-min load average before/after each request: "
         + ", ".join(f"{k} {r['loadavg_1min'][0]}/{r['loadavg_1min'][1]}" for k, r in runs.items())
         + f" ({m['cpus']} CPUs; other work on the machine inflates times, not memory)."
         + ("" if checks["product_code_unchanged_during_run"]
