@@ -29,9 +29,9 @@ USERNAME_CHARS = re.compile(r"[^\w.@+-]")
 class SsoRefused(Exception):
     """Sign-in refused for a reason the user should read (deactivated, unknown user, ...)."""
 
-    def __init__(self, message: str, reason: str):
+    def __init__(self, message: str, reason: str, who=""):
         super().__init__(message)
-        self.message, self.reason = message, reason
+        self.message, self.reason, self.who = message, reason, who
 
 
 # --- single sign-on --------------------------------------------------------------------------
@@ -54,12 +54,20 @@ def _text_claim(claims: dict, key: str, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-@transaction.atomic
 def sso_sign_in(*, issuer: str, subject: str, claims: dict, client: str = "") -> "User":
     """The user for a verified IdP identity: the linked one; else an existing user with the same
     email when the IdP says the email is verified (and that user has no identity yet); else a new
     user (OIDC_CREATE_USERS). Names and email follow the claims; managed groups follow the groups
     claim. Raises SsoRefused (audited) for deactivated users and unknown ones when not creating."""
+    try:
+        return _sign_in(issuer=issuer, subject=subject, claims=claims)
+    except SsoRefused as exc:  # audited after the rollback, so the entry stays
+        audit(exc.who, "auth.sso_refused", "login", {"reason": exc.reason, "client": client})
+        raise
+
+
+@transaction.atomic
+def _sign_in(*, issuer: str, subject: str, claims: dict) -> "User":
     issuer, subject = str(issuer)[:255], str(subject)[:255]
     if not subject:
         raise SsoRefused("The identity provider did not say who you are (no subject).", "no_subject")
@@ -74,9 +82,8 @@ def sso_sign_in(*, issuer: str, subject: str, claims: dict, client: str = "") ->
             linked = user is not None
         if user is None:
             if not settings.OIDC_CREATE_USERS:
-                audit(subject[:150], "auth.sso_refused", "login", {"reason": "unknown_user", "client": client})
                 raise SsoRefused("There is no user for your single sign-on account here. Ask an admin to add you.",
-                                 "unknown_user")
+                                 "unknown_user", subject[:150])
             user = User(username=free_username(claims), email=email)
             user.set_unusable_password()
             user.save()
@@ -84,8 +91,7 @@ def sso_sign_in(*, issuer: str, subject: str, claims: dict, client: str = "") ->
         identity = SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject)
     user = identity.user
     if not user.is_active:
-        audit(user, "auth.sso_refused", "login", {"reason": "inactive", "client": client})
-        raise SsoRefused("Your user is deactivated here. Ask an admin to reactivate it.", "inactive")
+        raise SsoRefused("Your user is deactivated here. Ask an admin to reactivate it.", "inactive", user)
     if created:
         audit(user, "user.create", f"user {user.username}", {"via": "sso", "issuer": issuer})
     elif linked:
