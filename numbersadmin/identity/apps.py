@@ -7,4 +7,8 @@ class IdentityConfig(AppConfig):
     verbose_name = "Users and single sign-on"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the configuration checks)
+        from django.core.checks import register
+
+        from .checks import sso_settings
+
+        register(sso_settings)

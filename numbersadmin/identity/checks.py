@@ -2,12 +2,11 @@
 client secret is reported, not discovered at someone's first sign-in."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Warning
 
 from . import groupmap, oidc
 
 
-@register()
 def sso_settings(app_configs, **kwargs):
     problems = []
     try:
