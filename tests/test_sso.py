@@ -56,7 +56,7 @@ def test_groups_follow_the_idp_at_every_sign_in(client, sso_settings, loopback_i
     sign_in(client, "cara", "cara-idp-pass-1")
     assert groups_of("cara") == {"Contact centre"}
     last = AuditLog.objects.filter(action="user.groups", username="cara").order_by("-id").first()
-    assert last.detail["removed"] == ["Carrier team"] and last.detail["added"] == [] and last.detail["via"] == "sso"
+    assert last.detail["groups_removed"] == ["Carrier team"] and last.detail["groups_added"] == [] and last.detail["via"] == "sso"
 
 
 def test_an_existing_user_with_the_verified_email_is_linked_not_duplicated(client, sso_settings):

@@ -172,7 +172,7 @@ def test_groups_are_audited_with_what_changed(uclient, ops_user):
     assert response.status_code == 302
     assert set(ops_user.groups.values_list("name", flat=True)) == {"B team", "C team"}
     entry = AuditLog.objects.get(action="user.groups")
-    assert entry.detail == {"added": ["C team"], "removed": ["A team"]}
+    assert entry.detail == {"groups_added": ["C team"], "groups_removed": ["A team"]}
     uclient.post(f"/users/{ops_user.pk}/", {"action": "groups", "groups": [b.pk, c.pk]})  # no change: no entry
     assert AuditLog.objects.filter(action="user.groups").count() == 1
     response = uclient.post(f"/users/{ops_user.pk}/", {"action": "groups", "groups": ["x"]})

@@ -124,7 +124,7 @@ def sync_managed_groups(user, *, wanted: set[str], managed: set[str]) -> tuple[l
     if remove:
         user.groups.remove(*Group.objects.filter(name__in=remove))
     if add or remove:
-        audit(user, "user.groups", f"user {user.username}", {"via": "sso", "added": add, "removed": remove})
+        audit(user, "user.groups", f"user {user.username}", {"via": "sso", "groups_added": add, "groups_removed": remove})
     return add, remove
 
 
@@ -198,7 +198,7 @@ def set_groups(actor, user, groups) -> tuple[list[str], list[str]]:
     after = {g.name for g in groups}
     added, removed = sorted(after - before), sorted(before - after)
     if added or removed:
-        audit(actor, "user.groups", f"user {user.username}", {"added": added, "removed": removed})
+        audit(actor, "user.groups", f"user {user.username}", {"groups_added": added, "groups_removed": removed})
     return added, removed
 
 
