@@ -65,6 +65,14 @@ def test_an_existing_user_with_the_verified_email_is_linked_not_duplicated(clien
     assert not User.objects.filter(username="ana").exists()
     assert SsoIdentity.objects.get().user == existing
     assert AuditLog.objects.filter(action="user.sso_link", username="ana.lima").exists()
+    assert not User.objects.get(pk=existing.pk).has_usable_password()
+
+
+def test_superusers_are_never_linked_by_email(client, sso_settings):
+    root = User.objects.create_superuser("root", email="ana@example.com", password="root-pass-123")
+    sign_in(client, "ana", "ana-idp-pass-1")
+    assert SsoIdentity.objects.get().user.username == "ana"
+    assert User.objects.get(pk=root.pk).check_password("root-pass-123")
 
 
 def test_usernames_never_collide(client, sso_settings):

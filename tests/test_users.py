@@ -228,7 +228,8 @@ def test_set_password_for_local_users_only(uclient, ops_user, client):
     page = uclient.get(f"/users/{sso.pk}/").content.decode()
     assert 'id="no-password"' in page and 'id="password-form"' not in page
     response = uclient.post(f"/users/{sso.pk}/", {"action": "password", "password1": STRONG, "password2": STRONG})
-    assert "single sign-on" in response.content.decode() and not User.objects.get(pk=sso.pk).has_usable_password()
+    assert "has no password here" in response.content.decode()
+    assert not User.objects.get(pk=sso.pk).has_usable_password()
     no_password_in_audit(STRONG, "123")
 
 
@@ -250,3 +251,17 @@ def test_sso_users_have_no_password_to_change(client):
     client.force_login(sso)
     assert client.get("/password/")["Location"] == "/"
     assert "Change password" not in client.get("/").content.decode()
+
+
+def test_every_users_page_renders(client, root):
+    client.force_login(root)
+    sso = User.objects.create_user("sam")
+    SsoIdentity.objects.create(user=sso, issuer="https://idp", subject="42", idp_groups=["a"])
+    for url in ("/users/", "/users/?q=root&active=yes&kind=local", "/users/add/", f"/users/{root.pk}/",
+                f"/users/{sso.pk}/", "/password/"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/users/999999/").status_code == 404
+    assert client.get("/invite/x/y/", follow=True).status_code == 200
+    client.logout()
+    page = client.get("/invite/Mw/not-a-token/", follow=True).content.decode()
+    assert 'id="invalid-link"' in page

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -56,7 +56,8 @@ def _text_claim(claims: dict, key: str, limit: int) -> str:
 
 def sso_sign_in(*, issuer: str, subject: str, claims: dict, client: str = "") -> "User":
     """The user for a verified IdP identity: the linked one; else an existing user with the same
-    email when the IdP says the email is verified (and that user has no identity yet); else a new
+    email when the IdP says the email is verified (and that user has no identity yet and is not a
+    superuser; their password stops working: they sign in at the IdP from then on); else a new
     user (OIDC_CREATE_USERS). Names and email follow the claims; managed groups follow the groups
     claim. Raises SsoRefused (audited) for deactivated users and unknown ones when not creating."""
     try:
@@ -77,9 +78,13 @@ def _sign_in(*, issuer: str, subject: str, claims: dict) -> "User":
     if identity is None:
         user = None
         if email and claims.get("email_verified") is True:
-            matches = list(User.objects.filter(email__iexact=email, sso_identity__isnull=True)[:2])
+            # Superusers are never linked by email: they keep their password (emergency access).
+            matches = list(User.objects.filter(email__iexact=email, sso_identity__isnull=True, is_superuser=False)[:2])
             user = matches[0] if len(matches) == 1 else None
             linked = user is not None
+            if linked and user.has_usable_password():
+                user.set_unusable_password()  # from now on they sign in at the IdP
+                user.save(update_fields=["password"])
         if user is None:
             if not settings.OIDC_CREATE_USERS:
                 raise SsoRefused("There is no user for your single sign-on account here. Ask an admin to add you.",
@@ -141,6 +146,14 @@ def _guard(actor, user) -> None:
         raise PermissionDenied("Only a superuser can change a superuser.")
 
 
+def _save_new(user) -> None:
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # a same-named user created at the same moment
+        raise ValidationError({"username": "A user with that username already exists."}) from None
+
+
 def _group_names(groups) -> list[str]:
     return sorted(g.name for g in groups)
 
@@ -161,7 +174,7 @@ def create_user(actor, *, username: str, password: str, email: str = "", first_n
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     password_validation.validate_password(password, user)
     user.set_password(password)
-    user.save()
+    _save_new(user)
     user.groups.set(groups)
     audit(actor, "user.create", f"user {username}", {"email": email, "groups": _group_names(groups), "local": True})
     return user
@@ -175,7 +188,7 @@ def invite_user(actor, *, username: str, email: str = "", first_name: str = "", 
     username = _check_username(username)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     user.set_unusable_password()
-    user.save()
+    _save_new(user)
     user.groups.set(groups)
     audit(actor, "user.invite", f"user {username}", {"email": email, "groups": _group_names(groups)})
     return user, invite_path(user)

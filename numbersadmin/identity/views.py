@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation, ValidationError
 from django.core.mail import send_mail
 from django.core.paginator import InvalidPage, Paginator
+from django.db import IntegrityError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -97,7 +98,8 @@ class SsoCallback(OIDCAuthenticationCallbackView):
         except (SuspiciousOperation, jwt.PyJWTError) as exc:
             log.warning("SSO callback rejected: %s", exc)
             return _sso_failed(request, "the identity provider's answer could not be verified.", "verification")
-        except (requests.RequestException, ValueError, KeyError, oidc.SsoUnavailable, ImproperlyConfigured) as exc:
+        except (requests.RequestException, ValueError, KeyError, oidc.SsoUnavailable, ImproperlyConfigured,
+                IntegrityError) as exc:
             # Never the exception text: a token endpoint's error body could echo what we sent.
             log.warning("SSO callback failed: %s", type(exc).__name__)
             return _sso_failed(request, "the identity provider did not accept the sign-in (the code may be "
@@ -208,6 +210,8 @@ def user_detail(request, pk: int):
                     try:
                         services.set_password(request.user, subject, password_form.cleaned_data["password1"])
                     except ValidationError as exc:
+                        if kind == "sso":  # no password form on the page: say it above
+                            messages.error(request, " ".join(exc.messages))
                         password_form.add_error("password1", exc)
                     else:
                         messages.success(request, f"Password of {subject.username} set.")
