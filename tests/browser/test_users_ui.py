@@ -28,6 +28,10 @@ def test_invite_regroup_deactivate(page, live_server, browser):
     page.click("#nav-users")
     page.wait_for_url(f"{live_server.url}/users/")
     shot(page, "users-list")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/users/")
+    shot(page, "users-list-390")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     page.click("#add-user")
     page.fill("#id_username", "ivy")
