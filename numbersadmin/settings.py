@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "numbersadmin.inventory",
     "numbersadmin.reconcile",
     "numbersadmin.alerts",
+    "numbersadmin.identity",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,43 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=10)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=15 * 60)
 
+# Password login (the login form, Django admin's login). False: the form is gone and password
+# POSTs are refused everywhere (identity.backends.LocalBackend); users sign in with SSO only.
+# Emergency access: `manage.py` (changepassword, createsuperuser) still works, and setting it back
+# to True (restart) brings the form back.
+LOCAL_LOGIN_ENABLED = env.bool("LOCAL_LOGIN_ENABLED", default=True)
+# Invitation links (Django's password-reset tokens) stay valid this long, and work once.
+PASSWORD_RESET_TIMEOUT = env.int("INVITE_LINK_SECONDS", default=3 * 24 * 3600)
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; identity/ in README "Single sign-on").
+# Switched on when OIDC_RP_CLIENT_ID is set and the provider is known: OIDC_OP_DISCOVERY_URL (its
+# /.well-known/openid-configuration, fetched on first use) and/or the explicit endpoints, which win.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_DISCOVERY_URL = env.str("OIDC_OP_DISCOVERY_URL", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# "idp-group=Django group,other=Other group" (or a JSON object {"idp-group": ["Group", ...]}).
+OIDC_GROUP_MAP = env.str("OIDC_GROUP_MAP", default="")
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=True)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="SSO")  # the button reads "Sign in with SSO"
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (OIDC_OP_DISCOVERY_URL or (OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT)))
+OIDC_CREATE_USER = False  # mozilla-django-oidc's own switch: identity.backends creates users itself
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+AUTHENTICATION_BACKENDS = [
+    "numbersadmin.identity.backends.LocalBackend",  # first: force_login and sessions default to it
+    "numbersadmin.identity.backends.SsoBackend",  # does nothing unless OIDC is configured
+]
+
 # django-filter's blank choice: "Any" (no filter), not "---------" (filters.FastFilterSet sets it too).
 FILTERS_EMPTY_CHOICE_LABEL = "Any"
 
@@ -325,6 +363,9 @@ if env.str("EMAIL_URL", default=""):
                 "timeout": env.float("EMAIL_TIMEOUT", default=15.0) if "smtp" in _email["EMAIL_BACKEND"] else None}
     MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"],
                            "OPTIONS": {k: v for k, v in _options.items() if v not in (None, "")}}}
+# Users page invitations are emailed only when a mail server is configured; otherwise the admin
+# sees the one-time link once and passes it on.
+INVITE_EMAIL = env.bool("INVITE_EMAIL", default=bool(env.str("EMAIL_URL", default="")))
 DEFAULT_FROM_EMAIL = env.str("ALERTS_FROM_EMAIL", default="numbersadmin@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in messages point here (the dashboard as users reach it).

@@ -9,6 +9,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("alerts/", include("numbersadmin.alerts.urls")),
     path("reconcile/", include("numbersadmin.reconcile.urls")),
+    path("", include("numbersadmin.identity.urls")),  # users, invitations, password, /oidc/ sign-in
     path("", include("numbersadmin.inventory.urls")),
 ]
 

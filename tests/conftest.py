@@ -65,3 +65,25 @@ def didww_account(db, didww_sim):
 
     return account_create(provider="didww", name="DIDWW main", base_url=didww_sim.base_url,
                           secrets={"api_key": "sim-key-0123456789"})
+
+
+@pytest.fixture(scope="session")
+def loopback_idp(tmp_path_factory):
+    """A real OpenID provider (django-oauth-toolkit, tests/idp/) on 127.0.0.1 in its own process."""
+    from tests.idp.harness import LoopbackIdP
+
+    idp = LoopbackIdP(tmp_path_factory.mktemp("idp")).start()
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def sso_settings(settings, loopback_idp):
+    """The app configured against the loopback IdP (as the OIDC_* environment variables would)."""
+    from numbersadmin.identity import oidc
+
+    for key, value in loopback_idp.rp_settings().items():
+        setattr(settings, key, value)
+    oidc.forget_discovery()
+    yield settings
+    oidc.forget_discovery()

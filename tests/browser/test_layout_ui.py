@@ -59,7 +59,16 @@ def every_page(admin_user) -> list[str]:
         "/alerts/notifications/", "/alerts/settings/",
         "/costs/", "/numbers/cost/?country=US", f"/accounts/{account.pk}/delete/", "/reconcile/",
         f"/caller-ids/{first_pk(CallerId)}/",
+        *users_pages(admin_user),
     ]
+
+
+def users_pages(admin_user) -> list[str]:
+    """The Users pages (identity app): admin_user may manage users for this check."""
+    from django.contrib.auth.models import Permission
+
+    admin_user.user_permissions.add(Permission.objects.get(codename="change_user", content_type__app_label="auth"))
+    return ["/users/", "/users/add/", f"/users/{admin_user.pk}/", "/password/"]
 
 
 def alert_rule_with_item():

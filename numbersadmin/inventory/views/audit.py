@@ -25,6 +25,8 @@ DETAIL_LABELS = {
     "error_class": "Error", "run": "Sync run", "created": "New run",
     "change": "Change", "added": "Tags added", "removed": "Tags removed", "add_tags": "Tags added",
     "remove_tags": "Tags removed", "note_mode": "Note", "chars": "Note length", "note_chars": "Note length",
+    "via": "Via", "reason": "Reason", "groups": "Groups", "groups_added": "Groups added",
+    "groups_removed": "Groups removed",
 }
 COLUMN_MODES = {"view": "current view", "all": "all columns"}
 SAFE_KEYS = {"secrets_changed"}  # names of replaced secrets, never their values

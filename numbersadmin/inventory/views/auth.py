@@ -90,6 +90,22 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class LoginView(auth_views.LoginView):
+    """The password form, and the "Sign in with SSO" button when OIDC is configured. With
+    LOCAL_LOGIN_ENABLED off the form is not shown and a password POST is refused (403) before any
+    password is checked (the backends refuse it too, so Django admin's login cannot be used either)."""
+
     form_class = ThrottledAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "local_login": settings.LOCAL_LOGIN_ENABLED,
+                "sso_enabled": settings.OIDC_ENABLED, "sso_name": settings.OIDC_PROVIDER_NAME}
+
+    def post(self, request, *args, **kwargs):
+        if not settings.LOCAL_LOGIN_ENABLED:
+            response = self.render_to_response(self.get_context_data(
+                refused="Password sign-in is turned off here: sign in with single sign-on."))
+            response.status_code = 403
+            return response
+        return super().post(request, *args, **kwargs)
