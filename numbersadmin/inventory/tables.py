@@ -71,6 +71,9 @@ class Column:
 
 PROVIDERS = registry.choices()  # provider code -> name people know ("apifonica" -> "Apifonica")
 PROVIDER_NAMES = dict(PROVIDERS)
+# What get_status_display() / get_kind_display() return, without their per-call dict of the choices.
+STATUS_LABELS, KIND_LABELS = dict(NumberStatus.choices), dict(NumberKind.choices)
+VERIFICATION_LABELS = dict(VerificationState.choices)
 
 
 def value(header: str, path: str | None = None, **kw) -> Field:
@@ -198,7 +201,7 @@ def number_cell(row, table):
 
 def status_cell(row, table):
     cell = format_html('<span class="badge badge-{}" title="provider status: {}">{}</span>', row.status,
-                       row.raw_status or "—", row.get_status_display())
+                       row.raw_status or "—", STATUS_LABELS.get(row.status, row.status))
     if row.missing_since:  # live, but absent from the last listing: never shown as removed
         cell += format_html(' <span class="badge badge-missing" title="absent from the provider\'s listing; '
                             'not removed">missing since {}</span>', row.missing_since.date())
@@ -301,7 +304,7 @@ NUMBER_COLUMNS = check_columns([
     Column("country", "Country", country("country"), (value("country"),), sortable=True),
     Column("region", "Region", text("region"), (value("region"),), sortable=True, default=False),
     Column("city", "City", text("city"), (value("city"),), sortable=True, default=False),
-    Column("kind", "Kind", lambda row, t: row.get_kind_display(), (value("kind", labels=NumberKind),), sortable=True),
+    Column("kind", "Kind", lambda row, t: KIND_LABELS.get(row.kind, row.kind), (value("kind", labels=NumberKind),), sortable=True),
     Column("status", "Status", status_cell, (value("status", label="Status", labels=NumberStatus),
                                              value("provider_status", "raw_status", label="Provider status"),
                                              value("missing_since", label="Missing since", kind="datetime")),
@@ -479,7 +482,7 @@ def number_table(rows) -> Table:
 
 def verification_cell(row, table):
     return format_html('<span class="badge badge-verif-{}">{}</span>', row.state,
-                       VerificationState(row.state).label if row.state in VerificationState.values else row.state)
+                       VERIFICATION_LABELS.get(row.state, row.state))
 
 
 def owner_cell(row, table):
