@@ -9,6 +9,7 @@ them to database rows.
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Protocol, Sequence
@@ -375,30 +376,63 @@ class CountedListing:
             raise BadResponse(f"{self.label}: received {len(self.seen)} records but {self.total_name} is {self.total}")
 
     def walk_offsets(self, fetch: Callable[[int], tuple[list, int]], key: Callable[[Any], Any],
-                     progress: "ProgressCallback | None", stage: str) -> tuple[list, int, int]:
+                     progress: "ProgressCallback | None", stage: str, concurrency: int = 1,
+                     gate: "Any | None" = None) -> tuple[list, int, int]:
         """Offset paging (Voximplant ``offset``, Plivo ``offset``) until the stated total, then
         one page past it: ``fetch(offset)`` returns (page items, page total). Returns (items,
         total, pages); every page goes through ``add_page``, so a server that ignores ``offset``
         cannot loop us, and a total that is short (even by exactly one page) fails the listing
-        instead of ending it early."""
+        instead of ending it early.
+
+        With ``concurrency`` > 1 the first page (which states the total and the server's page
+        size) is fetched alone, then the remaining offsets and the page past the end up to
+        ``concurrency`` at once (providers/paging.py); pages are still checked, reported and kept
+        in offset order, so results and failures are those of the sequential walk. Should a page
+        hold more or fewer records than the first one, the planned offsets no longer line up and
+        the walk carries on one page at a time from where the records really end."""
+        from .paging import Gate, fetch_in_order
+
         items: list = []
-        offset = pages = 0
+        state = {"offset": 0, "pages": 0}
         begin(progress, stage)
-        while True:
-            page, page_total = fetch(offset)
-            pages += 1
+
+        def take(page: list, page_total: int) -> bool:
+            """One page in offset order; True once the listing is done."""
+            offset = state["offset"]
+            state["pages"] += 1
             keys = [key(item) for item in page]
             if self.total is not None and offset >= self.total:
                 self.check_past_end(keys, page_total, f"at offset {offset}")
-                break
+                return True
             self.add_page(keys, page_total, f"at offset {offset}")
             items.extend(page)
             if progress is not None:
-                progress(Progress(pages, self.received, self.total, stage=stage))
+                progress(Progress(state["pages"], self.received, self.total, stage=stage))
             if offset >= self.total:  # total 0: this empty first page was already past the end
-                break
-            offset += len(page)
-        return items, self.finish(), pages
+                return True
+            state["offset"] = offset + len(page)
+            return False
+
+        if concurrency <= 1:
+            done = take(*fetch(0))
+        else:
+            gate = gate if gate is not None else Gate()
+            gate.wait()  # pacing only: a 429 on the first page is raised as before
+            first, first_total = fetch(0)
+            done = take(first, first_total)
+            if not done:
+                step = len(first)  # add_page refused an empty first page before the end
+                planned = list(range(step, self.total, step)) + [self.total]
+                with contextlib.closing(fetch_in_order(fetch, planned, concurrency, gate)) as pages:
+                    for offset, page in zip(planned, pages):
+                        if offset != state["offset"]:
+                            break  # page sizes varied: finish sequentially from the real offset
+                        done = take(*page)
+                        if done:
+                            break
+        while not done:
+            done = take(*fetch(state["offset"]))
+        return items, self.finish(), state["pages"]
 
     def check_past_end(self, keys: list, page_total: int, where: str) -> None:
         """The page after the stated total must be empty: silence at a page boundary is not

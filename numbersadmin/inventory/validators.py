@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from providers import registry
+from providers.paging import MAX_CONCURRENCY
 
 MAX_CONFIG_VALUE = 200
 
@@ -71,4 +72,11 @@ def validate_config(provider: str, config) -> dict:
             size = 0
         if not 1 <= size <= 10_000:
             raise ValidationError("Config page_size must be a whole number from 1 to 10000.")
+    if "fetch_concurrency" in config:
+        try:
+            pages = int(config["fetch_concurrency"])
+        except (TypeError, ValueError):
+            pages = 0
+        if not 1 <= pages <= MAX_CONCURRENCY:
+            raise ValidationError(f"Config fetch_concurrency must be a whole number from 1 to {MAX_CONCURRENCY}.")
     return config

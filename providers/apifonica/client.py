@@ -9,6 +9,10 @@ page that still has a ``next``, a ``number_sid`` listed twice, or more than ``ma
 ``BadResponse``. Error bodies are undocumented: any non-2xx fails with the HTTP status as its
 class (``HttpClient``: 401/403 auth, 404 not found, 429 rate limited, other 4xx refused, 5xx
 unavailable). Both secrets are redacted; messages never name the URL (it holds the account SID).
+
+Pages are fetched one at a time: each page's address is the cursor of the page before it, and no
+total is stated, so the bounded-concurrency walk of counted listings (providers/paging.py) cannot
+apply here.
 """
 
 from __future__ import annotations

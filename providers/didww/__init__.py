@@ -18,7 +18,7 @@ SPEC = ProviderSpec(
     default_base_url="https://api.didww.com/v3",
     secret_fields=("api_key",),
     config_fields=(),
-    tuning_fields=("page_size", "api_version"),
+    tuning_fields=("page_size", "api_version", "fetch_concurrency"),
     # SIP trunk credentials (voice_in_trunks configuration) are kept out of the stored raw payload.
     raw_redaction=RawRedaction(keys=frozenset({"auth_user", "auth_password", "auth_from_user"})),
     client_factory=_client,

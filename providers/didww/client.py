@@ -6,17 +6,21 @@ End of list is computed from ``meta.total_records`` and page math; ``links`` are
 
 from __future__ import annotations
 
+import contextlib
+import math
 from typing import Any, Sequence
 from urllib.parse import quote
 
 from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, begin, lookup_each, page_size
 from ..errors import AuthError, BadResponse
 from ..http import HttpClient, Response
+from ..paging import Gate, fetch_concurrency, fetch_in_order
 from . import mapping
 
 API_VERSION = "2026-04-16"  # 2026-11-19 refuses Api-Key auth on /v3 (bearer tokens only)
 JSONAPI = "application/vnd.api+json"
 MAX_PAGE_SIZE = 100  # DIDWW's documented maximum for /v3/dids
+MAX_RATE = 20.0  # requests/s per API key (DIDWW's published limit; above it: 429)
 DID_INCLUDE = ",".join(
     (
         "voice_in_trunk",
@@ -48,6 +52,7 @@ class DidwwClient(Closeable):
         if not api_key:
             raise AuthError("authentication failed: no DIDWW API key configured")
         self.page_size = page_size(config, MAX_PAGE_SIZE)
+        self.concurrency = fetch_concurrency(config)
         self.http = HttpClient(
             base_url,
             headers={
@@ -98,12 +103,14 @@ class DidwwClient(Closeable):
         held still: records shifting between pages would otherwise be silently lost or doubled.
         """
         listing = CountedListing(path, "total_records")
-        page = 0
-        begin(progress, stage)
-        while True:
-            page += 1
+        gate = Gate(MAX_RATE)
+
+        def fetch(page: int) -> tuple[list[dict], int, Any]:
             doc = self._get_page(path, include, page)
-            items, page_total = self._list_page(doc, path, type_)
+            return (*self._list_page(doc, path, type_), doc)
+
+        def take(page: int, items: list[dict], page_total: int, doc: Any) -> bool:
+            """One page in page order; True once the page math (or the records) say it was the last."""
             listing.add_page([str(item["id"]) for item in items], page_total, f"on page {page}",
                              empty=f"page {page} is empty")
             store.add_document(doc)
@@ -111,12 +118,32 @@ class DidwwClient(Closeable):
                 progress(Progress(page, listing.received, listing.total, stage=stage))
             # Page math decides the end; having every unique record already also ends it
             # (a server that ignores page[size] must not be asked for phantom pages).
-            if page * self.page_size >= listing.total or listing.received == listing.total:
-                break
+            return page * self.page_size >= listing.total or listing.received == listing.total
+
+        begin(progress, stage)
+        if self.concurrency > 1:
+            gate.wait()  # pacing only: a 429 on the first page is raised as before
+        page = 1
+        done = take(page, *fetch(page))
+        past_end = None
+        if not done and self.concurrency > 1:
+            # The first page stated the total: pages 2..last and the one past the end are known
+            # now, so fetch them concurrently and take them in page order (providers/paging.py).
+            last = math.ceil(listing.total / self.page_size)
+            with contextlib.closing(fetch_in_order(fetch, range(2, last + 2), self.concurrency, gate)) as pages:
+                for number, fetched in enumerate(pages, start=2):
+                    if done:
+                        past_end = fetched  # number == page + 1
+                        break
+                    page = number
+                    done = take(page, *fetched)
+        while not done:
+            page += 1
+            done = take(page, *fetch(page))
         total = listing.finish()
         # One page past the stated total must be empty: a total short by exactly one page
         # would otherwise end the listing early and its last page would look removed.
-        items, page_total = self._list_page(self._get_page(path, include, page + 1), path, type_)
+        items, page_total, _ = past_end if past_end is not None else fetch(page + 1)
         listing.check_past_end([str(item["id"]) for item in items], page_total, f"on page {page + 1}")
         return total, page + 1
 

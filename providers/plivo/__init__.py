@@ -19,6 +19,7 @@ SPEC = ProviderSpec(
     default_base_url="https://api.plivo.com/v1",
     secret_fields=("auth_id", "auth_token"),
     config_fields=(),
+    tuning_fields=("page_size", "fetch_concurrency"),
     client_factory=_client,
     # The auth_id (the Basic-auth user) sits in every resource_uri / number_pool path.
     # and a subaccount's auth_id is the bare ``sub_account`` field.

@@ -16,9 +16,11 @@ from urllib.parse import quote
 from ..base import Closeable, CountedListing, Inventory, Progress, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse, NotFound
 from ..http import HttpClient, Response
+from ..paging import Gate, fetch_concurrency
 from . import mapping
 
 MAX_PAGE_SIZE = 20  # Plivo's cap on every list endpoint (the SDK validates 0 < limit <= 20)
+MAX_RATE = 50.0  # requests/s; Plivo allows 300 per 5 s per account, this leaves room for others
 _AUTH_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -38,6 +40,7 @@ class PlivoClient(Closeable):
         if not _AUTH_ID.match(auth_id):
             raise AuthError("authentication failed: the Plivo auth_id has an invalid format")
         self.page_size = page_size(config, MAX_PAGE_SIZE)
+        self.concurrency = fetch_concurrency(config)
         self.account_path = f"/Account/{auth_id}"
         self.http = HttpClient(
             base_url,
@@ -120,7 +123,8 @@ class PlivoClient(Closeable):
             doc = self.http.get_json(path, params={"limit": self.page_size, "offset": offset})
             return self._list_page(doc, label, key)
 
-        return CountedListing(label, redact=self.http.redact).walk_offsets(fetch, key, progress, stage)
+        return CountedListing(label, redact=self.http.redact).walk_offsets(
+            fetch, key, progress, stage, concurrency=self.concurrency, gate=Gate(MAX_RATE))
 
     def _list_page(self, doc: Any, label: str, key: Callable[[dict], Any]) -> tuple[list[dict], int]:
         if not isinstance(doc, dict):

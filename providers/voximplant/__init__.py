@@ -31,6 +31,7 @@ SPEC = ProviderSpec(
     default_base_url="https://api.voximplant.com/platform_api",
     secret_fields=("credentials_json",),
     config_fields=(),
+    tuning_fields=("page_size", "fetch_concurrency"),
     client_factory=_client,
     file_secrets=("credentials_json",),
     validate_secrets=_validate,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from ..base import Closeable, CountedListing, Inventory, ProgressCallback, lookup_each, page_size
 from ..errors import AuthError, BadResponse, InvalidRequest, ProviderError, RateLimited
 from ..http import HttpClient, Redactor, Response, parse_retry_after
+from ..paging import Gate, fetch_concurrency
 from . import mapping
 from .credentials import TokenSigner, parse_credentials
 
@@ -55,6 +56,7 @@ class VoximplantClient(Closeable):
         except ValueError as exc:  # messages from parse_credentials never quote key material
             raise AuthError(f"authentication failed: {exc}") from None
         self.page_size = page_size(config, MAX_PAGE_SIZE, PAGE_SIZE)
+        self.concurrency = fetch_concurrency(config)
         self.signer = TokenSigner(self.credentials, **({"clock": clock} if clock else {}))
         self.http = HttpClient(
             base_url,
@@ -129,7 +131,9 @@ class VoximplantClient(Closeable):
         def fetch(offset: int) -> tuple[list[dict], int]:
             return self._list_page(self.call(method, {"count": self.page_size, "offset": offset}), method, id_field)
 
-        return CountedListing(method).walk_offsets(fetch, lambda item: str(item[id_field]), progress, stage)
+        # No published request rate: the walk's gate only waits out 340/429 answers.
+        return CountedListing(method).walk_offsets(fetch, lambda item: str(item[id_field]), progress, stage,
+                                                   concurrency=self.concurrency, gate=Gate())
 
     def _list_page(self, doc: Any, method: str, id_field: str) -> tuple[list[dict], int]:
         if not isinstance(doc, dict):

@@ -8,6 +8,9 @@ that still links a next one, or more than ``max_pages`` pages, is ``BadResponse`
 half of it (same ``start``) up to twice. 429 and 423 are ``RateLimited`` with ``Retry-After``.
 Error bodies ``{message, errors[{description}], trackingId}`` give the message and the
 ``tracking_id`` (body, else the ``TrackingID`` header) of the raised ``ProviderError``.
+
+Pages are fetched one at a time: only ``rel="next"`` is guaranteed and no total is stated, so
+the bounded-concurrency walk of counted listings (providers/paging.py) cannot apply here.
 """
 
 from __future__ import annotations
