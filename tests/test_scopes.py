@@ -582,3 +582,28 @@ def test_scope_changes_are_audited(as_user, world):
     client.post(f"/scopes/{scope.pk}/delete/")
     assert AuditLog.objects.filter(action="scope.delete", target="scope new scope").exists()
     assert "new scope" in client.get("/audit/").content.decode()
+
+
+def test_the_cli_export_sees_everything_unless_told_whose_scope(world, tmp_path):
+    from django.core.management import call_command
+
+    everything, scoped = tmp_path / "all.csv", tmp_path / "a.csv"
+    call_command("export", "numbers", "-o", str(everything))
+    call_command("export", "numbers", "--as-user", "viewer_a", "-o", str(scoped))
+    assert all(e in everything.read_text() for k in KEYS for e in E164[k])
+    assert_no_leak(scoped.read_text(), "viewer_a", "cli --as-user")
+    assert all(e in scoped.read_text() for e in E164["A"])
+
+
+def test_a_sync_started_in_a_scoped_request_reads_unscoped(world):
+    from numbersadmin.inventory import runner
+
+    seen = []
+    with scopes.acting_for(world["users"]["viewer_a"]):
+        original = runner.sync.run_sync
+        runner.sync.run_sync = lambda run_id: seen.append(scopes.current().unrestricted)
+        try:
+            runner.execute_sync(0)
+        finally:
+            runner.sync.run_sync = original
+    assert seen == [True]
