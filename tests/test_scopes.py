@@ -607,3 +607,13 @@ def test_a_sync_started_in_a_scoped_request_reads_unscoped(world):
         finally:
             runner.sync.run_sync = original
     assert seen == [True]
+
+
+def test_metrics_with_a_token_show_only_its_users_accounts(client, world):
+    _, secret = tokens.create_token(world["users"]["viewer_a"], "metrics")
+    text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {secret}").content.decode()
+    assert "Zalpha account" in text
+    assert_no_leak(text, "viewer_a", "metrics (token)")
+    _, secret = tokens.create_token(world["users"]["noscope"], "metrics all")
+    text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {secret}").content.decode()
+    assert all(f"{TOKEN[k].title()} account" in text for k in KEYS)

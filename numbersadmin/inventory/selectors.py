@@ -24,7 +24,7 @@ from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
 from .planner import estimate_rows
-from .scopes import scope_q, scoped
+from .scopes import scope_q, scoped, visible_account_ids
 
 # Sort key (the column name in ``sort=``) -> a non-null db field (keyset's fast path; these have
 # an index ending in id, models.PhoneNumber) or a SortKey (may be empty: NULLs, and '' for text,
@@ -716,20 +716,22 @@ def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigu
 # -- metrics (read at scrape time, so every web and worker process reports the same numbers) ------
 def metrics_snapshot() -> dict:
     """Per account: the latest finished run, live numbers by status, missing numbers, run totals by
-    state and error class; exports by format (from the audit log)."""
-    accounts = list(ProviderAccount.objects.order_by("pk").values("pk", "name", "provider", "enabled", "last_success_at"))
+    state and error class; exports by format (from the audit log). Scoped (scopes.py) when a
+    token's user scrapes it: their accounts only, and no export totals (those span every account)."""
+    restricted = visible_account_ids() is not None
+    accounts = list(scoped(ProviderAccount.objects, "pk").order_by("pk").values("pk", "name", "provider", "enabled", "last_success_at"))
     latest = {}
-    for run in (SyncRun.objects.filter(finished_at__isnull=False).order_by("account_id", "-finished_at", "-pk")
+    for run in (scoped(SyncRun.objects).filter(finished_at__isnull=False).order_by("account_id", "-finished_at", "-pk")
                 .values("account_id", "state", "error_class", "started_at", "finished_at")):
         latest.setdefault(run["account_id"], run)
     return {
         "accounts": accounts,
         "latest": latest,
-        "numbers": list(NumberCount.objects.filter(removed=False).exclude(n=0).values("account_id", "status")
+        "numbers": list(scoped(NumberCount.objects).filter(removed=False).exclude(n=0).values("account_id", "status")
                         .annotate(n=Sum("n")).order_by()),
-        "missing": dict(PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False)
+        "missing": dict(scoped(PhoneNumber.objects).filter(removed_at__isnull=True, missing_since__isnull=False)
                         .values("account_id").annotate(n=Count("pk")).order_by().values_list("account_id", "n")),
-        "runs": list(SyncRun.objects.values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),
-        "exports": list(AuditLog.objects.filter(action="export").values("detail__format").annotate(n=Count("pk"))
+        "runs": list(scoped(SyncRun.objects).values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),
+        "exports": [] if restricted else list(AuditLog.objects.filter(action="export").values("detail__format").annotate(n=Count("pk"))
                         .order_by()),
     }
