@@ -617,3 +617,14 @@ def test_metrics_with_a_token_show_only_its_users_accounts(client, world):
     _, secret = tokens.create_token(world["users"]["noscope"], "metrics all")
     text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {secret}").content.decode()
     assert all(f"{TOKEN[k].title()} account" in text for k in KEYS)
+
+
+def test_scoped_list_counts_still_come_from_numbercount(world):
+    from numbersadmin.inventory import counts
+
+    for name in ("team_ab", "viewer_a", "root"):
+        with scopes.acting_for(world["users"][name]):
+            qs = selectors.number_list({}).qs
+            assert counts.kept_count(qs) == qs.count() == sum(LIVE[k] for k in SEES[name])
+            qs = selectors.number_list({"account": world["A"]["account"].pk}).qs
+            assert counts.kept_count(qs) == qs.count() == (LIVE["A"] if "A" in SEES[name] else 0)
