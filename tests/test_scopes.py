@@ -628,3 +628,15 @@ def test_scoped_list_counts_still_come_from_numbercount(world):
             assert counts.kept_count(qs) == qs.count() == sum(LIVE[k] for k in SEES[name])
             qs = selectors.number_list({"account": world["A"]["account"].pk}).qs
             assert counts.kept_count(qs) == qs.count() == (LIVE["A"] if "A" in SEES[name] else 0)
+
+
+@pytest.mark.parametrize("user", ["viewer_a", "team_ab", "root"])
+def test_the_numbers_as_of_a_moment_stay_in_scope(as_user, world, user):
+    client = as_user(user)
+    moment = timezone.localtime(timezone.now() + dt.timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    response = client.get("/api/v1/numbers/", {"as_of": moment})
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["count"] == sum(LIVE[k] for k in SEES[user])
+    body = client.get("/numbers/", {"as_of": moment}).content.decode()
+    assert_no_leak(body, user, "numbers as of")
+    assert_shows(body, user, "numbers as of")
