@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "numbersadmin.inventory.scopes.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -187,6 +188,9 @@ EXPORT_DIR = Path(env.str("EXPORT_DIR", default=str(VAR_DIR / "exports")))
 EXPORT_CSV_COPY = env.bool("EXPORT_CSV_COPY", default=True)  # PostgreSQL: CSV via COPY (same cells)
 EXPORT_RETENTION_HOURS = env.float("EXPORT_RETENTION_HOURS", default=24.0)  # then the file is deleted
 EXPORT_JOBS_PER_USER = env.int("EXPORT_JOBS_PER_USER", default=2)  # queued or running at once
+# Account scopes (inventory/scopes.py): True = a user in no scope sees every account (single-team
+# installs keep working); False = a user in no scope sees nothing until an admin grants a scope.
+SCOPES_DEFAULT_ALL = env.bool("SCOPES_DEFAULT_ALL", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from numbersadmin.inventory import crypto
-from numbersadmin.inventory.models import SavedView
+from numbersadmin.inventory.models import ProviderAccount, SavedView
 
 
 class RuleKind(models.TextChoices):
@@ -142,6 +142,9 @@ class AlertItem(models.Model):
     label = models.CharField(max_length=300)
     detail = models.JSONField(default=dict, blank=True)  # values shown in messages (never secrets)
     url = models.CharField(max_length=500, blank=True)  # the object or table behind the item
+    # The provider account the item is about (scopes: who may see it); None for saved-view items,
+    # which only the rule's creator and users who see every account are shown.
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     fingerprint = models.CharField(max_length=64)
     is_event = models.BooleanField(default=False)  # a one-off (a view gained rows): open until acknowledged
     generation = models.PositiveIntegerField(default=1)

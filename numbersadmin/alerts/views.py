@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import runner, selectors
 from .forms import AcknowledgeForm, ChannelAddForm, ChannelSettingsForm, RuleForm, SnoozeForm
-from .models import AlertItem, AlertRule, DeliveryState, ItemState, Notification
+from .models import AlertItem, AlertRule, DeliveryState, ItemState
 from .services import manage
 from .services.rules import table_url
 
@@ -77,7 +77,7 @@ def rule_detail(request, pk: int):
     if state not in ItemState.values:
         state = ""
     counts = {s: 0 for s in ItemState.values}
-    for row in rule.items.order_by().values("state").annotate(n=Count("pk")):
+    for row in selectors.item_list(rule).order_by().values("state").annotate(n=Count("pk")):
         counts[row["state"]] = row["n"]
     return render(request, "alerts/rule.html", {
         "rule": rule, "items": selectors.item_list(rule, state or None)[:RULE_ITEMS_LIMIT], "limit": RULE_ITEMS_LIMIT,
@@ -96,7 +96,7 @@ def rule_remove(request, pk: int):
         manage.remove_rule(rule, request.user)
         messages.success(request, f"Rule “{label}” removed.")
         return redirect("alert_rules")
-    return render(request, "alerts/rule_remove.html", {"rule": rule, "open_count": rule.items.filter(
+    return render(request, "alerts/rule_remove.html", {"rule": rule, "open_count": selectors.item_list(rule).filter(
         state=ItemState.OPEN).count()})
 
 
@@ -151,7 +151,7 @@ def _closed(request, item: AlertItem):
 def _act_on_item(request, pk: int, form_class, form_arg: str, act, notice):
     """Acknowledge or snooze from the item page or the dashboard panel: the form, the service call
     ``act(item, cleaned_data)``, then the panel (htmx) or a redirect with ``notice(item, cleaned_data)``."""
-    item = get_object_or_404(AlertItem, pk=pk)
+    item = get_object_or_404(selectors.item_list(), pk=pk)
     if item.state == ItemState.CLOSED:
         return _closed(request, item)
     form = form_class(request.POST)
@@ -183,7 +183,7 @@ def item_snooze(request, pk: int):
 
 @require_POST
 def item_reopen(request, pk: int):
-    item = get_object_or_404(AlertItem, pk=pk)
+    item = get_object_or_404(selectors.item_list(), pk=pk)
     if item.state == ItemState.CLOSED:
         messages.warning(request, CLOSED_NOTICE)
         return redirect(item)
@@ -218,7 +218,7 @@ def notification_detail(request, pk: int):
 @require_POST
 def notification_retry(request, pk: int):
     _require_admin(request)
-    notification = get_object_or_404(Notification.objects.select_related("channel"), pk=pk)
+    notification = get_object_or_404(selectors.notification_list(), pk=pk)
     if notification.state != DeliveryState.FAILED:
         messages.warning(request, "Only failed notifications can be retried.")
         return redirect(notification)

@@ -3,7 +3,8 @@ purpose: it is the named peer in the list-page benchmark (tests/perf)."""
 
 from django.contrib import admin
 
-from .models import AuditLog, PhoneNumber, ProviderAccount, SyncRun
+from .models import AccountScope, AuditLog, PhoneNumber, ProviderAccount, SyncRun
+from .services import account_scopes
 
 
 @admin.register(PhoneNumber)
@@ -51,3 +52,22 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ("at", "username", "action", "target", "rows")
     list_filter = ("action",)
+
+
+@admin.register(AccountScope)
+class AccountScopeAdmin(admin.ModelAdmin):
+    """Scopes (inventory/scopes.py); every change is audited like the in-app page's."""
+
+    list_display = ("name", "can_manage", "updated_at")
+    filter_horizontal = ("accounts", "groups", "users")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        account_scopes.audit_saved(form.instance, user=request.user, created=not change)
+
+    def delete_model(self, request, obj):
+        account_scopes.scope_delete(obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            account_scopes.scope_delete(obj, user=request.user)

@@ -24,7 +24,7 @@ from providers import registry
 from .choices import ChangeKind, NumberStatus
 from .countries import country_name
 from .models import NumberChange, PhoneNumber
-from .selectors import number_list
+from .selectors import number_list, scoped
 
 DIMENSIONS = {
     # key: (title, group-by field, label field, numbers-list filter)
@@ -65,7 +65,7 @@ class CostTable:
 
 
 def _live():
-    return PhoneNumber.objects.filter(removed_at__isnull=True, account__archived_at__isnull=True)
+    return scoped(PhoneNumber.objects).filter(removed_at__isnull=True, account__archived_at__isnull=True)
 
 
 def _with_cost():
@@ -129,7 +129,7 @@ def cost_at(moment: dt.datetime) -> dict[str, Decimal]:
                                             kind__in=(ChangeKind.REMOVED, ChangeKind.RESTORED)).order_by("-at", "-id")
     later_cost = NumberChange.objects.filter(number=OuterRef("pk"), at__gt=moment, kind=ChangeKind.CHANGED,
                                              field="monthly_cost").order_by("at", "id")
-    rows = (PhoneNumber.objects.filter(first_seen__lte=moment, account__archived_at__isnull=True)
+    rows = (scoped(PhoneNumber.objects).filter(first_seen__lte=moment, account__archived_at__isnull=True)
             .annotate(last_event=Subquery(lifecycle.values("kind")[:1]), cost_then=Subquery(later_cost.values("old_value")[:1]))
             .filter(Q(last_event=ChangeKind.RESTORED) | Q(last_event__isnull=True, removed_at__isnull=True)
                     | Q(last_event__isnull=True, removed_at__gt=moment))

@@ -157,7 +157,8 @@ _EQUAL = {"provider": "provider", "country": "country", "status": "status", "acc
 
 def _kept_filter(qs: QuerySet) -> dict | None:
     """NumberCount filter kwargs selecting exactly the rows of numbers queryset ``qs``, or None when
-    its WHERE is anything but an AND of: equality on provider / country / status / account,
+    its WHERE is anything but an AND of: equality on provider / country / status / account, the
+    account IN a user's scope (scopes.scoped),
     removed_at IS [NOT] NULL, and the account's archived_at IS [NOT] NULL (the numbers list's
     defaults and the dashboard's links)."""
     query = qs.query
@@ -179,6 +180,8 @@ def _kept_filter(qs: QuerySet) -> dict | None:
         field, value = child.lhs.target, getattr(child.rhs, "pk", child.rhs)
         if field.model is PhoneNumber and field.name in _EQUAL and child.lookup_name == "exact":
             key = _EQUAL[field.name]
+        elif field.model is PhoneNumber and field.name == "account" and child.lookup_name == "in":
+            key, value = "account_id__in", tuple(sorted(getattr(v, "pk", v) for v in value))  # a user's scope
         elif field.model is PhoneNumber and field.name == "removed_at" and child.lookup_name == "isnull":
             key, value = "removed", not value
         elif (field.model is ProviderAccount and field.name == "archived_at" and child.lookup_name == "isnull"

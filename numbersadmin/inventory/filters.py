@@ -20,6 +20,7 @@ from providers import registry
 from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from . import asof
+from .scopes import scoped
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
 from .planner import EXACT_COUNT_LIMIT, estimate_rows
@@ -39,9 +40,9 @@ def _location_choices(held_countries: bool = False, extra_countries=()) -> dict[
     countries: set[str] = set()
     regions, cities = set(), set()
     # order_by(): the model's ordering (name, id) would join the DISTINCT and return every row.
-    rows = Location.objects.order_by().values_list("country_code", "region", "city").distinct()
-    if held_countries:  # one query: UNION is distinct too
-        held = NumberCount.objects.order_by().annotate(r=Value(""), c=Value("")).values_list("country", "r", "c")
+    rows = scoped(Location.objects).order_by().values_list("country_code", "region", "city").distinct()
+    if held_countries:  # one query: UNION is distinct too; the viewer's accounts only (scopes.py)
+        held = scoped(NumberCount.objects).order_by().annotate(r=Value(""), c=Value("")).values_list("country", "r", "c")
         rows = rows.union(held).order_by()
     for code, region, city in rows:
         if code:
@@ -92,6 +93,15 @@ class BlankChoiceFilter(df.ChoiceFilter):
         return super().filter(qs, value)
 
 
+def _scoped_choices(qs):
+    model = qs.model
+    if model is ProviderAccount:
+        return scoped(qs, "pk")
+    if any(f.name == "account" for f in model._meta.concrete_fields):
+        return scoped(qs)
+    return qs
+
+
 class FastFilterSet(df.FilterSet):
     """Select widgets rendered in Python (see widgets.FastSelect); explicit widgets are kept.
 
@@ -116,6 +126,10 @@ class FastFilterSet(df.FilterSet):
                 elif f.field_class is df.fields.ChoiceField:
                     f.field_class = FastChoiceField
                 f.extra.setdefault("empty_label", ANY_LABEL)  # "no filter" reads "Any", not "---------"
+            if isinstance(f, df.ModelChoiceFilter) and f.queryset is not None:
+                # Dropdowns offer only the viewer's accounts and their objects (scopes.py); an
+                # out-of-scope id in the URL is then an invalid choice, reported and ignored.
+                f.queryset = _scoped_choices(f.queryset)
 
     def get_form_class(self):
         # Built here, not in __init__: subclasses fill choice lists after super().__init__().

@@ -12,7 +12,7 @@ from providers import registry
 
 from .choices import key_label
 from .filters import MomentField
-from .models import ProviderAccount, SiteSettings, bounds
+from .models import AccountScope, ProviderAccount, SiteSettings, bounds
 from .services import annotations as _annotations
 from .services.accounts import validate_base_url
 
@@ -274,3 +274,21 @@ class DiffForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             raise forms.ValidationError("“From” must be before “To”.")
         return data
+
+
+class AccountScopeForm(forms.ModelForm):
+    """The in-app scope editor: which accounts, for which groups and users, and whether they manage them."""
+
+    class Meta:
+        model = AccountScope
+        fields = ["name", "description", "accounts", "groups", "users", "can_manage"]
+        widgets = {"accounts": forms.CheckboxSelectMultiple, "groups": forms.CheckboxSelectMultiple,
+                   "users": forms.SelectMultiple(attrs={"size": 8})}
+        labels = {"can_manage": "Its users manage these accounts"}
+        help_texts = {"groups": "Django groups (the users page assigns people to groups).",
+                      "users": "People given this scope directly. Ctrl/⌘-click to pick several."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].queryset = ProviderAccount.objects.order_by("name")
+        self.fields["users"].queryset = self.fields["users"].queryset.filter(is_active=True).order_by("username")

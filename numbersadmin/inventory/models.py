@@ -742,3 +742,30 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "active" if self.usable() else "expired"
+
+
+class AccountScope(models.Model):
+    """Which provider accounts a set of users sees (issue 14): every inventory read goes through
+    scopes.scoped(). A user in no scope sees every account while SCOPES_DEFAULT_ALL is on (the
+    default); a user in at least one scope (directly or through a group) sees only the accounts of
+    their scopes. ``can_manage``: its users may also manage these accounts (edit, test, sync,
+    confirm removals, bulk edit) without the global ``manage_accounts`` permission."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    accounts = models.ManyToManyField(ProviderAccount, blank=True, related_name="scopes")
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="account_scopes")
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="account_scopes")
+    can_manage = models.BooleanField(default=False, help_text="Its users may also manage these accounts "
+                                                              "(edit, test, sync, confirm removals, bulk edit).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("scope_edit", args=[self.pk])

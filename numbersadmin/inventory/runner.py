@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from numbersadmin.celery import app as celery_app
 
-from . import export_jobs
+from . import export_jobs, scopes
 from .choices import SyncState, SyncTrigger
 from .models import ProviderAccount, SyncRun
 from .services import dispatch, sync
@@ -87,9 +87,12 @@ def hand_over() -> int:
 
 
 def execute_sync(run_id: int) -> SyncRun:
-    """The body of a sync task on any runner: run it, then hand over what it queued."""
-    run = sync.run_sync(run_id)
-    hand_over()
+    """The body of a sync task on any runner: run it, then hand over what it queued. A sync (and
+    its post-sync hooks) is a system job: it never reads through a user's scope, even when the
+    inline runner starts it inside a scoped manager's request."""
+    with scopes.unscoped():
+        run = sync.run_sync(run_id)
+        hand_over()
     return run
 
 

@@ -24,6 +24,7 @@ from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
 from .planner import estimate_rows
+from .scopes import scope_q, scoped, visible_account_ids
 
 # Sort key (the column name in ``sort=``) -> a non-null db field (keyset's fast path; these have
 # an index ending in id, models.PhoneNumber) or a SortKey (may be empty: NULLs, and '' for text,
@@ -86,7 +87,9 @@ def parse_sort(value: str | None, allowed: dict, default: str) -> tuple[Sort, st
 
 
 def visible_views(user, list_name: str | None = None) -> QuerySet:
-    """Saved views a user may open: their own and everyone's shared ones."""
+    """Saved views a user may open: their own and everyone's shared ones. A view is a query
+    string: opening a shared view runs it under the viewer's own scope (scopes.py), so each viewer
+    sees only their accounts' rows."""
     qs = SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
     return qs.filter(list_name=list_name) if list_name else qs
 
@@ -149,7 +152,8 @@ def pool_summaries_sql() -> Subquery:
 
 
 def number_queryset() -> QuerySet:
-    return PhoneNumber.objects.select_related("account", "trunk", "trunk_group", "location", "number_group", "owner")
+    """Numbers of the accounts the viewer sees (scopes.py): every number read starts here."""
+    return scoped(PhoneNumber.objects).select_related("account", "trunk", "trunk_group", "location", "number_group", "owner")
 
 
 # Provider payloads can be large; list pages and exports never show them.
@@ -180,13 +184,14 @@ def numbers_of(obj) -> tuple[QuerySet, str, int]:
 
 def pool_memberships_of(number: PhoneNumber) -> list[PoolMembership]:
     """The number's pools with when it joined and the pool's service for it (Plivo)."""
-    return list(PoolMembership.objects.filter(phonenumber=number).select_related("numbergroup")
+    return list(scoped(PoolMembership.objects.filter(phonenumber=number), "numbergroup__account").select_related("numbergroup")
                 .defer("numbergroup__raw").order_by("numbergroup__name", "pk"))
 
 
 def pool_members(pool: NumberGroup, limit: int = 200) -> list[PoolMembership]:
     """A pool's live members with when each joined and the pool's service for it."""
-    return list(PoolMembership.objects.filter(numbergroup=pool, phonenumber__removed_at__isnull=True)
+    return list(scoped(PoolMembership.objects.filter(numbergroup=pool, phonenumber__removed_at__isnull=True),
+                       "phonenumber__account")
                 .select_related("phonenumber").only("added_on", "service", "member_type", "phonenumber__id",
                                                     "phonenumber__e164", "phonenumber__number_raw")
                 .order_by("phonenumber__e164", "pk")[:limit])
@@ -197,14 +202,14 @@ def number_history(number: PhoneNumber, limit: int = 100):
 
 
 def trunk_list(params) -> TrunkFilterSet:
-    qs = Trunk.objects.filter(ACTIVE_ACCOUNT).select_related("account", "trunk_group").annotate(
+    qs = scoped(Trunk.objects.filter(ACTIVE_ACCOUNT)).select_related("account", "trunk_group").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True))
     )
     return TrunkFilterSet(params, queryset=qs)
 
 
 def trunk_group_list(params) -> TrunkGroupFilterSet:
-    qs = TrunkGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account").annotate(
+    qs = scoped(TrunkGroup.objects.filter(ACTIVE_ACCOUNT)).select_related("account").annotate(
         number_count=Count("numbers", filter=Q(numbers__removed_at__isnull=True), distinct=True),
         trunk_count=Count("trunks", distinct=True),
     )
@@ -229,7 +234,7 @@ def group_list(params) -> NumberGroupFilterSet:
     members = PhoneNumber.objects.filter(Q(number_group=OuterRef("pk")) | Q(pools=OuterRef("pk")),
                                          removed_at__isnull=True).order_by().values(
         n=Func(F("pk"), template="COUNT(DISTINCT %(expressions)s)", output_field=IntegerField()))
-    qs = NumberGroup.objects.filter(ACTIVE_ACCOUNT).select_related("account", "location").annotate(
+    qs = scoped(NumberGroup.objects.filter(ACTIVE_ACCOUNT)).select_related("account", "location").annotate(
         number_count=Subquery(members))
     return NumberGroupFilterSet(params, queryset=qs)
 
@@ -237,6 +242,7 @@ def group_list(params) -> NumberGroupFilterSet:
 def account_list(*, archived: bool | None = False) -> QuerySet:
     """Accounts with their live number counts: the active ones, the archived ones (True) or all (None)."""
     qs = ProviderAccount.objects.all() if archived is None else ProviderAccount.objects.filter(archived_at__isnull=not archived)
+    qs = scoped(qs, "pk")
     return qs.annotate(number_count=live_count_of_account()).order_by("name")
 
 
@@ -408,7 +414,7 @@ def explain_run(run: SyncRun) -> RunExplanation:
 
 
 def sync_run_list(account_id: int | None = None) -> QuerySet:
-    qs = SyncRun.objects.select_related("account", "requested_by")
+    qs = scoped(SyncRun.objects).select_related("account", "requested_by")
     return qs.filter(account_id=account_id) if account_id else qs
 
 
@@ -458,14 +464,14 @@ def verification_state_expr(today: dt.date, window_days: int):
 def owning_number_subquery(field: str = "pk"):
     """The live number with the same E.164 in any connected account (lowest id wins)."""
     return Subquery(
-        PhoneNumber.objects.filter(e164=OuterRef("e164"), removed_at__isnull=True).exclude(e164="")
+        PhoneNumber.objects.filter(scope_q(), e164=OuterRef("e164"), removed_at__isnull=True).exclude(e164="")
         .order_by("pk").values(field)[:1]
     )
 
 
 def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
     window = SiteSettings.load().caller_id_expiry_window_days if window_days is None else window_days
-    return CallerId.objects.select_related("account").annotate(
+    return scoped(CallerId.objects).select_related("account").annotate(
         state=verification_state_expr(timezone.localdate(), window),
         owned_number_id=owning_number_subquery(),
         owner_account=owning_number_subquery("account__name"),
@@ -496,8 +502,8 @@ def caller_ids_for_number(number: PhoneNumber) -> list[CallerId]:
 def attach_owners(caller_ids: list) -> None:
     """One query for the owning numbers of a page of caller IDs."""
     ids = {c.owned_number_id for c in caller_ids if c.owned_number_id}
-    # What the "Owned by" cell and the caller-ID page show: not the payloads of 50 numbers.
-    owners = (PhoneNumber.objects.select_related("account")
+    # What the caller-ID page shows: not the number's payload.
+    owners = (scoped(PhoneNumber.objects).select_related("account")
               .only("e164", "number_raw", "account__name", "account__provider").in_bulk(ids)) if ids else {}
     for c in caller_ids:
         c.owned_number = owners.get(c.owned_number_id)
@@ -517,13 +523,13 @@ def live_number_count(fk: str) -> Subquery:
 
 
 def owner_list(params) -> OwnerFilterSet:
-    qs = Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account", "location").annotate(
+    qs = scoped(Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related("account", "location").annotate(
         number_count=live_number_count("owner"))
     return OwnerFilterSet(params, queryset=qs)
 
 
 def location_list(params) -> LocationFilterSet:
-    qs = Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").annotate(
+    qs = scoped(Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related("account").annotate(
         number_count=live_number_count("location"))
     return LocationFilterSet(params, queryset=qs)
 
@@ -533,7 +539,8 @@ def location_neighbours(location: Location) -> list[dict]:
     for ops, never a merge (provider locations stay distinct records)."""
     if not location.country_code:
         return []
-    qs = PhoneNumber.objects.filter(removed_at__isnull=True, country=location.country_code).exclude(account=location.account)
+    qs = scoped(PhoneNumber.objects.filter(removed_at__isnull=True, country=location.country_code)).exclude(
+        account=location.account)
     if location.city:
         qs = qs.filter(city__iexact=location.city)
     rows = qs.values("account_id", "account__name", "account__provider").annotate(n=Count("id")).order_by("-n")
@@ -631,7 +638,7 @@ def number_totals() -> NumberTotals:
     by_provider: dict[str, int] = {}
     by_status: dict[str, int] = {}
     by_country: dict[str, int] = {}
-    rows = (NumberCount.objects.filter(ACTIVE_ACCOUNT).exclude(n=0).order_by()
+    rows = (scoped(NumberCount.objects.filter(ACTIVE_ACCOUNT)).exclude(n=0).order_by()
             .values_list("provider", "country", "status", "removed").annotate(total=Sum("n")))
     for provider, country, status, removed, n in rows:
         if removed:
@@ -653,7 +660,7 @@ def numbers_expiring_count(days: int, now=None, accounts=None) -> int:
     now = now or timezone.now()
     live = {a.pk: a.number_count for a in accounts} if accounts is not None else None
     active = set(live) if live is not None else set(
-        ProviderAccount.objects.filter(archived_at__isnull=True).values_list("pk", flat=True))
+        scoped(ProviderAccount.objects.filter(archived_at__isnull=True), "pk").values_list("pk", flat=True))
     window = within_days("expires_at", now, days)
     inside = PhoneNumber.objects.filter(window, removed_at__isnull=True).order_by()
     estimate = estimate_rows(inside) if live else None
@@ -672,7 +679,8 @@ def numbers_expiring_count(days: int, now=None, accounts=None) -> int:
 
 def caller_ids_expiring_count(days: int, today=None) -> int:
     today = today or timezone.localdate()
-    return CallerId.objects.filter(ACTIVE_ACCOUNT, within_days("verified_until", today, days), removed_at__isnull=True).count()
+    return scoped(CallerId.objects.filter(ACTIVE_ACCOUNT, within_days("verified_until", today, days),
+                                          removed_at__isnull=True)).count()
 
 
 @dataclass
@@ -717,20 +725,22 @@ def dashboard_figures(expiry_days: int = DASHBOARD_EXPIRY_DAYS) -> DashboardFigu
 # -- metrics (read at scrape time, so every web and worker process reports the same numbers) ------
 def metrics_snapshot() -> dict:
     """Per account: the latest finished run, live numbers by status, missing numbers, run totals by
-    state and error class; exports by format (from the audit log)."""
-    accounts = list(ProviderAccount.objects.order_by("pk").values("pk", "name", "provider", "enabled", "last_success_at"))
+    state and error class; exports by format (from the audit log). Scoped (scopes.py) when a
+    token's user scrapes it: their accounts only, and no export totals (those span every account)."""
+    restricted = visible_account_ids() is not None
+    accounts = list(scoped(ProviderAccount.objects, "pk").order_by("pk").values("pk", "name", "provider", "enabled", "last_success_at"))
     latest = {}
-    for run in (SyncRun.objects.filter(finished_at__isnull=False).order_by("account_id", "-finished_at", "-pk")
+    for run in (scoped(SyncRun.objects).filter(finished_at__isnull=False).order_by("account_id", "-finished_at", "-pk")
                 .values("account_id", "state", "error_class", "started_at", "finished_at")):
         latest.setdefault(run["account_id"], run)
     return {
         "accounts": accounts,
         "latest": latest,
-        "numbers": list(NumberCount.objects.filter(removed=False).exclude(n=0).values("account_id", "status")
+        "numbers": list(scoped(NumberCount.objects).filter(removed=False).exclude(n=0).values("account_id", "status")
                         .annotate(n=Sum("n")).order_by()),
-        "missing": dict(PhoneNumber.objects.filter(removed_at__isnull=True, missing_since__isnull=False)
+        "missing": dict(scoped(PhoneNumber.objects).filter(removed_at__isnull=True, missing_since__isnull=False)
                         .values("account_id").annotate(n=Count("pk")).order_by().values_list("account_id", "n")),
-        "runs": list(SyncRun.objects.values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),
-        "exports": list(AuditLog.objects.filter(action="export").values("detail__format").annotate(n=Count("pk"))
+        "runs": list(scoped(SyncRun.objects).values("account_id", "state", "error_class").annotate(n=Count("pk")).order_by()),
+        "exports": [] if restricted else list(AuditLog.objects.filter(action="export").values("detail__format").annotate(n=Count("pk"))
                         .order_by()),
     }

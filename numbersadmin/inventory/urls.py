@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, audit, auth, costs, dashboard, directory, groups, lists, notes, numbers, search, tokens, trunks
+from .views import (accounts, audit, auth, costs, dashboard, directory, groups, lists, notes, numbers, scopes, search, tokens,
+                    trunks)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="home"),
@@ -49,6 +50,10 @@ urlpatterns = [
     path("accounts/<int:pk>/sync/", accounts.account_sync, name="account_sync"),
     path("api-tokens/", tokens.token_list, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="api_token_revoke"),
+    path("scopes/", scopes.scope_list, name="scopes"),
+    path("scopes/add/", scopes.scope_add, name="scope_add"),
+    path("scopes/<int:pk>/", scopes.scope_edit, name="scope_edit"),
+    path("scopes/<int:pk>/delete/", scopes.scope_delete, name="scope_delete"),
     path("syncs/", accounts.sync_run_list, name="sync_runs"),
     path("syncs/<int:pk>/", accounts.sync_run_detail, name="sync_run_detail"),
     path("syncs/<int:pk>/confirm-removals/", accounts.sync_run_confirm, name="sync_run_confirm"),

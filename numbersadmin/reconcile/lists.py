@@ -5,6 +5,7 @@ all come from it."""
 from __future__ import annotations
 
 from numbersadmin.inventory.lists import ListSpec
+from numbersadmin.inventory.scopes import scoped_all
 
 from .filters import FindingFilterSet
 from .models import Finding
@@ -12,7 +13,13 @@ from .tables import FINDING_COLUMNS, FINDING_SORTS
 
 
 def finding_list(params) -> FindingFilterSet:
-    return FindingFilterSet(params, queryset=Finding.objects.select_related("account"))
+    return FindingFilterSet(params, queryset=visible_findings().select_related("account"))
+
+
+def visible_findings():
+    """Findings whose every account the viewer sees (inventory.scopes): a finding names the
+    accounts involved, so one that also involves an out-of-scope account is not shown at all."""
+    return scoped_all(Finding.objects.all())
 
 
 FINDINGS = ListSpec("findings", "Reconciliation", "findings", finding_list, FINDING_COLUMNS, FINDING_SORTS, "kind",

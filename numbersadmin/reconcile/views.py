@@ -9,10 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
+from numbersadmin.inventory import scopes
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount
 
 from . import services
 from .forms import IgnoreForm
+from .lists import visible_findings
 from .models import Finding
 
 MANAGE = "inventory.manage_accounts"
@@ -45,22 +47,32 @@ def _links(finding: Finding) -> list[dict]:
 def _render(request, finding: Finding, form: IgnoreForm | None = None, status: int = 200):
     return render(request, "reconcile/detail.html", {
         "finding": finding, "links": _links(finding), "form": form or IgnoreForm(),
-        "can_change": request.user.has_perm(MANAGE),
+        "can_change": _can_change(request.user, finding),
         "allowed": {a for a, states in services.ALLOWED_FROM.items() if finding.state in states},
         "list_url": f"{reverse('findings')}?{urlencode({'kind': finding.kind})}",
     }, status=status)
 
 
+def _can_change(user, finding: Finding) -> bool:
+    """Admins (the global permission) or scoped managers of every account involved (inventory.scopes)."""
+    seen = scopes.visibility(user)
+    if not seen.manages_any:
+        return False
+    accounts = list(finding.accounts.values_list("pk", flat=True))
+    return all(seen.manages(a) for a in accounts) and (bool(accounts) or seen.global_manager)
+
+
 def finding_detail(request, pk: int):
-    return _render(request, get_object_or_404(Finding.objects.select_related("account"), pk=pk))
+    """Out of the user's scope (any account involved unseen): 404."""
+    return _render(request, get_object_or_404(visible_findings().select_related("account"), pk=pk))
 
 
 def finding_action(request, pk: int, action: str):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    if not request.user.has_perm(MANAGE):
+    finding = get_object_or_404(visible_findings(), pk=pk)
+    if not _can_change(request.user, finding):
         return HttpResponseForbidden("Only admins change findings.")
-    finding = get_object_or_404(Finding, pk=pk)
     reason = ""
     if action == "ignore":
         form = IgnoreForm(request.POST)

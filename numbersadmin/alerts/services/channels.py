@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
-from numbersadmin.inventory import crypto, lists
+from numbersadmin.inventory import crypto, lists, scopes
 from numbersadmin.inventory.services import exports
 
 from ..models import Channel, ChannelKind, DeliveryState, Notification
@@ -104,7 +104,11 @@ def _report_plan(n: Notification):
     params = QueryDict(rule.view.params)
     notices: list[str] = []
     visible = lists.parse_columns(spec, params.getlist("cols"), notices)
-    plan = lists.export_plan(spec, params, visible=visible, columns_mode="view", selected=None, notices=notices)
+    # The rows its recipient may see (inventory.scopes): the channel's owner, else the rule's
+    # creator; a system channel of a system rule reads everything.
+    reader = n.channel.owner if n.channel.owner_id else rule.created_by if rule.created_by_id else None
+    with scopes.acting_for(reader) if reader is not None else scopes.unscoped():
+        plan = lists.export_plan(spec, params, visible=visible, columns_mode="view", selected=None, notices=notices)
     if notices:
         raise DeliveryError("the saved view no longer applies: " + " ".join(notices)[:200])
     return plan

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..models import (AlertItem, AlertRule, Cadence, Channel, ItemState, Notification, NotificationItem, RuleKind)
+from ..selectors import item_scope_q
 from .rules import describe, evaluate_rule, table_url
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,10 @@ def absolute(url: str) -> str:
 def due_items(channel: Channel):
     """Open items of the channel's enabled rules it has not been sent in their current generation."""
     told = NotificationItem.objects.filter(channel=channel, item=OuterRef("pk"), generation=OuterRef("generation"))
-    return (AlertItem.objects.filter(rule__channels=channel, rule__enabled=True, state=ItemState.OPEN)
+    # A person's channel gets only the items its owner may see (inventory.scopes); a channel
+    # without an owner (made with the CLI) is a system channel and gets every item.
+    seen = item_scope_q(user=channel.owner) if channel.owner_id else Q()
+    return (AlertItem.objects.filter(seen, rule__channels=channel, rule__enabled=True, state=ItemState.OPEN)
             .exclude(Exists(told)).select_related("rule", "rule__view").order_by("rule_id", "first_seen", "label", "id"))
 
 

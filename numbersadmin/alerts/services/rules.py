@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from numbersadmin.inventory import lists, selectors
+from numbersadmin.inventory import lists, scopes, selectors
 from numbersadmin.inventory.choices import SyncState
 from numbersadmin.inventory.models import CallerId, PhoneNumber, ProviderAccount, SyncRun
 
@@ -38,6 +38,7 @@ class Finding:
     url: str = ""
     values: dict = field(default_factory=dict)  # what makes it "changed" (fingerprinted) and shown
     event: bool = False  # a one-off (a view gained rows): announced once, never "resolved"
+    account_id: int | None = None  # the account it is about (scopes); None: a saved view's rows
 
     @property
     def fingerprint(self) -> str:
@@ -117,30 +118,32 @@ def find_caller_ids_expiring(rule: AlertRule, now: dt.datetime) -> list[Finding]
     today = timezone.localdate(now)
     limit = today + dt.timedelta(days=days_of(rule))
     out = []
-    for c in (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, verified_until__isnull=False,
+    for c in (scopes.scoped(CallerId.objects).filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, verified_until__isnull=False,
                                       verified_until__lte=limit)
               .exclude(kind="location_candidate").select_related("account").order_by("verified_until", "id")):
         left = (c.verified_until - today).days
         when = f"ended {-left} day{'s' if left != -1 else ''} ago" if left < 0 else \
             "ends today" if left == 0 else f"ends in {left} day{'s' if left != 1 else ''}"
         out.append(Finding(f"caller_id:{c.pk}", str(c), f"verification {when} ({c.verified_until.isoformat()}), {c.account.name}",
-                           _caller_id_url(c), {"verified_until": c.verified_until.isoformat(), "expired": left < 0}))
+                           _caller_id_url(c), {"verified_until": c.verified_until.isoformat(), "expired": left < 0},
+                           account_id=c.account_id))
     return out
 
 
 def find_caller_ids_without_attempts(rule: AlertRule, now) -> list[Finding]:
-    qs = (CallerId.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True)
+    qs = (scopes.scoped(CallerId.objects).filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True)
           .filter(Q(code_entering_attempts_left=0) | Q(verification_call_attempts_left=0))
           .select_related("account").order_by("e164", "id"))
     return [Finding(f"caller_id:{c.pk}", str(c),
                     f"no verification attempts left (code entries {c.code_entering_attempts_left}, "
                     f"calls {c.verification_call_attempts_left}), {c.account.name}", _caller_id_url(c),
-                    {"code": c.code_entering_attempts_left, "calls": c.verification_call_attempts_left}) for c in qs]
+                    {"code": c.code_entering_attempts_left, "calls": c.verification_call_attempts_left},
+                    account_id=c.account_id) for c in qs]
 
 
 def _live_numbers():
-    return PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True).select_related("account").only(
-        "id", "e164", "number_raw", "expires_at", "monthly_cost", "currency", "status", "account__name")
+    return scopes.scoped(PhoneNumber.objects).filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True).select_related(
+        "account").only("id", "account_id", "e164", "number_raw", "expires_at", "monthly_cost", "currency", "status", "account__name")
 
 
 def find_numbers_renewing(rule: AlertRule, now) -> list[Finding]:
@@ -150,7 +153,7 @@ def find_numbers_renewing(rule: AlertRule, now) -> list[Finding]:
         cost = _cost(n)
         out.append(Finding(f"number:{n.pk}", str(n), f"renews {timezone.localtime(n.expires_at):%d %b %Y}"
                            + (f" ({cost} a month)" if cost else "") + f", {n.account.name}", _number_url(n.pk),
-                           {"expires_at": n.expires_at.isoformat(), "cost": cost}))
+                           {"expires_at": n.expires_at.isoformat(), "cost": cost}, account_id=n.account_id))
     return out
 
 
@@ -161,7 +164,8 @@ def find_numbers_not_renewing(rule: AlertRule, now) -> list[Finding]:
         ends = f" on {timezone.localtime(n.expires_at):%d %b %Y}" if n.expires_at else ""
         out.append(Finding(f"number:{n.pk}", str(n), f"will not renew{ends}" + (f" ({cost} a month)" if cost else "")
                            + f", {n.account.name}", _number_url(n.pk),
-                           {"expires_at": n.expires_at.isoformat() if n.expires_at else None, "cost": cost}))
+                           {"expires_at": n.expires_at.isoformat() if n.expires_at else None, "cost": cost},
+                           account_id=n.account_id))
     return out
 
 
@@ -173,14 +177,14 @@ def _attempts(account_id: int, limit: int) -> list[SyncRun]:
 def find_sync_failing(rule: AlertRule, now) -> list[Finding]:
     n = max(1, threshold_of(rule))
     out = []
-    for account in ProviderAccount.objects.filter(enabled=True):
+    for account in scopes.scoped(ProviderAccount.objects.filter(enabled=True), "pk"):
         runs = _attempts(account.pk, n)
         if len(runs) == n and all(r.state == SyncState.FAILED for r in runs):
             streak_start = runs[-1]
             error = runs[0].error_text.summary if runs[0].error_text else runs[0].error_class
             out.append(Finding(f"account:{account.pk}", account.name,
                                f"the last {n} sync attempt{'s' if n != 1 else ''} failed ({error})",
-                               account.get_absolute_url(), {"since_run": streak_start.pk}))
+                               account.get_absolute_url(), {"since_run": streak_start.pk}, account_id=account.pk))
     return out
 
 
@@ -188,29 +192,31 @@ def find_sync_stale(rule: AlertRule, now) -> list[Finding]:
     """The dashboard's own "stale accounts" (selectors.stale_accounts): enabled, no good sync in
     twice the interval."""
     out = []
-    for a in selectors.stale_accounts(ProviderAccount.objects.filter(enabled=True), now):
+    for a in selectors.stale_accounts(scopes.scoped(ProviderAccount.objects.filter(enabled=True), "pk"), now):
         last = f"last good sync {timezone.localtime(a.last_success_at):%d %b %Y %H:%M}" if a.last_success_at else "never synced"
         out.append(Finding(f"account:{a.pk}", a.name, f"no good sync in twice its interval ({last})",
-                           a.get_absolute_url(), {"last_success_at": a.last_success_at}))
+                           a.get_absolute_url(), {"last_success_at": a.last_success_at}, account_id=a.pk))
     return out
 
 
 def find_removals_held(rule: AlertRule, now) -> list[Finding]:
     return [Finding(f"run:{r.pk}", f"{r.account.name}: sync #{r.pk}",
                     f"{r.held_removals} removal{'s' if r.held_removals != 1 else ''} held for review", r.get_absolute_url(),
-                    {"held": r.held_removals})
-            for r in SyncRun.objects.filter(selectors.ACTIVE_ACCOUNT, state=SyncState.NEEDS_REVIEW).select_related("account")]
+                    {"held": r.held_removals}, account_id=r.account_id)
+            for r in scopes.scoped(SyncRun.objects).filter(selectors.ACTIVE_ACCOUNT, state=SyncState.NEEDS_REVIEW).select_related("account")]
 
 
 def find_numbers_missing(rule: AlertRule, now) -> list[Finding]:
     out = []
-    rows = (PhoneNumber.objects.filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True, missing_since__isnull=False).order_by()
+    rows = (scopes.scoped(PhoneNumber.objects).filter(selectors.ACTIVE_ACCOUNT, removed_at__isnull=True,
+                                                      missing_since__isnull=False).order_by()
             .values("account_id", "account__name").annotate(n=Count("pk"), since=Min("missing_since")))
     for row in rows:
         out.append(Finding(f"account:{row['account_id']}", row["account__name"],
                            f"{row['n']} number{'s' if row['n'] != 1 else ''} missing from the provider's listing "
                            f"since {timezone.localtime(row['since']):%d %b %Y %H:%M}",
-                           _url("numbers", missing="yes", account=row["account_id"]), {"count": row["n"]}))
+                           _url("numbers", missing="yes", account=row["account_id"]), {"count": row["n"]},
+                           account_id=row["account_id"]))
     return out
 
 
@@ -242,7 +248,7 @@ def find_view_rows(rule: AlertRule, now) -> list[Finding]:
 
 def _row_labels(model, ids) -> list[str]:
     """How the first DIFF_SAMPLE of these rows read (by id)."""
-    return [str(o) for o in model.objects.filter(pk__in=sorted(ids)[:DIFF_SAMPLE]).order_by("pk")]
+    return [str(o) for o in scopes.scoped(model.objects).filter(pk__in=sorted(ids)[:DIFF_SAMPLE]).order_by("pk")]
 
 
 def find_view_changes(rule: AlertRule, now) -> list[Finding]:
@@ -294,7 +300,9 @@ def evaluate_rule(rule: AlertRule, now=None) -> Outcome:
     outcome = Outcome()
     if finder is None:  # reports have no items (services.digest sends them on their cadence)
         return outcome
-    with transaction.atomic():
+    # The rule finds what its creator sees (inventory.scopes); a rule without a creator (the CLI,
+    # a deleted user) is a system rule. Digests then filter items by each recipient's scope.
+    with transaction.atomic(), (scopes.acting_for(rule.created_by) if rule.created_by_id else scopes.unscoped()):
         findings = {f.key: f for f in finder(rule, now)}
         items = {i.key: i for i in AlertItem.objects.select_for_update().filter(rule=rule)}
         for key, f in findings.items():
@@ -302,10 +310,12 @@ def evaluate_rule(rule: AlertRule, now=None) -> Outcome:
             detail = {"text": f.text, **({"values": f.values} if f.event else {})}
             if item is None:
                 AlertItem.objects.create(rule=rule, key=key, label=f.label[:300], detail=detail, url=f.url[:500],
+                                         account_id=f.account_id,
                                          fingerprint=f.fingerprint, first_seen=now, last_seen=now, is_event=f.event)
                 outcome.opened += 1
                 continue
             item.last_seen, item.label, item.url, item.detail = now, f.label[:300], f.url[:500], detail
+            item.account_id = f.account_id
             if item.state == ItemState.CLOSED:
                 item.state, item.closed_at, item.reason = ItemState.OPEN, None, ""
                 item.generation += 1

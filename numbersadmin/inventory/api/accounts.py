@@ -9,13 +9,13 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from providers import registry
 
-from .. import runner, selectors
+from .. import runner, scopes, selectors
 from ..choices import AccountHealth, SyncTrigger
 from ..models import ProviderAccount, SyncRun
 from ..pagination import InvalidCursor, keyset_page
@@ -51,10 +51,36 @@ ERRORS = {401: OpenApiResponse(DETAIL), 403: OpenApiResponse(DETAIL), 404: OpenA
 
 
 class CanManage(permissions.BasePermission):
+    """Writes need the global permission or a managing scope (scopes.py); which account a scoped
+    manager may touch is checked on the object (_managed_account)."""
+
     message = "Only admins can do this."
 
     def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or request.user.has_perm(MANAGE)
+        return request.method in permissions.SAFE_METHODS or scopes.visibility(request.user).manages_any
+
+
+class ManagesTheAccount(permissions.BasePermission):
+    """Writes on one account: the view itself calls _managed_account, which answers 404 when the
+    account is out of the user's scope (never revealing it) and 403 when it is seen but not managed."""
+
+    def has_permission(self, request, view) -> bool:
+        return True
+
+
+class GlobalManager(CanManage):
+    """Adding accounts and the audit log: a manager who sees every account (scopes.py)."""
+
+    def has_permission(self, request, view) -> bool:
+        return scopes.is_global_manager(request.user)
+
+
+def _managed_account(request, pk: int) -> ProviderAccount:
+    """The account, 404 when out of the user's scope, 403 when seen but not managed."""
+    account = _get_account(pk)
+    if not scopes.can_manage_account(request.user, account):
+        raise PermissionDenied(CanManage.message)
+    return account
 
 
 def _run(run: SyncRun | None, admin: bool) -> dict | None:
@@ -88,8 +114,8 @@ class AccountList(APIView):
     def get(self, request):
         accounts = list(selectors.account_list())
         latest = selectors.sync_overview(accounts).latest_runs
-        admin = request.user.has_perm(MANAGE)
-        return Response({"results": [_account(a, latest.get(a.pk), admin) for a in accounts]})
+        seen = scopes.visibility(request.user)
+        return Response({"results": [_account(a, latest.get(a.pk), seen.manages(a.pk)) for a in accounts]})
 
 
 def _get_account(pk: int) -> ProviderAccount:
@@ -105,17 +131,17 @@ class AccountDetail(APIView):
     def get(self, request, pk: int):
         account = _get_account(pk)
         return Response(_account(account, selectors.sync_overview([account]).latest_runs.get(account.pk),
-                                 request.user.has_perm(MANAGE)))
+                                 scopes.can_manage_account(request.user, account)))
 
 
 class AccountSync(APIView):
-    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+    permission_classes = [permissions.IsAuthenticated, TokenScope, ManagesTheAccount]
 
     @extend_schema(operation_id="account_sync", summary="Sync now (joins a sync already queued or running)",
                    tags=["Accounts"], request=None,
                    responses={202: RUN, 200: RUN, **ERRORS})
     def post(self, request, pk: int):
-        account = _get_account(pk)
+        account = _managed_account(request, pk)
         with audited_as(request):
             run, created = runner.sync_now(account, trigger=SyncTrigger.MANUAL, user=request.user)
             audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
@@ -142,21 +168,22 @@ class SyncRunList(APIView):
                                per_page=_limit(params.get("limit")))
         except InvalidCursor:
             _fail("cursor", "Invalid cursor (use the next/previous links as given).")
-        admin = request.user.has_perm(MANAGE)
+        seen = scopes.visibility(request.user)
         return Response({"next": _link(request, page.next_cursor), "previous": _link(request, page.prev_cursor),
-                         "results": [_run(r, admin) for r in page.rows]})
+                         "results": [_run(r, seen.manages(r.account_id)) for r in page.rows]})
 
 
 class SyncRunConfirm(APIView):
-    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+    permission_classes = [permissions.IsAuthenticated, TokenScope, ManagesTheAccount]
 
     @extend_schema(operation_id="sync_run_confirm_removals", summary="Confirm the removals a run held for review",
                    tags=["Sync runs"], request=None,
                    responses={200: RUN, 409: OpenApiResponse(DETAIL), **ERRORS})
     def post(self, request, pk: int):
-        run = SyncRun.objects.select_related("account").filter(pk=pk).first()
+        run = selectors.sync_run_list().filter(pk=pk).first()
         if run is None:
             raise Http404("No such sync run.")
+        _managed_account(request, run.account_id)
         try:
             with audited_as(request):
                 confirm_held_removals(run, user=request.user)
@@ -223,6 +250,12 @@ def _validation(exc: DjangoValidationError):
 class AccountCreate(AccountList):
     permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
 
+    def get_permissions(self):
+        # Listing is for everyone (scoped); adding an account is for global managers only.
+        if self.request.method == "POST":
+            return [permissions.IsAuthenticated(), TokenScope(), GlobalManager()]
+        return super().get_permissions()
+
     @extend_schema(operation_id="account_create", summary="Add a provider account", tags=["Accounts"],
                    request=ACCOUNT_WRITE, responses={201: ACCOUNT, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
     def post(self, request):
@@ -242,15 +275,13 @@ class AccountCreate(AccountList):
 
 
 class AccountEdit(AccountDetail):
-    permission_classes = [permissions.IsAuthenticated, TokenScope, CanManage]
+    permission_classes = [permissions.IsAuthenticated, TokenScope, ManagesTheAccount]
 
     @extend_schema(operation_id="account_update", summary="Change, disable or re-key a provider account",
                    tags=["Accounts"], request=ACCOUNT_WRITE,
                    responses={200: ACCOUNT, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
     def patch(self, request, pk: int):
-        account = ProviderAccount.objects.filter(pk=pk).first()
-        if account is None:
-            raise Http404("No such account.")
+        account = _managed_account(request, pk)
         data = _account_body(request.data, create=False)
         _precheck(account.provider, data, create=False)
         fields = {k: v for k, v in data.items() if k in UPDATABLE}
@@ -279,7 +310,7 @@ class AuditList(APIView):
                                OpenApiParameter("cursor", str)],
                    responses={200: RUNS, 400: OpenApiResponse(OpenApiTypes.OBJECT), **ERRORS})
     def get(self, request):
-        if not request.user.has_perm(MANAGE):
+        if not scopes.is_global_manager(request.user):
             return Response({"detail": CanManage.message}, status=403)
         params = request.query_params.copy()
         for key in ("limit", "cursor"):

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import export_jobs, lists, runner, selectors
+from .. import export_jobs, lists, runner, scopes, selectors
 from ..lists import ListSpec
 from ..models import ExportJob
 from ..services.audit import audit
@@ -99,9 +99,10 @@ def job_data(request, job: ExportJob) -> dict:
 
 
 def _job(request, pk: int) -> ExportJob:
-    """Your own jobs only (another user's job is a 404, as on the web for non-admins)."""
+    """Your own jobs only (another user's job is a 404, as on the web, except for managers who see
+    every account: a job's rows are what its requester's scope showed)."""
     job = ExportJob.objects.filter(pk=pk).first()
-    if job is None or (job.requested_by_id != request.user.pk and not request.user.has_perm("inventory.manage_accounts")):
+    if job is None or (job.requested_by_id != request.user.pk and not scopes.is_global_manager(request.user)):
         raise Http404("No such export job.")
     return job
 

@@ -13,7 +13,7 @@ from prometheus_client.core import CollectorRegistry, CounterMetricFamily, Gauge
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from .. import selectors
+from .. import scopes, selectors
 from ..choices import SyncState
 from ..clients import client_address
 from .auth import TokenAuthentication
@@ -66,20 +66,25 @@ _registry = CollectorRegistry(auto_describe=False)
 _registry.register(InventoryCollector())
 
 
-def _allowed(request) -> bool:
-    if client_address(request) in settings.METRICS_ALLOWED_IPS:
-        return True
+def _scraper(request):
+    """(allowed, token user or None). A scrape with a token sees what the token's user sees
+    (scopes.py), wherever it comes from; one from METRICS_ALLOWED_IPS without a token sees every account."""
     try:
         found = TokenAuthentication().authenticate(Request(request))
     except AuthenticationFailed:
-        return False
-    return found is not None
+        found = None
+    if found is not None:
+        return True, found[0]
+    return client_address(request) in settings.METRICS_ALLOWED_IPS, None
 
 
 @login_not_required
 def metrics(request):
-    if not _allowed(request):
+    allowed, user = _scraper(request)
+    if not allowed:
         response = JsonResponse({"detail": "Send an API token, or scrape from METRICS_ALLOWED_IPS."}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
+    with scopes.acting_for(user) if user is not None else scopes.unscoped():
+        body = generate_latest(_registry)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

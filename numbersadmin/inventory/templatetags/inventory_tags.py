@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from ..choices import AccountHealth, key_label
+from .. import scopes
 from ..countries import country_label, country_name
 
 register = template.Library()
@@ -111,3 +112,9 @@ def duration(value):
 def key_label_filter(key):
     """'api_key' -> 'API key' (choices.key_label)."""
     return key_label(key)
+
+
+@register.filter
+def global_manager(user) -> bool:
+    """Sees every account and holds the manage permission (scopes.py): the admin-wide pages."""
+    return scopes.is_global_manager(user)

@@ -3,22 +3,42 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from providers import registry
 
-from .. import runner, selectors
+from .. import runner, scopes, selectors
 from ..choices import SyncTrigger
 from ..forms import AccountForm, SiteSettingsForm
-from ..models import ProviderAccount, SiteSettings, SyncRun
+from ..models import ProviderAccount, SiteSettings
 from ..services import accounts as account_services
 from ..services.audit import audit
 from ..services.sync import confirm_held_removals
 from .common import render_page
 
-MANAGE = "inventory.manage_accounts"
+MANAGE = scopes.MANAGE
+
+
+def _managed_account(request, pk: int) -> ProviderAccount:
+    """An account the user may manage (scopes.py): 404 when out of their scope (never the row),
+    403 when they see it but do not manage it."""
+    account = get_object_or_404(selectors.scoped(ProviderAccount.objects, "pk"), pk=pk)
+    if not scopes.can_manage_account(request.user, account):
+        raise PermissionDenied("You cannot manage this account.")
+    return account
+
+
+def global_manager_required(view):
+    """Adding accounts, site settings, the audit log, scopes: superusers and managers who see every account."""
+    def wrapped(request, *args, **kwargs):
+        if not scopes.is_global_manager(request.user):
+            raise PermissionDenied("Only admins who see every account can do this.")
+        return view(request, *args, **kwargs)
+    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
+    return wrapped
 
 
 def account_list(request):
@@ -37,10 +57,17 @@ def account_list(request):
     any_active = any(run is not None and run.is_active for _, run in rows)
     return render_page(request, "inventory/accounts/list.html", {
         "rows": rows, "any_active": any_active, "providers": registry.PROVIDERS.values(),
-        "can_manage": request.user.has_perm(MANAGE), "stale_only": stale_only, "failing_only": failing_only,
-        "show_archived": show_archived, "archived_count": 0 if show_archived else ProviderAccount.objects.filter(
-            archived_at__isnull=False).count(),
+        "can_manage": scopes.visibility(request.user).manages_any, "can_add": scopes.is_global_manager(request.user),
+        "managed_ids": _managed_ids(request.user, accounts),
+        "stale_only": stale_only, "failing_only": failing_only,
+        "show_archived": show_archived, "archived_count": 0 if show_archived else selectors.scoped(
+            ProviderAccount.objects.filter(archived_at__isnull=False), "pk").count(),
     }, partial="accounts")
+
+
+def _managed_ids(user, accounts) -> set[int]:
+    seen = scopes.visibility(user)
+    return {a.pk for a in accounts if seen.manages(a.pk)}
 
 
 def account_detail(request, pk: int):
@@ -48,12 +75,13 @@ def account_detail(request, pk: int):
     selectors.attach_health([account])
     runs = selectors.sync_run_list(account.pk)[:20]
     return render(request, "inventory/accounts/detail.html", {
-        "account": account, "runs": runs, "can_manage": request.user.has_perm(MANAGE),
+        "account": account, "runs": runs, "can_manage": scopes.can_manage_account(request.user, account),
         "secret_keys": account.secret_keys_set(), "spec": account.spec,
     })
 
 
 @permission_required(MANAGE, raise_exception=True)
+@global_manager_required
 def account_add(request, provider: str):
     if provider not in registry.PROVIDERS:
         raise Http404("Unknown provider")
@@ -78,9 +106,8 @@ def account_add(request, provider: str):
                                                             "duplicates": duplicates})
 
 
-@permission_required(MANAGE, raise_exception=True)
 def account_edit(request, pk: int):
-    account = get_object_or_404(ProviderAccount, pk=pk)
+    account = _managed_account(request, pk)
     initial = {"name": account.name, "base_url": account.base_url,
                "sync_interval_minutes": account.sync_interval_minutes, "enabled": account.enabled}
     form = AccountForm(request.POST or None, request.FILES or None, provider=account.provider, account=account,
@@ -102,9 +129,8 @@ def account_edit(request, pk: int):
 
 
 @require_POST
-@permission_required(MANAGE, raise_exception=True)
 def account_archive(request, pk: int, action: str):
-    account = get_object_or_404(ProviderAccount, pk=pk)
+    account = _managed_account(request, pk)
     if action == "archive":
         account_services.account_archive(account, user=request.user)
         messages.success(request, f"{account.name} archived: no longer synced, and its numbers are out of lists "
@@ -115,9 +141,11 @@ def account_archive(request, pk: int, action: str):
     return redirect(account)
 
 
-@permission_required(MANAGE, raise_exception=True)
 def account_delete(request, pk: int):
-    account = get_object_or_404(ProviderAccount, pk=pk)
+    """Out of scope: 404. Deleting needs the global permission too (a scoped manager may not)."""
+    account = _managed_account(request, pk)
+    if not request.user.has_perm(MANAGE):
+        raise PermissionDenied("Only admins delete accounts.")
     error = ""
     if request.method == "POST":
         try:
@@ -134,9 +162,8 @@ def account_delete(request, pk: int):
 
 
 @require_POST
-@permission_required(MANAGE, raise_exception=True)
 def account_test(request, pk: int):
-    account = get_object_or_404(ProviderAccount, pk=pk)
+    account = _managed_account(request, pk)
     result = account_services.account_test_connection(account, user=request.user)
     if result.ok:
         messages.success(request, f"{account.name}: {result.message}")
@@ -146,9 +173,8 @@ def account_test(request, pk: int):
 
 
 @require_POST
-@permission_required(MANAGE, raise_exception=True)
 def account_sync(request, pk: int):
-    account = get_object_or_404(ProviderAccount, pk=pk)
+    account = _managed_account(request, pk)
     run, created = runner.sync_now(account, trigger=SyncTrigger.MANUAL, user=request.user)
     audit(request.user, "sync.request", account, {"run": run.pk, "created": created})
     if created:
@@ -163,28 +189,28 @@ def sync_run_list(request):
     account = None
     if account_id:
         try:
-            account = ProviderAccount.objects.get(pk=int(account_id))
+            account = selectors.scoped(ProviderAccount.objects, "pk").get(pk=int(account_id))
         except (ValueError, ProviderAccount.DoesNotExist):
             messages.warning(request, "Unknown account filter ignored.")
     runs = selectors.sync_run_list(account.pk if account else None)[:200]
     return render_page(request, "inventory/syncs/list.html", {
-        "runs": runs, "account": account, "accounts": ProviderAccount.objects.all(),
-        "can_manage": request.user.has_perm(MANAGE)}, partial="runs")
+        "runs": runs, "account": account, "accounts": selectors.scoped(ProviderAccount.objects, "pk"),
+        "can_manage": scopes.visibility(request.user).manages_any}, partial="runs")
 
 
 def sync_run_detail(request, pk: int):
-    run = get_object_or_404(SyncRun.objects.select_related("account", "requested_by"), pk=pk)
+    run = get_object_or_404(selectors.sync_run_list(), pk=pk)
     selectors.attach_health([run.account])
     return render_page(request, "inventory/syncs/detail.html", {
-        "run": run, "outcome": selectors.explain_run(run), "can_manage": request.user.has_perm(MANAGE),
+        "run": run, "outcome": selectors.explain_run(run), "can_manage": scopes.can_manage_account(request.user, run.account_id),
         "held_sample": run.held_external_ids[:20],
     }, partial="run")
 
 
 @require_POST
-@permission_required(MANAGE, raise_exception=True)
 def sync_run_confirm(request, pk: int):
-    run = get_object_or_404(SyncRun.objects.select_related("account"), pk=pk)
+    run = get_object_or_404(selectors.sync_run_list(), pk=pk)
+    _managed_account(request, run.account_id)
     try:
         removed = confirm_held_removals(run, user=request.user)
     except ValueError as exc:
@@ -195,6 +221,7 @@ def sync_run_confirm(request, pk: int):
 
 
 @permission_required(MANAGE, raise_exception=True)
+@global_manager_required
 def site_settings(request):
     settings_obj = SiteSettings.load()
     form = SiteSettingsForm(request.POST or None, instance=settings_obj)

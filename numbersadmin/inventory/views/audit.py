@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 
-from django.contrib.auth.decorators import permission_required
 from django.core.paginator import InvalidPage, Paginator
 from django.http import QueryDict
 
 from .. import selectors
 from ..lists import form_notices
-from .accounts import MANAGE
+from .accounts import global_manager_required
 from .common import render_page
 
 PER_PAGE = 50
@@ -34,8 +33,9 @@ SECRET_KEY = re.compile(r"secret|passw|token|api_?key|credential|private|auth|co
 TEXT_LIMIT = 300
 
 
-@permission_required(MANAGE, raise_exception=True)
+@global_manager_required
 def audit_list(request):
+    """Admins who see every account only: entries name accounts, numbers and exports of every scope."""
     filterset = selectors.audit_log_list(request.GET)
     notices = form_notices(filterset)
     data = filterset.form.cleaned_data if filterset.is_valid() else {}

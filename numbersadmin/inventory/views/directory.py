@@ -12,16 +12,16 @@ from .common import RELATED_LIMIT, detail_page
 
 
 def owner_detail(request, pk: int):
-    owner = get_object_or_404(Owner.objects.select_related("account", "location"), pk=pk)
+    owner = get_object_or_404(selectors.scoped(Owner.objects.select_related("account", "location")), pk=pk)
     return detail_page(request, "inventory/directory/owner_detail.html", owner, name="owner",
                        crumb=("Owners", reverse("owners")), timeline=history.timeline(owner))
 
 
 def location_detail(request, pk: int):
-    location = get_object_or_404(Location.objects.select_related("account"), pk=pk)
+    location = get_object_or_404(selectors.scoped(Location.objects.select_related("account")), pk=pk)
     # The numbers this location may present as external caller ID (its candidate list; each
     # candidate's own location can be another one).
-    candidates = CallerId.objects.filter(listed_for=location, removed_at__isnull=True).order_by("e164")
+    candidates = selectors.scoped(CallerId.objects.filter(listed_for=location, removed_at__isnull=True)).order_by("e164")
     neighbours = selectors.location_neighbours(location)
     for n in neighbours:
         query = {"account": n["account_id"], "country": location.country_code}

@@ -11,7 +11,7 @@ from .common import detail_page
 
 
 def group_detail(request, pk: int):
-    group = get_object_or_404(NumberGroup.objects.select_related("account", "location"), pk=pk)
+    group = get_object_or_404(selectors.scoped(NumberGroup.objects.select_related("account", "location")), pk=pk)
     numbers, param, _ = selectors.numbers_of(group)
     live = numbers.filter(removed_at__isnull=True).order_by("e164", "pk")
     services = sorted({s for n in live[:500] for s, on in (("voice", n.voice), ("sms", n.sms), ("mms", n.mms)) if on})

@@ -14,13 +14,12 @@ from django.core.paginator import InvalidPage, Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 
-from .. import export_jobs, lists, runner, selectors
+from .. import export_jobs, lists, runner, scopes, selectors
 from ..lists import ListSpec
 from ..models import ExportJob, ListPreference, SavedView
 from ..services import preferences
 from ..services.audit import audit
 from ..tables import Column, Table, unread_fields
-from .accounts import MANAGE
 from .common import htmx_partial, paged, render_page
 
 
@@ -170,7 +169,7 @@ def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: 
         "spec": spec, "page": results.page, "page_obj": results.page_obj, "sort": results.sort,
         "table": Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True),
         "notices": state.notices, "per_page": results.per_page, "per_page_choices": lists.PER_PAGE_CHOICES,
-        "can_bulk_edit": spec.bulk_editable and request.user.has_perm(MANAGE),
+        "can_bulk_edit": spec.bulk_editable and scopes.visibility(request.user).manages_any,
         "xlsx_sync_rows": settings.EXPORT_XLSX_SYNC_ROWS,
         **_filter_context(params, results.filterset),
         **_column_context(spec, state),
@@ -251,7 +250,8 @@ def _export(request, spec: ListSpec, params: QueryDict, visible, saved, column_n
 
 def _job_for(request, pk) -> ExportJob:
     job = get_object_or_404(ExportJob, pk=pk)
-    if job.requested_by_id != request.user.pk and not request.user.has_perm(MANAGE):
+    # A job's rows are what its requester's scope showed: only managers who see everything may open others'.
+    if job.requested_by_id != request.user.pk and not scopes.is_global_manager(request.user):
         raise Http404("No such export")
     return job
 

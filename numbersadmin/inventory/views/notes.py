@@ -4,8 +4,7 @@ filtered selection. Writes go through services/annotations.py."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,14 +12,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import lists, selectors
 from ..forms import BulkEditForm, BulkSelectionForm, NumberAnnotateForm
-from ..models import PhoneNumber
 from ..services import annotations
-from .accounts import MANAGE
+from .. import scopes
 from .numbers import number_detail
 
 @require_POST
 def number_annotate(request, pk: int):
-    number = get_object_or_404(PhoneNumber.objects.only("pk", "e164", "number_raw"), pk=pk)
+    number = get_object_or_404(selectors.number_queryset().select_related(None).only("pk", "e164", "number_raw"), pk=pk)
     form = NumberAnnotateForm(request.POST)
     if form.is_valid():
         try:
@@ -38,10 +36,13 @@ def number_annotate(request, pk: int):
     return response
 
 
-@permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def bulk_edit(request):
-    """GET: confirmation page (exact count, filters, form). POST: re-select server-side and apply."""
+    """GET: confirmation page (exact count, filters, form). POST: re-select server-side and apply.
+    Managers only; a scoped manager's selection is cut to the accounts they manage (scopes.py)."""
+    seen = scopes.visibility(request.user)
+    if not seen.manages_any:
+        raise PermissionDenied("Only admins can bulk edit.")
     posted = request.method == "POST"
     selection = BulkSelectionForm(request.POST if posted else request.GET)
     errors = _errors(selection) if not selection.is_valid() else []
@@ -58,6 +59,7 @@ def bulk_edit(request):
             messages.error(request, f"Cannot bulk edit: {error}")
         return render(request, "inventory/numbers/bulk_edit.html", {**context, "invalid": True}, status=400)
 
+    managed = filterset.qs if seen.managed is None else filterset.qs.filter(account__in=sorted(seen.managed))
     scope = "matching" if selection.cleaned_data["scope"] == "matching" else "selected"
     pks = None if scope == "matching" else selection.cleaned_data["pk"]
     form = BulkEditForm(request.POST if posted else None)
@@ -65,7 +67,7 @@ def bulk_edit(request):
         d = form.cleaned_data
         try:
             rows = annotations.bulk_apply(
-                filterset.qs, d["add_tags"], d["remove_tags"], d["note_mode"], d["note_text"], request.user,
+                managed, d["add_tags"], d["remove_tags"], d["note_mode"], d["note_text"], request.user,
                 only=pks, audit_detail={"query": query, "scope": scope, "filters": _filters_detail(filterset),
                                         "ticked": len(pks) if pks is not None else None},
             )
@@ -79,7 +81,7 @@ def bulk_edit(request):
             return redirect(context["back_url"])
     if posted:
         messages.error(request, "Nothing was changed: " + " ".join(_errors(form)))
-    count = annotations.count_selected(filterset.qs, pks)
+    count = annotations.count_selected(managed, pks)
     return render(request, "inventory/numbers/bulk_edit.html", {
         **context, "form": form, "count": count, "scope": scope,
         "pk_csv": ",".join(map(str, pks or [])), "ticked": len(pks) if pks is not None else None,

@@ -11,13 +11,13 @@ from .common import detail_page
 
 
 def trunk_detail(request, pk: int):
-    trunk = get_object_or_404(Trunk.objects.select_related("account", "trunk_group"), pk=pk)
+    trunk = get_object_or_404(selectors.scoped(Trunk.objects.select_related("account", "trunk_group")), pk=pk)
     return detail_page(request, "inventory/trunks/detail.html", trunk, name="trunk", title_prefix="Trunk ",
                        crumb=("Trunks", reverse("trunks")))
 
 
 def trunk_group_detail(request, pk: int):
-    group = get_object_or_404(TrunkGroup.objects.select_related("account"), pk=pk)
+    group = get_object_or_404(selectors.scoped(TrunkGroup.objects.select_related("account")), pk=pk)
     via_trunks = selectors.number_queryset().filter(removed_at__isnull=True, trunk__trunk_group=group).count()
     return detail_page(request, "inventory/trunks/group_detail.html", group, name="group", title_prefix="Trunk group ",
                        crumb=("Trunk groups", reverse("trunk_groups")),

@@ -1,9 +1,10 @@
 import sys
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from ... import diff, lists
+from ... import diff, lists, scopes
 from ...forms import DiffForm
 from ...models import SavedView
 from ...services import exports
@@ -33,8 +34,20 @@ class Command(BaseCommand):
         parser.add_argument("--view", type=int, default=None, help="a saved view's id (its filters, sort, columns)")
         parser.add_argument("--no-manifest", action="store_true", help="data rows only")
         parser.add_argument("-o", "--output", default="-", help="file path, or - for stdout (csv only)")
+        parser.add_argument("--as-user", default="", metavar="USERNAME",
+                            help="export what this user sees (their account scopes); default: every account "
+                                 "(the CLI is a superuser tool)")
 
     def handle(self, *args, **opts):
+        if not opts.get("as_user"):
+            return self._export(**opts)
+        user = get_user_model().objects.filter(username=opts["as_user"]).first()
+        if user is None:
+            raise CommandError(f"No user {opts['as_user']!r}.")
+        with scopes.acting_for(user):
+            return self._export(**opts)
+
+    def _export(self, **opts):
         spec = lists.LISTS[opts["list"]]
         params = QueryDict(mutable=True)
         if opts["view"] is not None:
