@@ -3,9 +3,9 @@ configured against the loopback OpenID provider (django-oauth-toolkit on http://
 tests/idp/). "Sign in with SSO" -> the IdP's login form -> consent -> back on the dashboard as
 that user, with the Django groups OIDC_GROUP_MAP gives their IdP groups.
 
-Extending: ``assert_signed_in`` is where a test checks what the signed-in user may see; add the
-per-group account scope assertion there (e.g. the accounts/numbers lists show only the accounts
-scoped to the user's groups)."""
+Each team's Django group holds an account scope (issue 14, part 1): after signing in, the
+accounts page, the dashboard and the numbers list show the user only their team's account, and
+the other team's account page is a 404."""
 
 from __future__ import annotations
 
@@ -21,12 +21,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def two_accounts(db):
-    """One account per team, never synced (no simulator needed): what per-group scopes will split."""
+    """One account per team, never synced (no simulator needed), each scoped to its team's group
+    (the groups OIDC_GROUP_MAP gives: "Carrier team", "Contact centre")."""
+    from django.contrib.auth.models import Group
+
+    from numbersadmin.inventory.models import AccountScope
+    from numbersadmin.inventory.services.account_scopes import scope_save
     from numbersadmin.inventory.services.accounts import account_create
 
-    return {name: account_create(provider="didww", name=name, base_url="http://127.0.0.1:9/v3",
-                                 secrets={"api_key": f"key-{i}-0123456789"})
-            for i, name in enumerate(("Carrier DIDWW", "Contact centre DIDWW"))}
+    accounts = {name: account_create(provider="didww", name=name, base_url="http://127.0.0.1:9/v3",
+                                     secrets={"api_key": f"key-{i}-0123456789"})
+                for i, name in enumerate(("Carrier DIDWW", "Contact centre DIDWW"))}
+    for group, account in (("Carrier team", "Carrier DIDWW"), ("Contact centre", "Contact centre DIDWW")):
+        scope_save(AccountScope(name=f"{group} accounts"), accounts=[accounts[account]],
+                   groups=[Group.objects.get_or_create(name=group)[0]], users=[], user="test")
+    return accounts
 
 
 def sso_sign_in(page, live_server, username: str, password: str, *, name: str) -> None:
@@ -46,21 +55,32 @@ def sso_sign_in(page, live_server, username: str, password: str, *, name: str) -
     page.wait_for_url(f"{live_server.url}/")
 
 
-def assert_signed_in(page, username: str, groups: set[str]) -> User:
-    """The dashboard shows ``username`` signed in, and the user holds exactly ``groups``.
-    The place for assertions on what those groups may see (account scopes)."""
+def assert_signed_in(page, live_server, username: str, groups: set[str], accounts: dict, sees: str) -> User:
+    """The dashboard shows ``username`` signed in, the user holds exactly ``groups``, and every
+    page shows only the account ``sees`` (their groups' scope), never the other one."""
     assert page.locator("#user-menu summary").inner_text().startswith(username)
     assert page.locator("h1").first.is_visible()
     user = User.objects.get(username=username)
     assert set(user.groups.values_list("name", flat=True)) == groups
     assert not user.has_usable_password()
+    hidden = next(name for name in accounts if name != sees)
+    for path in ("/", "/accounts/", "/numbers/", f"/accounts/{accounts[sees].pk}/"):
+        page.goto(f"{live_server.url}{path}")
+        body = page.locator("body").inner_text()
+        assert sees in body and hidden not in body, (username, path)
+    shot(page, f"sso-{username}-5-own-account")
+    # The other team's account by URL: a 404 (asked with the browser's session, not navigated to:
+    # the page fixture fails a test on any console error, a 404 included).
+    response = page.request.get(f"{live_server.url}/accounts/{accounts[hidden].pk}/")
+    assert response.status == 404 and hidden not in response.text()
+    page.goto(f"{live_server.url}/")
     return user
 
 
 def test_sign_in_through_the_loopback_idp(page, live_server, sso_settings, two_accounts):
     sso_sign_in(page, live_server, "ana", "ana-idp-pass-1", name="ana")
     shot(page, "sso-ana-4-dashboard")
-    assert_signed_in(page, "ana", {"Carrier team"})
+    assert_signed_in(page, live_server, "ana", {"Carrier team"}, two_accounts, sees="Carrier DIDWW")
 
     # Log out; a second IdP user with other IdP groups gets other Django groups.
     page.click("#user-menu summary")
@@ -69,7 +89,7 @@ def test_sign_in_through_the_loopback_idp(page, live_server, sso_settings, two_a
     page.context.clear_cookies()  # a new person at the browser: the IdP asks who it is again
     sso_sign_in(page, live_server, "ben", "ben-idp-pass-1", name="ben")
     shot(page, "sso-ben-4-dashboard")
-    assert_signed_in(page, "ben", {"Contact centre"})
+    assert_signed_in(page, live_server, "ben", {"Contact centre"}, two_accounts, sees="Contact centre DIDWW")
 
 
 def test_cancel_at_the_idp_and_sso_only_login_page(page, live_server, sso_settings):
