@@ -265,3 +265,29 @@ def test_every_users_page_renders(client, root):
     client.logout()
     page = client.get("/invite/Mw/not-a-token/", follow=True).content.decode()
     assert 'id="invalid-link"' in page
+
+
+def test_user_page_shows_the_account_scopes_that_apply(uclient, ops_user, root, settings):
+    from numbersadmin.inventory.models import AccountScope, ProviderAccount
+    from numbersadmin.inventory.services.account_scopes import scope_save
+
+    carrier = ProviderAccount.objects.create(provider="didww", name="Carrier DIDWW", base_url="https://api.didww.com/v3")
+    ProviderAccount.objects.create(provider="plivo", name="Other Plivo", base_url="https://api.plivo.com/v1")
+    page = lambda u: uclient.get(f"/users/{u.pk}/").content.decode()  # noqa: E731
+    section = lambda body: re.sub(r">\s+<", "><", re.search(  # noqa: E731
+        r'<section class="card" id="user-scopes">.*?</section>', body, re.S).group(0))
+    assert "sees every account (<code>SCOPES_DEFAULT_ALL</code> is on)" in section(page(ops_user))
+    assert "A superuser sees and manages every account." in section(page(root))
+
+    team = Group.objects.create(name="Carrier team")
+    ops_user.groups.add(team)
+    scope_save(AccountScope(name="Carrier", can_manage=True), accounts=[carrier], groups=[team], users=[], user="test")
+    shown = section(page(ops_user))
+    assert "<td>Carrier</td><td>Carrier team</td><td>Carrier DIDWW</td><td>yes</td>" in shown
+    assert "Other Plivo" not in shown and "sees every account" not in shown
+
+    ops_user.groups.remove(team)
+    settings.SCOPES_DEFAULT_ALL = False
+    assert "sees no account (<code>SCOPES_DEFAULT_ALL</code> is off)" in section(page(ops_user))
+    scope_save(AccountScope(name="Direct"), accounts=[], groups=[], users=[ops_user], user="test")
+    assert "<td>Direct</td><td>directly</td><td><span class=\"muted\">none</span></td><td>no</td>" in section(page(ops_user))

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
+from numbersadmin.inventory.models import AccountScope
+
 User = get_user_model()
 KINDS = {"local": "Local", "sso": "SSO", "invited": "Invited (no password yet)"}
 
@@ -36,3 +38,16 @@ def user_kind(user) -> str:
     if hasattr(user, "sso_identity"):
         return "sso"
     return "local" if user.has_usable_password() else "invited"
+
+
+def account_scopes_of(user) -> list[tuple[AccountScope, str]]:
+    """The account scopes that apply to ``user`` (issue 14), each with how: "directly" or the
+    names of the user's groups that hold it. Granted on the Scopes page, not here."""
+    groups = set(user.groups.values_list("pk", flat=True))
+    scopes = (AccountScope.objects.filter(Q(users=user) | Q(groups__in=groups)).distinct()
+              .prefetch_related("accounts", "groups", "users").order_by("name"))
+    found = []
+    for scope in scopes:
+        via = [g.name for g in scope.groups.all() if g.pk in groups]
+        found.append((scope, "directly" if any(u.pk == user.pk for u in scope.users.all()) else ", ".join(via)))
+    return found

@@ -221,12 +221,16 @@ def user_detail(request, pk: int):
         except PermissionDenied as exc:
             messages.error(request, str(exc))
     identity = getattr(subject, "sso_identity", None)
+    scopes = selectors.account_scopes_of(subject)
     return render(request, "identity/user_detail.html", {
         "subject": subject, "kind": kind, "kind_label": selectors.KINDS[kind], "groups_form": groups_form,
         "password_form": password_form, "identity": identity,
         "managed": sorted(groupmap.managed(groupmap.parse(settings.OIDC_GROUP_MAP))),
         "can_change": request.user.is_superuser or not subject.is_superuser,
         "invite_pending": kind == "invited",
+        "scopes": scopes,
+        # scopes.visibility's rule: superusers, and users in no scope while SCOPES_DEFAULT_ALL is on.
+        "sees_everything": subject.is_superuser or (not scopes and settings.SCOPES_DEFAULT_ALL),
     })
 
 
