@@ -380,7 +380,8 @@ def test_worker_sigkill_during_fetch(env, db, procs, sims, row):
     also needs its heartbeat to avoid being reaped while alive."""
     row["faults injected"] = 1
     sim = sims(600, seed=21, latency=0.2)  # 30+ pages of 20 at >= 0.2 s: ~8 s of fetching
-    add_account(env, "pf-fetch", sim, "page_size=20")
+    # One page at a time: the fetch must outlast the lease (concurrent pages would end it in ~2 s).
+    add_account(env, "pf-fetch", sim, "page_size=20", "fetch_concurrency=1")
     account_id = db.account_id("pf-fetch")
     worker = procs.worker(env)
     run_id = queue(env, "pf-fetch")
@@ -641,7 +642,7 @@ def test_fifty_sync_now_clicks_make_one_run(env, db, procs, sims, row):
     and no run of the account fails as ``busy``."""
     row["faults injected"] = "100 (2 bursts of 50)"
     sim = sims(600, seed=25, latency=0.4)  # 30+ pages at >= 0.4 s: ~13 s of fetching, over twice the lease
-    add_account(env, "pf-clicks", sim, "page_size=20")
+    add_account(env, "pf-clicks", sim, "page_size=20", "fetch_concurrency=1")  # a fetch longer than two leases
     account_id = db.account_id("pf-clicks")
     procs.worker(env)
 
