@@ -258,8 +258,9 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
     else:
         name = field
         page_qs = qs.order_by(*([field, "pk"] if asc else [f"-{field}", "-pk"]))
+    after = None  # the cursor's (value, id)
     if payload is not None:
-        value, pk = _from_json(payload.get("v"), _sort_field(qs, name), nullable), payload["i"]
+        value, pk = after = _from_json(payload.get("v"), _sort_field(qs, name), nullable), payload["i"]
         if nullable:
             page_qs = page_qs.filter(_after_nullable(name, value, pk, asc, nulls_ahead=forward))
         # Written as "field >= v AND (field > v OR pk > i)": the planner can start an index
@@ -268,10 +269,7 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
             page_qs = page_qs.filter(**{f"{field}__gte": value}).filter(Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
         else:
             page_qs = page_qs.filter(**{f"{field}__lte": value}).filter(Q(**{f"{field}__lt": value}) | Q(pk__lt=pk))
-    rows = None
-    if nullable and forward:
-        after = (_from_json(payload.get("v"), _sort_field(qs, name), nullable), payload["i"]) if payload else None
-        rows = _relation_rows(qs, field, asc, after, per_page + 1)
+    rows = _relation_rows(qs, field, asc, after, per_page + 1) if nullable and forward else None
     if rows is None:
         rows = _first_rows(page_qs, per_page + 1, field)
     more = len(rows) > per_page
@@ -314,9 +312,9 @@ def _first_rows(page_qs: QuerySet, n: int, field) -> list:
     return list(page_qs.filter(pk__in=ids)[:n])
 
 
-RELATION_BATCH_MAX = 256  # key groups read by one query (a UNION ALL of one bounded read each)
-# Groups read before giving up for the general query (1 + 4 + 16 + 64): a filter that
-# leaves most groups empty (owners of another country) would otherwise read every group.
+# Key groups read (batches of 1 + 4 + 16 + 64, each one UNION ALL of bounded reads) before giving
+# up for the general query: a filter that leaves most groups empty (owners of another country)
+# would otherwise read every group.
 RELATION_GROUPS_MAX = 85
 
 
@@ -339,16 +337,16 @@ def _relation_rows(qs: QuerySet, key: "SortKey", asc: bool, after, n: int) -> li
     if not fk.many_to_one:
         return None
     value, after_pk = after if after else (None, None)
+    past_cursor = Q() if after_pk is None else Q(pk__gt=after_pk) if asc else Q(pk__lt=after_pk)
     id_order = "pk" if asc else "-pk"
     keyed = fk.related_model._base_manager.annotate(k=SortKey(attr, text=key.text).value()).order_by()
     picked: list[int] = []  # ids in page order
     batch: list[Q] = []
     size, read_groups = 1, 0
 
-    def after_boundary(cond: Q, k) -> Q:
-        if after_pk is not None and k == value:  # the cursor's own group: only rows after its id
-            cond &= Q(pk__gt=after_pk) if asc else Q(pk__lt=after_pk)
-        return cond
+    def group(ids: list, k) -> Q:
+        cond = Q(**{f"{fk.attname}__in": ids})
+        return cond & past_cursor if k == value else cond  # the cursor's own group: rows after its id
 
     def read(conds: list[Q]) -> None:
         need = n - len(picked)
@@ -368,29 +366,27 @@ def _relation_rows(qs: QuerySet, key: "SortKey", asc: bool, after, n: int) -> li
         current, ids = None, []
         for k, pk in groups.order_by("k" if asc else "-k").values_list("k", "pk").iterator(chunk_size=2000):
             if ids and k != current:
-                batch.append(after_boundary(Q(**{f"{fk.attname}__in": ids}), current))
+                batch.append(group(ids, current))
                 ids = []
                 if len(batch) >= size:
                     read(batch)
                     if len(picked) >= n:
                         break
                     read_groups += len(batch)
-                    if read_groups > RELATION_GROUPS_MAX:
+                    if read_groups >= RELATION_GROUPS_MAX:
                         return None
-                    batch, size = [], min(size * 4, RELATION_BATCH_MAX)
+                    batch, size = [], size * 4
             current = k
             ids.append(pk)
         else:
             if ids:
-                batch.append(after_boundary(Q(**{f"{fk.attname}__in": ids}), current))
+                batch.append(group(ids, current))
             if batch:
                 read(batch)
     if len(picked) < n:
         empty_ids = keyed.filter(k__isnull=True).values("pk")
         empty = Q(**{f"{fk.attname}__isnull": True}) | Q(**{f"{fk.attname}__in": empty_ids})
-        if after is not None and value is None:
-            empty &= Q(pk__gt=after_pk) if asc else Q(pk__lt=after_pk)
-        read([empty])
+        read([empty & past_cursor if after is not None and value is None else empty])
     rows = {row.pk: row for row in qs.filter(pk__in=picked[:n])}
     return [rows[pk] for pk in picked[:n]]
 
