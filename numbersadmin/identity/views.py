@@ -45,18 +45,26 @@ def _sso_failed(request, message: str, reason: str) -> HttpResponseRedirect:
     return redirect("login")
 
 
-@method_decorator(login_not_required, name="dispatch")
-class SsoStart(OIDCAuthenticationRequestView):
-    def __init__(self, *args, **kwargs):  # endpoints are read in get(), where a failure is a message
-        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+class _OidcSettings:
+    """Both SSO views read their settings through oidc.setting (discovery, explicit values)."""
 
     @staticmethod
     def get_settings(attr, *args):
         return oidc.setting(attr, *args)
 
-    def get(self, request):
+    @staticmethod
+    def require_enabled() -> None:
         if not oidc.enabled():
             raise Http404("Single sign-on is not configured.")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SsoStart(_OidcSettings, OIDCAuthenticationRequestView):
+    def __init__(self, *args, **kwargs):  # endpoints are read in get(), where a failure is a message
+        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+
+    def get(self, request):
+        self.require_enabled()
         try:
             self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
             self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
@@ -67,17 +75,12 @@ class SsoStart(OIDCAuthenticationRequestView):
 
 
 @method_decorator(login_not_required, name="dispatch")
-class SsoCallback(OIDCAuthenticationCallbackView):
+class SsoCallback(_OidcSettings, OIDCAuthenticationCallbackView):
     """mozilla-django-oidc's callback, with every failure a message on the login page (and an
     audit entry) instead of a bare redirect or a 400/500."""
 
-    @staticmethod
-    def get_settings(attr, *args):
-        return oidc.setting(attr, *args)
-
     def get(self, request):
-        if not oidc.enabled():
-            raise Http404("Single sign-on is not configured.")
+        self.require_enabled()
         if request.GET.get("error"):
             code = "".join(c for c in request.GET["error"][:40] if c.isalnum() or c in "_-")
             states = request.session.get("oidc_states") or {}
