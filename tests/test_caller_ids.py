@@ -111,3 +111,60 @@ def test_settings_page_is_admin_only(ops_user, admin_client):
     assert response.status_code == 200 and SiteSettings.load().caller_id_expiry_window_days == 30
     admin_client.post("/settings/", {"caller_id_expiry_window_days": "14"})
     assert SiteSettings.load().caller_id_expiry_window_days == 14
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), [q["sql"] for q in ctx.captured_queries]
+
+
+def test_settings_are_read_once_per_request_and_a_change_shows_on_the_next(setup, admin_client):
+    SiteSettings.load()  # the row exists (a first load inserts it)
+    body, queries = _queries(admin_client, "/caller-ids/")
+    assert sum("inventory_sitesettings" in q for q in queries) == 1  # the list's queryset and its intro line share it
+    assert "within 30 days" in body and 'id="quick-expiring">expiring in 30 days' in body
+    # Saved through the Settings page: the very next request uses the new window.
+    admin_client.post("/settings/", {"caller_id_expiry_window_days": "5"})
+    body, _ = _queries(admin_client, "/caller-ids/")
+    assert "within 5 days" in body and "badge-verif-expiring" not in body
+    # Written by another process (no save() here, nothing to invalidate): seen by the next request too.
+    SiteSettings.objects.filter(pk=1).update(caller_id_expiry_window_days=60)
+    body, _ = _queries(admin_client, "/caller-ids/")
+    assert "within 60 days" in body and "badge-verif-expiring" in body
+
+
+def test_settings_memo_is_per_request_and_saving_refreshes_it():
+    from numbersadmin.inventory.models import site_settings_memo
+
+    with site_settings_memo():
+        first = SiteSettings.load()
+        first.caller_id_expiry_window_days = 99  # a caller's unsaved change is its own copy's
+        assert SiteSettings.load().caller_id_expiry_window_days == 30
+        SiteSettings.objects.filter(pk=1).update(caller_id_expiry_window_days=40)
+        assert SiteSettings.load().caller_id_expiry_window_days == 30  # read once per request
+        first.caller_id_expiry_window_days = 12
+        first.save()
+        assert SiteSettings.load().caller_id_expiry_window_days == 12  # a save in the request is seen
+    SiteSettings.objects.filter(pk=1).update(caller_id_expiry_window_days=41)
+    assert SiteSettings.load().caller_id_expiry_window_days == 41  # outside a request: always read
+
+
+def test_caller_id_page_query_count_does_not_grow_with_rows(setup, ops_client, didww_account):
+    urls = ["/caller-ids/", "/caller-ids/?sort=owner", "/caller-ids/?cols=e164,location,candidate_owner,freshness"]
+    SiteSettings.load()  # the row exists (a first load inserts it)
+    small = {url: len(_queries(ops_client, url)[1]) for url in urls}
+    CallerId.objects.bulk_create([
+        CallerId(account=didww_account, external_id=f"more-{i}", number_raw=f"+1415555{i:04d}", e164=f"+1415555{i:04d}",
+                 digits=f"1415555{i:04d}", national_digits=f"415555{i:04d}", country="US", active=True,
+                 verified_until=days(i % 90)) for i in range(120)])
+    grown = {}
+    for url in urls:
+        body, queries = _queries(ops_client, url)
+        grown[url] = len(queries)
+        assert body.count('<tr data-pk="') == 50  # a full page now
+    assert grown == small

@@ -3,6 +3,9 @@ inventory: rows that disappear from a provider get ``removed_at`` (soft removal)
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -438,9 +441,28 @@ class SiteSettings(models.Model):
 
     @classmethod
     def load(cls) -> "SiteSettings":
+        """The settings row (created with the defaults when missing), clamped. Inside a request
+        (``site_settings_memo``, opened by middleware.SiteSettingsMemoMiddleware) the row is read
+        once and each call gets its own copy; nothing outlives the request, so a change is seen
+        by the very next request in every process."""
+        memo = _SETTINGS_MEMO.get()
+        if memo is not None and memo:
+            return cls.from_db(memo["db"], memo["names"], memo["values"])
         obj, _ = cls.objects.get_or_create(pk=1)
         obj.clamp()
+        if memo is not None:
+            names = [f.attname for f in cls._meta.concrete_fields]
+            memo.update(db=obj._state.db, names=names, values=[getattr(obj, n) for n in names])
         return obj
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        forget_site_settings()  # the rest of this request reads the saved row
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        forget_site_settings()
+        return result
 
     def clamp(self) -> None:
         """Bring every bounded field into its validators' range (in memory; saved on the next save)."""
@@ -454,6 +476,26 @@ class SiteSettings(models.Model):
             if upper is not None and value > upper:
                 value = upper
             setattr(self, field.attname, value)
+
+
+# The request's memo of the SiteSettings row (None: outside a request, every load() reads the row).
+_SETTINGS_MEMO: ContextVar[dict | None] = ContextVar("site_settings_memo", default=None)
+
+
+@contextmanager
+def site_settings_memo():
+    """``SiteSettings.load()`` reads the row at most once inside (one request)."""
+    token = _SETTINGS_MEMO.set({})
+    try:
+        yield
+    finally:
+        _SETTINGS_MEMO.reset(token)
+
+
+def forget_site_settings() -> None:
+    memo = _SETTINGS_MEMO.get()
+    if memo is not None:
+        memo.clear()
 
 
 def bounds(field) -> tuple[int | None, int | None]:

@@ -349,6 +349,9 @@ def sync_overview(accounts, now=None) -> SyncOverview:
     return SyncOverview(latest, health)
 
 
+HEALTH_RUN_FIELDS = ("account", "state", "created_at", "finished_at", "error_class")
+
+
 def attach_health(accounts, now=None) -> None:
     """``account.health`` on each account (e.g. the accounts of a page of numbers). Health needs
     only each account's newest attempt: one query, lighter than sync_overview's."""
@@ -357,7 +360,9 @@ def attach_health(accounts, now=None) -> None:
         return
     now = now or timezone.now()
     newest = ProviderAccount.objects.filter(pk__in=list(unique)).annotate(r=_newest_run_id(attempts_only=True)).values("r")
-    attempts = {run.account_id: run for run in SyncRun.objects.filter(pk__in=newest)}
+    # What the health rule and badge read; not the run's payload (held ids, error message).
+    runs = SyncRun.objects.filter(pk__in=newest).only(*HEALTH_RUN_FIELDS)
+    attempts = {run.account_id: run for run in runs}
     health = {pk: classify_account(a, attempts.get(pk), now) for pk, a in unique.items()}
     for account in accounts:
         if account is not None:

@@ -165,9 +165,11 @@ def _view_context(params, spec: ListSpec, state: ViewState, current: QueryDict, 
 def _context(request, spec: ListSpec, state: ViewState, results: Results, pref: ListPreference | None) -> dict:
     params = request.GET
     current = lists.normalise_params(spec, params, results.filterset)
+    table = Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True)
+    table.set_sort(results.sort, params)
     context = {
         "spec": spec, "page": results.page, "page_obj": results.page_obj, "sort": results.sort,
-        "table": Table(results.rows, state.visible, table_id=spec.table_id, empty_text=spec.empty_text, selectable=True),
+        "table": table,
         "notices": state.notices, "per_page": results.per_page, "per_page_choices": lists.PER_PAGE_CHOICES,
         "can_bulk_edit": spec.bulk_editable and scopes.visibility(request.user).manages_any,
         "xlsx_sync_rows": settings.EXPORT_XLSX_SYNC_ROWS,
