@@ -112,6 +112,27 @@ def test_overview_reads_every_account_in_one_query(failing, django_assert_num_qu
     assert all(overview.latest_runs[a.pk].state == SyncState.RUNNING for a in accounts if a.name.startswith("extra"))
 
 
+def test_attach_health_matches_the_overview_for_any_accounts_in_one_query(failing, django_assert_num_queries):
+    """attach_health keeps its SQL per number of accounts: other accounts, other states, same answer."""
+    ok = make_account("ok", "didww", synced_minutes_ago=10)
+    run_of(ok, SyncState.SUCCEEDED, minutes_ago=10)
+    run_of(ok, SyncState.FAILED, error_class="busy")
+    never = make_account("never", "didww")
+    stale = make_account("stale", "didww", synced_minutes_ago=600)
+    run_of(stale, SyncState.FAILED, minutes_ago=900, error_class="timeout")
+    all_accounts = [failing, ok, never, stale]
+    for accounts in ([failing], [ok], [never], [stale], [failing, ok], [ok, stale], [never, failing], all_accounts,
+                     list(reversed(all_accounts))):
+        loaded = list(ProviderAccount.objects.filter(pk__in=[a.pk for a in accounts]))
+        with django_assert_num_queries(1):
+            selectors.attach_health(loaded)
+        expected = selectors.sync_overview(loaded).health
+        assert {a.pk: a.health for a in loaded} == expected
+    assert {a.name: a.health.state for a in loaded} == {
+        "Vox prod": AccountHealth.FAILING, "ok": AccountHealth.OK, "never": AccountHealth.NEVER_SYNCED,
+        "stale": AccountHealth.STALE}
+
+
 # --- dashboard -----------------------------------------------------------------------------------
 def test_dashboard_counts_the_failing_account_and_opens_exactly_it(admin_client, failing):
     make_account("DIDWW main", "didww", synced_minutes_ago=10)  # healthy

@@ -6,6 +6,7 @@ import datetime as dt
 import re as _re
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.db.models import (Case, CharField, Count, DateField, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg,
                               Subquery, Sum, Value, When)
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
@@ -349,7 +350,29 @@ def sync_overview(accounts, now=None) -> SyncOverview:
     return SyncOverview(latest, health)
 
 
+# What the health rule and badge read; not the run's payload (held ids, error message).
 HEALTH_RUN_FIELDS = ("account", "state", "created_at", "finished_at", "error_class")
+# attach_health's SQL per (database, number of accounts): building and compiling the nested
+# subquery cost ~0.9 ms against ~0.2 ms for running it, on every list page. Only the account ids
+# change between calls (checked when the SQL is kept).
+_HEALTH_SQL: dict[tuple, tuple[str, tuple]] = {}
+
+
+def _newest_attempts(ids: list[int]) -> list[SyncRun]:
+    """Each account's newest attempt (accounts without one have none), in one query."""
+    db = router.db_for_read(SyncRun)
+    key = (db, connections[db].vendor, len(ids))
+    cached = _HEALTH_SQL.get(key)
+    if cached is not None:
+        sql, fixed = cached
+        return list(SyncRun.objects.db_manager(db).raw(sql, (*fixed, *ids)))
+    newest = ProviderAccount.objects.filter(pk__in=ids).annotate(r=_newest_run_id(attempts_only=True)).values("r")
+    qs = SyncRun.objects.using(db).filter(pk__in=newest).only(*HEALTH_RUN_FIELDS).order_by()
+    sql, params = qs.query.get_compiler(db).as_sql()
+    fixed, tail = tuple(params[:len(params) - len(ids)]), tuple(params[len(params) - len(ids):])
+    if tail == tuple(ids) and all(isinstance(p, str) for p in fixed):
+        _HEALTH_SQL[key] = (sql, fixed)
+    return list(qs)
 
 
 def attach_health(accounts, now=None) -> None:
@@ -359,10 +382,7 @@ def attach_health(accounts, now=None) -> None:
     if not unique:
         return
     now = now or timezone.now()
-    newest = ProviderAccount.objects.filter(pk__in=list(unique)).annotate(r=_newest_run_id(attempts_only=True)).values("r")
-    # What the health rule and badge read; not the run's payload (held ids, error message).
-    runs = SyncRun.objects.filter(pk__in=newest).only(*HEALTH_RUN_FIELDS)
-    attempts = {run.account_id: run for run in runs}
+    attempts = {run.account_id: run for run in _newest_attempts(list(unique))}
     health = {pk: classify_account(a, attempts.get(pk), now) for pk, a in unique.items()}
     for account in accounts:
         if account is not None:
