@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.http import FileResponse, QueryDict, StreamingHttpResponse
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.text import slugify
 
 from . import diff, selectors
-from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, SiteSettings, Trunk, TrunkGroup
+from .models import CallerId, Location, NumberGroup, Owner, PhoneNumber, SiteSettings, Trunk, TrunkGroup, fixed_url
 from .services import exports
 from .services.exports import Field
 from .tables import (CALLER_ID_COLUMNS, GROUP_COLUMNS, LOCATION_COLUMNS, NUMBER_COLUMNS, OWNER_COLUMNS, TRUNK_COLUMNS,
@@ -68,7 +67,7 @@ class ListSpec:
 
     @property
     def url(self) -> str:
-        return reverse(self.url_name)
+        return fixed_url(self.url_name)
 
     @property
     def column_map(self) -> dict[str, Column]:

@@ -36,6 +36,20 @@ def pk_url(name: str, pk) -> str:
     return url.replace(str(_PK_MARK), str(pk))
 
 
+_FIXED_URLS: dict[tuple, str] = {}
+
+
+def fixed_url(name: str, *args) -> str:
+    """``reverse(name, args=args)`` for links whose arguments come from a fixed set (pages without
+    arguments, list names): the header, the list toolbar and the nav draw ~30 per page. Kept per
+    URLconf and script prefix like ``pk_url``; never for unbounded arguments such as pks."""
+    key = (name, args, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    url = _FIXED_URLS.get(key)
+    if url is None:
+        url = _FIXED_URLS[key] = reverse(name, args=args or None)
+    return url
+
+
 class ProviderAccount(models.Model):
     provider = models.CharField(max_length=32, choices=registry.choices)
     name = models.CharField(max_length=100, unique=True)

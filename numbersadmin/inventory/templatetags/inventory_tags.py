@@ -9,11 +9,17 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from ..choices import AccountHealth, key_label
-from .. import scopes
+from .. import models, scopes
 from ..countries import country_label, country_name
 
 register = template.Library()
 NEVER_SYNCED = mark_safe('<span class="fresh stale" title="never synced successfully">never synced</span>')
+
+
+@register.simple_tag
+def fixed_url(name, *args):
+    """``{% url %}`` for the page's fixed links (nav, menus, list toolbar): models.fixed_url."""
+    return models.fixed_url(name, *args)
 
 
 def _ago(when, now) -> str:
