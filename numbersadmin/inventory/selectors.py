@@ -464,6 +464,25 @@ GROUP_SORTS = {"name": "name", "account": _ACCOUNT, "type": SortKey("group_type"
                "prefix": SortKey("prefix", text=True), "location": SortKey("location__name", text=True), **_NUMBERS}
 
 
+# --- list base querysets ----------------------------------------------------------------------
+# A list's base queryset (annotations: correlated subqueries, CASE) is built once per list, inputs
+# (today, the settings' window) and the viewer's accounts, and each caller gets a clone: building
+# it cost more than running the page's SQL. It holds no rows: a template is never evaluated (its
+# clones are), so it cannot serve stale data; a changed input or scope is another key.
+_BASES: dict[tuple, QuerySet] = {}
+_BASES_MAX = 256
+
+
+def _base(key: tuple, build) -> QuerySet:
+    key = (*key, visible_account_ids())
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) >= _BASES_MAX:
+            _BASES.clear()
+        base = _BASES[key] = build()
+    return base.all()
+
+
 # --- caller IDs ------------------------------------------------------------------------------
 CALLER_ID_SORTS = {"verified_until": SortKey("verified_until"), "e164": "e164", "account": _ACCOUNT,
                    "state": "state", "active": SortKey("active"),
@@ -496,12 +515,13 @@ def owning_number_subquery(field: str = "pk"):
 
 def caller_id_queryset(*, window_days: int | None = None) -> QuerySet:
     window = SiteSettings.load().caller_id_expiry_window_days if window_days is None else window_days
-    return scoped(CallerId.objects).select_related("account").annotate(
-        state=verification_state_expr(timezone.localdate(), window),
+    today = timezone.localdate()
+    return _base(("caller_ids", today, window), lambda: scoped(CallerId.objects).select_related("account").annotate(
+        state=verification_state_expr(today, window),
         owned_number_id=owning_number_subquery(),
         owner_account=owning_number_subquery("account__name"),
         owner_provider=owning_number_subquery("account__provider"),  # the list's "Owned by" cell: no second query
-    )
+    ))
 
 
 def caller_id_get(pk: int) -> CallerId | None:
@@ -509,8 +529,10 @@ def caller_id_get(pk: int) -> CallerId | None:
 
 
 def caller_id_list(params) -> CallerIdFilterSet:
-    lean = caller_id_queryset().defer("raw", "account__config", "account__secrets_encrypted")
-    return CallerIdFilterSet(params, queryset=lean.filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
+    window = SiteSettings.load().caller_id_expiry_window_days
+    lean = _base(("caller_id_list", timezone.localdate(), window), lambda: caller_id_queryset(window_days=window).defer(
+        "raw", "account__config", "account__secrets_encrypted").filter(ACTIVE_ACCOUNT, removed_at__isnull=True))
+    return CallerIdFilterSet(params, queryset=lean)
 
 
 def caller_id_order(qs: QuerySet, sort) -> QuerySet:
@@ -548,14 +570,14 @@ def live_number_count(fk: str) -> Subquery:
 
 
 def owner_list(params) -> OwnerFilterSet:
-    qs = scoped(Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related("account", "location").annotate(
-        number_count=live_number_count("owner"))
+    qs = _base(("owners",), lambda: scoped(Owner.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related(
+        "account", "location").annotate(number_count=live_number_count("owner")))
     return OwnerFilterSet(params, queryset=qs)
 
 
 def location_list(params) -> LocationFilterSet:
-    qs = scoped(Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related("account").annotate(
-        number_count=live_number_count("location"))
+    qs = _base(("locations",), lambda: scoped(Location.objects.filter(ACTIVE_ACCOUNT, removed_at__isnull=True)).select_related(
+        "account").annotate(number_count=live_number_count("location")))
     return LocationFilterSet(params, queryset=qs)
 
 
