@@ -471,6 +471,14 @@ class Table:
         ]
 
     @property
+    def body(self) -> SafeString:
+        """Every row, or the empty-table row: one string (a template loop over 50-100 rows cost
+        more than building them)."""
+        if not self.rows:
+            return format_html('<tr><td colspan="{}" class="empty">{}</td></tr>', self.width, self.empty_text)
+        return mark_safe("\n".join(self.rows))
+
+    @property
     def width(self) -> int:
         return len(self.columns) + (1 if self.selectable else 0)
 
