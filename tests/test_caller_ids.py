@@ -168,3 +168,13 @@ def test_caller_id_page_query_count_does_not_grow_with_rows(setup, ops_client, d
         grown[url] = len(queries)
         assert body.count('<tr data-pk="') == 50  # a full page now
     assert grown == small
+
+
+def test_filter_dropdowns_read_their_rows_on_every_request(setup, ops_client, didww_account):
+    from numbersadmin.inventory.models import Location
+
+    body, _ = _queries(ops_client, "/caller-ids/")
+    assert "Nowhere Hub" not in body
+    Location.objects.create(account=didww_account, external_id="loc-new", name="Nowhere Hub", kind="site")
+    body, _ = _queries(ops_client, "/caller-ids/")
+    assert ">Nowhere Hub</option>" in body

@@ -20,7 +20,7 @@ from providers import registry
 from providers.plivo.mapping import POOL_GROUP_TYPE
 
 from . import asof
-from .scopes import scoped
+from .scopes import scoped, visible_account_ids
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
 from .planner import EXACT_COUNT_LIMIT, estimate_rows
@@ -117,7 +117,7 @@ class FastFilterSet(df.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for f in self.filters.values():
+        for name, f in self.filters.items():
             if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)):
                 if "widget" not in f.extra:
                     f.extra["widget"] = FastSelect
@@ -130,6 +130,11 @@ class FastFilterSet(df.FilterSet):
                 # Dropdowns offer only the viewer's accounts and their objects (scopes.py); an
                 # out-of-scope id in the URL is then an invalid choice, reported and ignored.
                 f.queryset = _scoped_choices(f.queryset)
+                if f.field_class is FastModelChoiceField and not callable(f.queryset):
+                    # The class's queryset and the viewer's accounts make the whole query: its
+                    # SQL is compiled once per key (widgets, sqlcache).
+                    f.extra["choices_key"] = ("choices", type(self).__module__, type(self).__qualname__, name,
+                                              visible_account_ids())
 
     def get_form_class(self):
         # Built here, not in __init__: subclasses fill choice lists after super().__init__().

@@ -6,7 +6,7 @@ import datetime as dt
 import re as _re
 from dataclasses import dataclass
 
-from django.db import connections, router
+from django.contrib.auth import get_user_model
 from django.db.models import (Case, CharField, Count, DateField, F, Func, IntegerField, OuterRef, Q, QuerySet, StringAgg,
                               Subquery, Sum, Value, When)
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
@@ -24,6 +24,7 @@ from .models import (AuditLog, CallerId, ListPreference, Location, NumberChange,
                      ProviderAccount,
                      SavedView, SiteSettings, SyncRun, Tag, Trunk, TrunkGroup)
 from .pagination import SortKey, count_rows, order_by_sort
+from . import sqlcache
 from .planner import estimate_rows
 from .scopes import scope_q, scoped, visible_account_ids
 
@@ -95,8 +96,25 @@ def visible_views(user, list_name: str | None = None) -> QuerySet:
     return qs.filter(list_name=list_name) if list_name else qs
 
 
+def list_views(user, list_name: str) -> list[SavedView]:
+    """``visible_views(user, list_name)`` as a list, each with its ``owner``: read on every list
+    page, so its SQL is kept (sqlcache) and the owners of other users' shared views come in one
+    more query, only when there are any."""
+    views = sqlcache.rows(SavedView, ("list_views",), lambda: SavedView.objects.filter(
+        Q(owner=user.pk) | Q(shared=True)).filter(list_name=list_name), (user.pk, True, list_name))
+    others = {v.owner_id for v in views if v.owner_id != user.pk}
+    owners = get_user_model()._default_manager.in_bulk(others) if others else {}
+    for view in views:
+        view.owner = user if view.owner_id == user.pk else owners[view.owner_id]
+    return views
+
+
 def list_preference(user, list_name: str) -> ListPreference | None:
-    return ListPreference.objects.filter(user=user, list_name=list_name).select_related("default_view").first()
+    """The user's columns and default view for a list (``default_view`` loads on first use). Read
+    on every list page: its SQL is kept (sqlcache)."""
+    found = sqlcache.rows(ListPreference, ("list_preference",), lambda: ListPreference.objects.filter(
+        user=user.pk).filter(list_name=list_name).order_by("pk")[:1], (user.pk, list_name))
+    return found[0] if found else None
 
 
 def default_view_ids(user) -> set[int]:
@@ -352,27 +370,14 @@ def sync_overview(accounts, now=None) -> SyncOverview:
 
 # What the health rule and badge read; not the run's payload (held ids, error message).
 HEALTH_RUN_FIELDS = ("account", "state", "created_at", "finished_at", "error_class")
-# attach_health's SQL per (database, number of accounts): building and compiling the nested
-# subquery cost ~0.9 ms against ~0.2 ms for running it, on every list page. Only the account ids
-# change between calls (checked when the SQL is kept).
-_HEALTH_SQL: dict[tuple, tuple[str, tuple]] = {}
 
 
 def _newest_attempts(ids: list[int]) -> list[SyncRun]:
-    """Each account's newest attempt (accounts without one have none), in one query."""
-    db = router.db_for_read(SyncRun)
-    key = (db, connections[db].vendor, len(ids))
-    cached = _HEALTH_SQL.get(key)
-    if cached is not None:
-        sql, fixed = cached
-        return list(SyncRun.objects.db_manager(db).raw(sql, (*fixed, *ids)))
-    newest = ProviderAccount.objects.filter(pk__in=ids).annotate(r=_newest_run_id(attempts_only=True)).values("r")
-    qs = SyncRun.objects.using(db).filter(pk__in=newest).only(*HEALTH_RUN_FIELDS).order_by()
-    sql, params = qs.query.get_compiler(db).as_sql()
-    fixed, tail = tuple(params[:len(params) - len(ids)]), tuple(params[len(params) - len(ids):])
-    if tail == tuple(ids) and all(isinstance(p, str) for p in fixed):
-        _HEALTH_SQL[key] = (sql, fixed)
-    return list(qs)
+    """Each account's newest attempt (accounts without one have none), in one query. Its SQL is
+    kept per number of accounts (sqlcache): building the nested subquery cost ~4x running it."""
+    return sqlcache.rows(SyncRun, ("newest_attempts", len(ids)), lambda: SyncRun.objects.filter(
+        pk__in=ProviderAccount.objects.filter(pk__in=ids).annotate(r=_newest_run_id(attempts_only=True)).values("r"),
+    ).only(*HEALTH_RUN_FIELDS).order_by(), tuple(ids))
 
 
 def attach_health(accounts, now=None) -> None:

@@ -14,6 +14,8 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django_filters import fields as df_fields
 
+from . import sqlcache
+
 
 def conditional_escape(text) -> str:
     """django.utils.html.conditional_escape without keep_lazy's check of every argument. Same
@@ -55,7 +57,11 @@ class _PlainQueryIterator(forms.models.ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
+        key = getattr(self.field, "choices_key", None)
+        queryset = self.queryset
+        # A key names the queryset's whole shape (filters.FastFilterSet): its SQL is kept (sqlcache).
+        objs = sqlcache.rows(queryset.model, key, queryset.all) if key else queryset.all()
+        for obj in objs:
             yield self.choice(obj)
 
 
@@ -65,6 +71,10 @@ class PlainQueryChoiceIterator(df_fields.ModelChoiceIterator, _PlainQueryIterato
 
 class FastModelChoiceField(df_fields.ModelChoiceField):
     iterator = PlainQueryChoiceIterator
+
+    def __init__(self, *args, choices_key: tuple | None = None, **kwargs):
+        self.choices_key = choices_key  # set: the choices' SQL is kept under this key (sqlcache)
+        super().__init__(*args, **kwargs)
 
 
 class FastChoiceField(df_fields.ChoiceField):

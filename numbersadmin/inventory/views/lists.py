@@ -64,7 +64,7 @@ def _saved_view(params, saved_views: list[SavedView], notices: list[str]) -> Sav
 def _view_state(request, spec: ListSpec, pref: ListPreference | None) -> ViewState:
     params = request.GET
     notices: list[str] = []
-    saved_views = list(selectors.visible_views(request.user, spec.name))
+    saved_views = selectors.list_views(request.user, spec.name)
     saved = _saved_view(params, saved_views, notices)
     column_notices: list[str] = []
     visible = lists.parse_columns(spec, params.getlist("cols"), column_notices)
@@ -188,9 +188,10 @@ def list_page(request, list_name: str):
     spec = _spec(list_name)
     pref = selectors.list_preference(request.user, spec.name)
     # A bare list URL opens the user's default view (if it still exists and is still visible).
-    default = pref.default_view if pref else None
-    if not request.GET and default and not htmx_partial(request) and default.is_visible_to(request.user):
-        return redirect(default.get_absolute_url())
+    if not request.GET and pref and pref.default_view_id and not htmx_partial(request):
+        default = pref.default_view
+        if default.is_visible_to(request.user):
+            return redirect(default.get_absolute_url())
     state = _view_state(request, spec, pref)
     if request.GET.get("export"):
         response, refused = _export(request, spec, request.GET, state.visible, state.saved, state.column_notices)

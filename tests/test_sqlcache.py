@@ -1,0 +1,79 @@
+"""sqlcache: a small queryset's SQL compiled once per key, run with new parameters; the rows are
+always read afresh (only SQL is kept), and a key whose parameters are not where it says is never kept."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from numbersadmin.inventory import selectors, sqlcache
+from numbersadmin.inventory.models import ListPreference, ProviderAccount, SavedView
+
+pytestmark = pytest.mark.django_db
+
+
+def _account(name):
+    return ProviderAccount.objects.create(provider="didww", name=name, base_url="https://example.invalid")
+
+
+def test_kept_sql_reads_fresh_rows_with_new_parameters():
+    a, b = _account("A"), _account("B")
+    build = lambda name: lambda: ProviderAccount.objects.filter(name=name).only("id", "name")  # noqa: E731
+    assert [x.pk for x in sqlcache.rows(ProviderAccount, ("t-by-name",), build("A"), ("A",))] == [a.pk]
+    assert ("inventory.ProviderAccount", "default", connection.vendor, "t-by-name") in sqlcache._SQL
+    with CaptureQueriesContext(connection) as ctx:
+        found = sqlcache.rows(ProviderAccount, ("t-by-name",), build("B"), ("B",))
+    assert [x.pk for x in found] == [b.pk] and found[0].name == "B" and len(ctx.captured_queries) == 1
+    ProviderAccount.objects.filter(pk=b.pk).update(name="B2")
+    assert sqlcache.rows(ProviderAccount, ("t-by-name",), build("B"), ("B",)) == []
+    assert [x.name for x in sqlcache.rows(ProviderAccount, ("t-by-name",), build("B2"), ("B2",))] == ["B2"]
+
+
+def test_parameters_elsewhere_in_the_query_are_never_kept():
+    _account("A")
+    key = ("t-wrong-tail",)
+    # The compiled parameters end with "A", not with what the caller says changes: not kept.
+    rows = sqlcache.rows(ProviderAccount, key, lambda: ProviderAccount.objects.filter(name="A"), ("Z",))
+    assert [r.name for r in rows] == ["A"]
+    assert not any(k[-1] == "t-wrong-tail" for k in sqlcache._SQL)
+
+
+def test_related_objects_are_refused():
+    with pytest.raises(ValueError):
+        sqlcache.rows(ListPreference, ("t-related",), lambda: ListPreference.objects.select_related("default_view"))
+
+
+def test_list_preference_is_the_users_own_for_that_list(django_user_model):
+    ann, bob = django_user_model.objects.create(username="ann"), django_user_model.objects.create(username="bob")
+    view = SavedView.objects.create(owner=ann, list_name="numbers", name="mine", params="country=US")
+    ListPreference.objects.create(user=ann, list_name="numbers", columns=["e164"], default_view=view)
+    ListPreference.objects.create(user=bob, list_name="owners", columns=["name"])
+    assert selectors.list_preference(ann, "numbers").columns == ["e164"]
+    assert selectors.list_preference(ann, "numbers").default_view == view
+    assert selectors.list_preference(ann, "owners") is None
+    assert selectors.list_preference(bob, "numbers") is None
+    assert selectors.list_preference(bob, "owners").columns == ["name"]
+
+
+def test_list_views_are_own_and_shared_ones_with_their_owners(django_user_model):
+    ann, bob = django_user_model.objects.create(username="ann"), django_user_model.objects.create(username="bob")
+    mine = SavedView.objects.create(owner=ann, list_name="numbers", name="mine")
+    shared = SavedView.objects.create(owner=bob, list_name="numbers", name="bob's", shared=True)
+    SavedView.objects.create(owner=bob, list_name="numbers", name="private")
+    SavedView.objects.create(owner=ann, list_name="owners", name="other list")
+    for user in (ann, bob):
+        expected = list(selectors.visible_views(user, "numbers").order_by("list_name", "name", "id"))
+        with CaptureQueriesContext(connection) as ctx:
+            views = selectors.list_views(user, "numbers")
+            names = [(v.name, v.owner.get_username()) for v in views]
+        assert views == expected
+        assert names == [(v.name, v.owner.get_username()) for v in expected]
+        assert len(ctx.captured_queries) == (2 if user == ann else 1)  # ann sees bob's shared view: his name
+    assert [v.name for v in selectors.list_views(ann, "numbers")] == ["bob's", "mine"] and mine and shared
+
+
+def test_a_query_that_can_match_nothing_is_run_not_kept():
+    _account("A")
+    rows = sqlcache.rows(ProviderAccount, ("t-empty",), lambda: ProviderAccount.objects.filter(pk__in=[]))
+    assert rows == [] and not any(k[-1] == "t-empty" for k in sqlcache._SQL)
