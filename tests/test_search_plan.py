@@ -88,7 +88,17 @@ def test_words_that_come_together_walk_the_index(numbers):
 @on_postgres
 def test_frequent_words_that_never_meet_keep_the_unions(numbers):
     plan = search_plan("sales reception")
-    assert _uses_union(plan.q) and plan.estimate_factor is None
+    assert _uses_union(plan.q)
+    # The UNIONs' estimate treats the words as independent (hundreds here); the probe saw none meet.
+    assert plan.estimate_factor is not None and plan.estimate_factor < 0.1
+    qs = filters.NumberFilterSet({"q": "sales reception"}, queryset=PhoneNumber.objects.all()).qs
+    assert planner.estimate_rows(qs) < 20
+
+
+@on_postgres
+def test_a_corrected_estimate_never_reads_as_nothing(numbers):
+    qs = planner.correct_estimate(PhoneNumber.objects.filter(description="Fax to email"), 1e-9)
+    assert planner.estimate_rows(qs) == 1  # 0 would mean "Django knows it matches nothing"
 
 
 @on_postgres
@@ -117,9 +127,15 @@ def test_the_list_count_estimate_is_corrected_by_the_probe(numbers):
 
 @on_postgres
 def test_the_page_shows_the_same_rows_and_an_estimate(numbers, ops_client):
-    body = ops_client.get("/numbers/", {"q": "support line", "sort": "-e164"}).content.decode()
+    body = ops_client.get("/numbers/", {"q": "support line", "sort": "-e164", "per_page": 25}).content.decode()
     shown = re.findall(r'class="num">([^<]+)</a>', body)
     expected = list(PhoneNumber.objects.filter(description="Support hotline").order_by("-e164")
                     .values_list("e164", flat=True)[:len(shown)])
     assert shown and shown == expected
     assert "≈" in body
+
+
+def test_words_that_meet_once_show_that_one_row_and_an_exact_count(numbers, ops_client):
+    body = ops_client.get("/numbers/", {"q": "sales reception"}).content.decode()
+    assert re.findall(r'class="num">([^<]+)</a>', body) == [PhoneNumber.objects.get(external_id="x1998").e164]
+    assert "Rows 1–1 of 1" in body and "≈" not in body

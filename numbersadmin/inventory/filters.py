@@ -298,8 +298,9 @@ def _frequent_words_plan(words: tuple[str, ...]) -> SearchPlan | None:
     multiply their frequencies as if independent, yet words come together ("support line") or
     never do, and walking the index for words that never meet is a scan of the whole table. So
     the rarest word's first SEARCH_PROBE_ROWS live numbers are read and checked against the other
-    words: their share times the rarest word's count estimates the matches. Many: the OR, with
-    the list's count estimate corrected by that share (an exact count through the OR is a scan)."""
+    words: their share times the rarest word's count estimates the matches. Many: the OR; few:
+    the UNIONs; either way the list's count estimate is corrected by that share (an exact count
+    through the OR is a scan)."""
     live = PhoneNumber.objects.order_by().filter(removed_at__isnull=True)
     own = {w: estimate_rows(live.filter(words_q([w], NUMBER_OWN_TEXT_FIELDS))) for w in set(words)}
     if None in own.values():  # no planner (SQLite)
@@ -318,10 +319,18 @@ def _frequent_words_plan(words: tuple[str, ...]) -> SearchPlan | None:
     if not seen["n"]:
         return None
     rows = own[rarest] * seen["m"] / seen["n"]
-    if rows < EXACT_COUNT_LIMIT:
-        return None
-    planner_rows = estimate_rows(live.filter(every))
-    return SearchPlan(every, rows / planner_rows if planner_rows else None)
+    chosen = every if rows >= EXACT_COUNT_LIMIT else _unions(words)
+    # Either form: the planner's estimate is corrected by what the probe saw (the UNIONs' estimate
+    # of words that never meet can be tens of thousands for no row at all).
+    planner_rows = estimate_rows(live.filter(chosen))
+    return SearchPlan(chosen, max(rows, 1) / planner_rows if planner_rows else None)
+
+
+def _unions(words) -> Q:
+    q = Q()
+    for word in words:
+        q &= number_word_q(word)
+    return q
 
 
 def search_plan(text: str) -> SearchPlan:
@@ -332,9 +341,7 @@ def search_plan(text: str) -> SearchPlan:
         q &= number_term_q(term)
     if terms.words and not terms.numbers and (plan := _frequent_words_plan(terms.words)):
         return plan
-    for word in terms.words:
-        q &= number_word_q(word)
-    return SearchPlan(q)
+    return SearchPlan(q & _unions(terms.words))
 
 
 def search_q(text: str) -> Q:

@@ -44,4 +44,6 @@ def estimate_rows(qs: QuerySet) -> int | None:
         plan = cur.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        return round(plan[0]["Plan"]["Plan Rows"] * factor)
+        rows = plan[0]["Plan"]["Plan Rows"] * factor
+        # 0 means "Django knows it matches nothing" to callers: a corrected estimate is at least 1.
+        return max(1, round(rows)) if factor != 1.0 else int(rows)
