@@ -20,7 +20,7 @@ from .support.helpers import sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-URLS = ["/numbers/", "/numbers/?country=US&sort=city", "/numbers/?q=hotline&sort=-last_changed",
+URLS = ["/numbers/", "/numbers/?country=US&sort=city", "/numbers/?q=hotline&sort=-last_changed&per_page=25",
         "/numbers/?cols=e164,location,trunk_group,did_group,owner,tags,note,pools"]
 
 
@@ -31,6 +31,9 @@ def synced(didww_account):
     owner = Owner.objects.create(account=didww_account, external_id="o-1", name="Hotline desk", owner_type="WORKSPACE")
     Tag.objects.create(name="porting").numbers.add(PhoneNumber.objects.first())
     PhoneNumber.objects.filter(pk=PhoneNumber.objects.last().pk).update(owner=owner)
+    # More than a page of matches, so the search is counted at every size (a first page holding
+    # every match is its own count: one query fewer).
+    PhoneNumber.objects.filter(pk__in=PhoneNumber.objects.order_by("pk").values("pk")[:30]).update(description="Hotline")
     return didww_account
 
 

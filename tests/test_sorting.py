@@ -267,3 +267,22 @@ def test_relation_sort_gives_up_on_many_empty_groups(inventory, monkeypatch):
         if not cursor:
             break
     assert got == want and calls
+
+
+def test_a_first_page_holding_every_row_is_its_own_exact_count(inventory, monkeypatch):
+    """No count query when the first page is not full: its rows are the count (a search that
+    finds a handful of numbers would otherwise be counted again, or shown as a planner's "≈")."""
+    from numbersadmin.inventory import pagination
+
+    def no_count(qs):
+        raise AssertionError("counted")
+
+    qs = LISTS["numbers"].filterset({}).qs
+    total = qs.count()
+    monkeypatch.setattr(pagination, "count_rows", no_count)
+    page = keyset_page(qs, field="e164", descending=False, cursor=None, per_page=total + 1)
+    assert (page.count, page.count_is_estimate, len(page.rows)) == (total, False, total)
+    with pytest.raises(AssertionError, match="counted"):  # a full first page may hold more: counted
+        keyset_page(qs, field="e164", descending=False, cursor=None, per_page=total - 1)
+    with pytest.raises(AssertionError, match="counted"):  # the last page needs the count for its position
+        keyset_page(qs, field="e164", descending=False, cursor=None, per_page=total + 1, last=True)

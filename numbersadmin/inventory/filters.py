@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import django_filters as df
 import phonenumbers
 from django import forms
-from django.db.models import Q, Value
+from django.db.models import Count, Q, Value
 from django.utils import timezone
 
 from providers import registry
@@ -23,7 +23,7 @@ from . import asof
 from .scopes import scoped, visible_account_ids
 from .choices import NumberKind, NumberStatus, VerificationState, key_label
 from .countries import country_label
-from .planner import EXACT_COUNT_LIMIT, estimate_rows
+from .planner import EXACT_COUNT_LIMIT, correct_estimate, estimate_rows
 from .widgets import FastChoiceField, FastModelChoiceField, FastSelect, render_inputs_in_python
 from .models import (AuditLog, CallerId, Location, NumberCount, NumberGroup, NumberNote, Owner, PhoneNumber, ProviderAccount,
                      Tag, Trunk, TrunkGroup)
@@ -267,24 +267,13 @@ NUMBER_TEXT_FIELDS = ("description", "number_raw", "owner__name", "location__nam
 NUMBER_OWN_TEXT_FIELDS = tuple(f for f in NUMBER_TEXT_FIELDS if "__" not in f)
 
 
-def number_word_q(word: str, *, alone: bool = False) -> Q:
-    """One word in any of NUMBER_TEXT_FIELDS; the same rows as ``words_q([word], NUMBER_TEXT_FIELDS)``
-    in one of two forms, by how many numbers hold the word in their own columns:
-
-    - few (PostgreSQL's estimate, from the statistics of migration 0014's trigram index
-      expressions): ``id IN (a UNION ALL of one query per table)``, each part reading its own
-      trigram index, where the OR across the joined tables is checked row by row over the whole
-      table (seconds at 1,000,000 rows);
-    - many ("hotline" in 1 description of 20), when the word is the whole search (``alone``):
-      that OR, so the page walks its sort index and meets its 50 rows within a few thousand,
-      and the list shows the estimate rather than counting; the UNION would read every
-      matching row first. With more terms the estimate of their AND can fall below the exact
-      count limit, and counting through the OR is a full scan: those keep the UNION.
-    """
+def number_word_q(word: str) -> Q:
+    """One word in any of NUMBER_TEXT_FIELDS as ``id IN (a UNION ALL of one query per table)``:
+    the same rows as ``words_q([word], NUMBER_TEXT_FIELDS)``, each part reading its own trigram
+    index, where the OR across the joined tables is checked row by row over the whole table
+    (seconds at 1,000,000 rows)."""
     numbers = PhoneNumber.objects.order_by()
     own = words_q([word], NUMBER_OWN_TEXT_FIELDS)
-    if alone and (estimate_rows(numbers.filter(own)) or 0) >= EXACT_COUNT_LIMIT:
-        return words_q([word], NUMBER_TEXT_FIELDS)
     related = [numbers.filter(**{f"{fk}__in": model.objects.filter(name__icontains=word).values("pk")})
                for fk, model in (("owner", Owner), ("location", Location), ("trunk", Trunk))]
     matches = numbers.filter(own).values("pk").union(
@@ -293,15 +282,75 @@ def number_word_q(word: str, *, alone: bool = False) -> Q:
     return Q(pk__in=matches)
 
 
-def search_q(text: str) -> Q:
+# Rows of the rarest word read to learn how often the other words come with it (a few ms).
+SEARCH_PROBE_ROWS = 500
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    q: Q
+    estimate_factor: float | None = None  # for planner.correct_estimate (the planner is wrong about q)
+
+
+def _frequent_words_plan(words: tuple[str, ...]) -> SearchPlan | None:
+    """The OR across the joins (words_q), when the words match many numbers together: the page
+    then walks its sort index and meets its rows within a few thousand, where the UNIONs read
+    every matching row first and sort them. None: the UNIONs (number_word_q).
+
+    How many match (PostgreSQL only): each word's own-column count is the planner's estimate
+    (from the statistics of migration 0014's trigram index expressions). One word matching
+    EXACT_COUNT_LIMIT numbers or more ("hotline") is many. Several words: the planner would
+    multiply their frequencies as if independent, yet words come together ("support line") or
+    never do, and walking the index for words that never meet is a scan of the whole table. So
+    the rarest word's first SEARCH_PROBE_ROWS live numbers are read and checked against the other
+    words: their share times the rarest word's count estimates the matches. Many: the OR; few:
+    the UNIONs; either way the list's count estimate is corrected by that share (an exact count
+    through the OR is a scan)."""
+    live = PhoneNumber.objects.order_by().filter(removed_at__isnull=True)
+    own = {w: estimate_rows(live.filter(words_q([w], NUMBER_OWN_TEXT_FIELDS))) for w in set(words)}
+    if None in own.values():  # no planner (SQLite)
+        return None
+    rarest = min(words, key=own.__getitem__)
+    if own[rarest] < EXACT_COUNT_LIMIT:
+        return None
+    every = words_q(words, NUMBER_TEXT_FIELDS)
+    if len(words) == 1:
+        return SearchPlan(every)
+    others = list(words)
+    others.remove(rarest)
+    sample = live.filter(words_q([rarest], NUMBER_OWN_TEXT_FIELDS)).values("pk")[:SEARCH_PROBE_ROWS]
+    seen = PhoneNumber.objects.filter(pk__in=sample).aggregate(
+        n=Count("pk"), m=Count("pk", filter=words_q(others, NUMBER_TEXT_FIELDS)))
+    if not seen["n"]:
+        return None
+    rows = own[rarest] * seen["m"] / seen["n"]
+    chosen = every if rows >= EXACT_COUNT_LIMIT else _unions(words)
+    # Either form: the planner's estimate is corrected by what the probe saw (the UNIONs' estimate
+    # of words that never meet can be tens of thousands for no row at all).
+    planner_rows = estimate_rows(live.filter(chosen))
+    return SearchPlan(chosen, max(rows, 1) / planner_rows if planner_rows else None)
+
+
+def _unions(words) -> Q:
+    q = Q()
+    for word in words:
+        q &= number_word_q(word)
+    return q
+
+
+def search_plan(text: str) -> SearchPlan:
     """The numbers list's ``q``: every term must match (see the rule above)."""
     terms = parse_search(text)
     q = Q()
     for term in terms.numbers:
         q &= number_term_q(term)
-    for word in terms.words:
-        q &= number_word_q(word, alone=len(terms.words) == 1 and not terms.numbers)
-    return q
+    if terms.words and not terms.numbers and (plan := _frequent_words_plan(terms.words)):
+        return plan
+    return SearchPlan(q & _unions(terms.words))
+
+
+def search_q(text: str) -> Q:
+    return search_plan(text).q
 
 
 class MomentField(forms.CharField):
@@ -456,7 +505,9 @@ class NumberFilterSet(FastFilterSet):
         return queryset.filter(is_main_number=True) if value == "yes" else queryset.exclude(is_main_number=True)
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(search_q(value))
+        plan = search_plan(value)
+        qs = queryset.filter(plan.q)
+        return correct_estimate(qs, plan.estimate_factor) if plan.estimate_factor else qs
 
     def filter_missing(self, queryset, name, value):
         # Missing numbers are live (not removed): the provider has not said they are gone.

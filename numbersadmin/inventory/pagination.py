@@ -240,7 +240,6 @@ def count_rows(qs: QuerySet) -> tuple[int, bool]:
 def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, per_page: int,
                 last: bool = False) -> KeysetPage:
     """``field``: a non-null column or annotation name, or a ``SortKey`` (may be empty; NULLs last)."""
-    count, estimated = count_rows(qs)
     payload = _decode(cursor) if cursor else None
     forward = payload is None or payload["d"] == "n"
     if last:
@@ -274,6 +273,10 @@ def keyset_page(qs: QuerySet, *, field, descending: bool, cursor: str | None, pe
         rows = _first_rows(page_qs, per_page + 1, field)
     more = len(rows) > per_page
     rows = rows[:per_page]
+    if payload is None and not last and not more:  # everything fits on the first page: that is the count
+        count, estimated = len(rows), False
+    else:
+        count, estimated = count_rows(qs)
     if not forward:
         rows.reverse()
 

@@ -14,10 +14,25 @@ from . import asof
 EXACT_COUNT_LIMIT = 20_000
 
 
+# Where the planner is known to be wrong about a filter (several search words: it multiplies their
+# frequencies as if independent, when "support" and "line" come together), the filter records a
+# correction on the query; Query.clone copies it, so every query built on that one keeps it.
+_FACTOR = "numbersadmin_estimate_factor"
+
+
+def correct_estimate(qs: QuerySet, factor: float) -> QuerySet:
+    """``qs``, whose planner estimates are to be multiplied by ``factor``."""
+    qs = qs.all()
+    setattr(qs.query, _FACTOR, getattr(qs.query, _FACTOR, 1.0) * factor)
+    return qs
+
+
 def estimate_rows(qs: QuerySet) -> int | None:
-    """PostgreSQL's planner estimate of the rows ``qs`` matches (one EXPLAIN); None elsewhere."""
+    """PostgreSQL's planner estimate of the rows ``qs`` matches (one EXPLAIN; corrected as
+    recorded by correct_estimate); None elsewhere."""
     if connection.vendor != "postgresql":
         return None
+    factor = getattr(qs.query, _FACTOR, 1.0)
     try:
         # An "as of" table is estimated as the live one (the planner cannot see through the
         # rebuilt columns, and the two differ by the rows changed since).
@@ -29,4 +44,6 @@ def estimate_rows(qs: QuerySet) -> int | None:
         plan = cur.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
+        rows = plan[0]["Plan"]["Plan Rows"] * factor
+        # 0 means "Django knows it matches nothing" to callers: a corrected estimate is at least 1.
+        return max(1, round(rows)) if factor != 1.0 else int(rows)

@@ -69,7 +69,7 @@ def test_csv_streams_and_worker_builds_large_xlsx_on_postgresql(app_env, worker,
 
 
 # The COPY path must produce the same cells as the Python path: every type, the injection rule,
-# E.164 kept, tags ordered, notes, negative amounts, a first cell starting with "#".
+# E.164 kept (also in a text column), tags ordered, notes, negative amounts, a first cell starting with "#".
 COPY_EQUALS_PYTHON = r"""
 import datetime as dt
 from decimal import Decimal
@@ -86,6 +86,7 @@ PhoneNumber.objects.filter(pk=nums[0].pk).update(description="=SUM(A1)", monthly
 PhoneNumber.objects.filter(pk=nums[1].pk).update(description="\tTAB", application="@app", acquired_at=dt.datetime(2024, 1, 2, 3, 4, 5, 120, tzinfo=dt.timezone.utc))
 PhoneNumber.objects.filter(pk=nums[2].pk).update(description="+44 20 not e164", extension="-12", sms=False, mms=True)
 PhoneNumber.objects.filter(pk=nums[3].pk).update(e164="#42", description='quote " and, comma\nnewline')
+PhoneNumber.objects.filter(pk=nums[4].pk).update(description="+442032402344", application="=1+1", city="+4420 x")
 Tag.objects.create(name="zeta").numbers.add(nums[0], nums[1])
 Tag.objects.create(name="alpha").numbers.add(nums[0])
 NumberNote.objects.create(number=nums[0], text="-note")

@@ -363,7 +363,15 @@ class _Sampler(threading.Thread):
 PEER_ANNOTATIONS = {
     "tag_names": ((), ("tags",), lambda obj: ", ".join(sorted(t.name for t in obj.tags.all())) or None),
     "note_text": (("note",), (), lambda obj: getattr(getattr(obj, "note", None), "text", None)),
+    "pool_summary": ((), ("poolmembership_set__numbergroup",), lambda obj: _pool_summary(obj)),
 }
+
+
+def _pool_summary(obj):
+    from numbersadmin.inventory.selectors import _pool_entry
+
+    members = sorted(obj.poolmembership_set.all(), key=lambda m: (m.numbergroup.name, m.pk))
+    return "; ".join(_pool_entry(m.numbergroup.name, m.service, m.member_type, m.added_on) for m in members) or None
 
 
 def _export_paths() -> dict[str, str]:

@@ -51,5 +51,7 @@ def test_bench_export_produces_report(tmp_path):
         assert runs["ours_python"]["data_lines"] == ROWS
     assert runs["naive_subset"]["data_lines"] == runs["ours_subset"]["data_lines"] > 0
     assert report["checks"]["same_data_lines"] is True
+    # The peer writes the same cells (its columns are ours: every export path has a model-way twin).
+    assert report["checks"]["identical_data_ignoring_quotes_and_cr"] is True
     for pair in ("peer_vs_ours", "naive_vs_ours_subset"):
         assert {"time", "ttfb", "peak_rss", "rss_growth", "rss_growth_delta_mb"} <= set(report["ratios"][pair])
