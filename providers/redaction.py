@@ -10,6 +10,7 @@ payload it writes, and a data migration applies the same declaration to what was
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,15 @@ class RawRedaction:
             return value
         return self._walk(value)
 
+    def dumps(self, value: Any) -> str:
+        """JSON text of the redacted ``value`` (what a jsonb column receives), walking the payload
+        only when its text shows one of the keys or segments: most payloads carry neither, and
+        the text is needed anyway (the sync COPYs it)."""
+        text = json.dumps(value, check_circular=False)
+        if (self.keys or self.segments) and _hit_pattern(self.keys, self.segments).search(text):
+            text = json.dumps(self._walk(value), check_circular=False)
+        return text
+
     def _walk(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: (REDACTED if k in self.keys and value[k] not in (None, "") else self._walk(v))
@@ -42,6 +52,16 @@ class RawRedaction:
 def _segment_pattern(segments: tuple[str, ...]) -> re.Pattern:
     alternatives = "|".join(re.escape(s) for s in segments)
     return re.compile(rf"(/(?:{alternatives})/)[^/?#\s]+", re.IGNORECASE)
+
+
+@functools.cache
+def _hit_pattern(keys: frozenset[str], segments: tuple[str, ...]) -> re.Pattern:
+    """Matches the JSON text of any payload ``_walk`` could change (and a few it would not: a
+    string value that looks like a key): a key as an object key (``"token":``), a segment between
+    slashes in any string (json.dumps escapes neither ASCII letters nor "/")."""
+    parts = [re.escape(json.dumps(k)) + r"\s*:" for k in sorted(keys)]
+    parts += [r"(?i:/" + re.escape(s) + r"/)" for s in segments]
+    return re.compile("|".join(parts))
 
 
 NOTHING = RawRedaction()
