@@ -38,14 +38,35 @@ class RawRedaction:
         return text
 
     def _walk(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: (REDACTED if k in self.keys and value[k] not in (None, "") else self._walk(v))
-                    for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._walk(v) for v in value]
-        if isinstance(value, str) and self.segments:
-            return _segment_pattern(self.segments).sub(lambda m: m.group(1) + REDACTED, value)
-        return value
+        # One pass per payload; a string reaches the regex only when it holds a "/" (every
+        # segment match does), scalars are never recursed into.
+        keys = self.keys
+        sub = _segment_pattern(self.segments).sub if self.segments else None
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, dict):
+                out = {}
+                for k, v in value.items():
+                    if k in keys and v is not None and v != "":
+                        out[k] = REDACTED
+                    elif isinstance(v, (dict, list)):
+                        out[k] = walk(v)
+                    elif sub is not None and isinstance(v, str) and "/" in v:
+                        out[k] = sub(_keep_segment, v)
+                    else:
+                        out[k] = v
+                return out
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            if sub is not None and isinstance(value, str) and "/" in value:
+                return sub(_keep_segment, value)
+            return value
+
+        return walk(value)
+
+
+def _keep_segment(match: re.Match) -> str:
+    return match.group(1) + REDACTED
 
 
 @functools.cache

@@ -501,8 +501,11 @@ def _sync_pools(account, inventory: Inventory, group_map: dict[str, int], known:
     set of pools changed gets one "pools" change in ``history``: the sorted NumberGroup ids,
     comma-joined. New numbers get none (their ADDED event, or the first sync, says it)."""
     with_pools = [rec for rec in inventory.numbers if rec.pool_ids or rec.pool_memberships]
-    existing = {(m.phonenumber_id, m.numbergroup_id): m
-                for m in PoolMembership.objects.filter(phonenumber__account=account)}
+    # Plain values, not model instances (a pool can hold every number of the account).
+    existing = {(n, g): (pk, {"added_on": added_on, "service": service, "member_type": member_type})
+                for pk, n, g, added_on, service, member_type in PoolMembership.objects.filter(
+                    phonenumber__account=account).values_list(
+                    "pk", "phonenumber_id", "numbergroup_id", "added_on", "service", "member_type")}
     if not with_pools and not existing:
         return
     ids = dict(PhoneNumber.objects.filter(account=account).values_list("external_id", "pk"))
@@ -531,20 +534,18 @@ def _sync_pools(account, inventory: Inventory, group_map: dict[str, int], known:
             history.append(NumberChange(number_id=n, run=run, kind=ChangeKind.CHANGED, field="pools",
                                         old_value=",".join(map(str, sorted(old))),
                                         new_value=",".join(map(str, sorted(new))), at=now))
-    PoolMembership.objects.bulk_create(
-        [PoolMembership(phonenumber_id=n, numbergroup_id=g, **values) for (n, g), values in wanted.items()
-         if (n, g) not in existing], batch_size=BATCH)
-    to_update = []
-    for pair, values in wanted.items():
-        obj = existing.get(pair)
-        if obj is not None and any(getattr(obj, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(obj, k, v)
-            to_update.append(obj)
+    to_create = [{"phonenumber_id": n, "numbergroup_id": g, **values} for (n, g), values in wanted.items()
+                 if (n, g) not in existing]
+    if to_create and connection.vendor == "postgresql":
+        _copy_rows(PoolMembership, to_create)
+    elif to_create:
+        PoolMembership.objects.bulk_create([PoolMembership(**row) for row in to_create], batch_size=BATCH)
+    to_update = [PoolMembership(pk=existing[pair][0], **values) for pair, values in wanted.items()
+                 if pair in existing and existing[pair][1] != values]
     if to_update:
         PoolMembership.objects.bulk_update(to_update, ["added_on", "service", "member_type"], batch_size=BATCH)
     for start in range(0, len(stale), BATCH):
-        PoolMembership.objects.filter(pk__in=[existing[pair].pk for pair in stale[start:start + BATCH]]).delete()
+        PoolMembership.objects.filter(pk__in=[existing[pair][0] for pair in stale[start:start + BATCH]]).delete()
 
 
 def mark_removed(account, pks: list[int], run, now, history: list | None = None) -> int:
