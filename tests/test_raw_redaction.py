@@ -92,3 +92,26 @@ def test_didww_trunk_sip_credentials_never_stored(synced):
     sync(account)
     raw = json.dumps(list(Trunk.objects.filter(account=account).values_list("raw", flat=True)))
     assert "CNRY" not in raw and '"auth_password": "[redacted]"' in raw
+
+
+def test_redaction_to_json_text_matches_the_walk():
+    """``dumps`` (what the PostgreSQL apply COPYs) walks a payload only when its text shows a key
+    or a segment; its text is always that of the redacted payload, whatever the nesting."""
+    redact = RawRedaction(keys=frozenset({"token", "sub_account"}), segments=("Account", "accounts"))
+    payloads = [
+        {}, [], "plain", 5, None,
+        {"token": "s3cret", "a": [{"b": {"token": "x", "sub_account": 7}}, "/v1/Account/SECRET/Number/1/"]},
+        {"uri": "/v1/ACCOUNT/abc", "other": "/v2/accounts/", "tail": "x/accounts/ID?q=1#f"},
+        {"token": "", "sub_account": None, "text": "token: not a key", "nested": [[["/Account/deep/"]]]},
+        {"caf\u00e9": "/Account/\u00e9t\u00e9/x", "k": "no slash here"},
+        {"a": {"b": {"c": "nothing to hide"}}, "list": [1, 2.5, True, None, "x"]},
+    ]
+    for payload in payloads:
+        assert redact.dumps(payload) == json.dumps(redact(payload)), payload
+    nothing = RawRedaction()
+    assert nothing.dumps({"token": "kept"}) == json.dumps({"token": "kept"})
+    # Keys only: the walk leaves strings alone, a key is replaced only when set.
+    keys_only = RawRedaction(keys=frozenset({"orgId"}))
+    assert keys_only({"orgId": "o", "x": "/Account/a/", "l": [{"orgId": ""}]}) == {
+        "orgId": REDACTED, "x": "/Account/a/", "l": [{"orgId": ""}]}
+    assert keys_only.dumps({"id": "L1", "name": "orgId"}) == json.dumps({"id": "L1", "name": "orgId"})

@@ -1,5 +1,6 @@
-"""The sync's PostgreSQL write path (COPY into a staging table, one INSERT ... ON CONFLICT ...
-WHERE <row differs>; issue 18) against real syncs: the row-version checks (xmin, ctid) and the
+"""The sync's PostgreSQL write path (new rows COPYed into the table, changed numbers through a
+staging table and one UPDATE ... FROM ... WHERE <row differs>; reference rows and pool
+memberships COPYed too; issue 18) against real syncs: the row-version checks (xmin, ctid) and the
 sync, history, pool and lifecycle tests, run in a subprocess on the integration database."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import sys
 from .conftest import ROOT
 
 FILES = ["tests/test_sync_row_versions.py", "tests/test_sync.py", "tests/test_history.py",
-         "tests/test_lifecycle_history.py", "tests/test_pools.py"]
+         "tests/test_lifecycle_history.py", "tests/test_pools.py", "tests/test_sync_reference_apply.py",
+         "tests/test_seed_fields.py"]
 
 
 def test_sync_writes_on_postgresql(app_env):
