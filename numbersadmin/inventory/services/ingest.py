@@ -190,6 +190,9 @@ def _copy_rows(model, rows: list[dict], text: tuple[str, ...] = ()) -> None:
     sent as JSON text (what the ORM sends for a JSONField without an encoder); those named in
     ``text`` already hold that text."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # COPY skips pre_save: a field the ORM fills on save would silently stay NULL.
+    if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
+        raise ValueError(f"_copy_rows: {model.__name__} has auto_now fields; give them values or use the ORM")
     defaults = {f.attname: f.get_default() for f in fields}
     json_cols = [f.attname for f in fields if isinstance(f, JSONField) and f.attname not in text]
     names = [f.attname for f in fields]
