@@ -21,33 +21,27 @@ from .choices import (ChangeKind, NumberKind, NumberStatus, SyncErrorText, SyncS
                       stage_label, sync_error_text)
 
 
-_PK_URLS: dict[tuple, str] = {}
-_PK_MARK = 9_876_543_210_123  # a pk no table reaches; replaced by the real one
-
-
-def pk_url(name: str, pk) -> str:
-    """``reverse(name, args=[pk])`` for links drawn once per row: a list page draws ~100 and
-    reverse() resolves the pattern every time (~40 µs each). The reversed URL is kept per URL
-    name, URLconf and script prefix, so a changed URLconf or prefix reverses afresh."""
-    key = (name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    url = _PK_URLS.get(key)
-    if url is None:
-        url = _PK_URLS[key] = reverse(name, args=[_PK_MARK])
-    return url.replace(str(_PK_MARK), str(pk))
-
-
 _FIXED_URLS: dict[tuple, str] = {}
+_PK_MARK = 9_876_543_210_123  # a pk no table reaches; replaced by the real one
 
 
 def fixed_url(name: str, *args) -> str:
     """``reverse(name, args=args)`` for links whose arguments come from a fixed set (pages without
-    arguments, list names): the header, the list toolbar and the nav draw ~30 per page. Kept per
-    URLconf and script prefix like ``pk_url``; never for unbounded arguments such as pks."""
+    arguments, list names): the header, the list toolbar and the nav draw ~30 per page, and
+    reverse() resolves the pattern every time (~40 µs each). Kept per URL name, arguments, URLconf
+    and script prefix, so a changed URLconf or prefix reverses afresh; never for unbounded
+    arguments such as pks (pk_url)."""
     key = (name, args, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
     url = _FIXED_URLS.get(key)
     if url is None:
         url = _FIXED_URLS[key] = reverse(name, args=args or None)
     return url
+
+
+def pk_url(name: str, pk) -> str:
+    """``reverse(name, args=[pk])`` for links drawn once per row (a list page draws ~100): one
+    kept URL per name with a marker pk, the real pk put in its place."""
+    return fixed_url(name, _PK_MARK).replace(str(_PK_MARK), str(pk))
 
 
 class ProviderAccount(models.Model):
