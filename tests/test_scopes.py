@@ -389,7 +389,7 @@ def test_the_caller_id_owner_lookup_stays_in_scope(as_user, world):
     assert SHARED_E164 in body  # A's own caller ID
     assert "zcharlie" not in body.lower()  # ... but not that C holds the number
     with scopes.acting_for(world["users"]["root"]):
-        assert selectors.caller_id_list({"q": SHARED_E164}).qs.get().owner_account == world["C"]["account"].name
+        assert selectors.caller_id_list({"q": SHARED_E164}).qs.get().owner_account_id == world["C"]["account"].pk
 
 
 # --- saved views ------------------------------------------------------------------------------------

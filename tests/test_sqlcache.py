@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Q, Value
 from django.test.utils import CaptureQueriesContext
 
 from numbersadmin.inventory import selectors, sqlcache
@@ -77,3 +78,24 @@ def test_a_query_that_can_match_nothing_is_run_not_kept():
     _account("A")
     rows = sqlcache.rows(ProviderAccount, ("t-empty",), lambda: ProviderAccount.objects.filter(pk__in=[]))
     assert rows == [] and not any(k[-1] == "t-empty" for k in sqlcache._SQL)
+
+
+def test_an_int_never_passes_for_a_true():
+    # Compiled (1, True, "A"); declared (1, "A"): the tail (True, "A") equals (1, "A") in Python,
+    # but keeping it would run with (1, 1, "A") shifted: enabled=1, interval=True. Never kept.
+    a = _account("A")
+    build = lambda: ProviderAccount.objects.filter(Q(sync_interval_minutes=1) | Q(enabled=Value(True))).filter(name="A")  # noqa: E731
+    assert [r.pk for r in sqlcache.rows(ProviderAccount, ("t-bool",), build, (1, "A"))] == [a.pk]
+    assert not any(k[-1] == "t-bool" for k in sqlcache._SQL)
+
+
+def test_list_views_sql_is_kept_and_right_for_user_one(django_user_model):
+    # User pk 1 and the shared=True parameter once made a kept query that showed no shared views.
+    one, bob = django_user_model.objects.create(pk=1, username="one"), django_user_model.objects.create(username="bob")
+    SavedView.objects.create(owner=one, list_name="numbers", name="one's", shared=True)
+    SavedView.objects.create(owner=bob, list_name="numbers", name="bob's", shared=True)
+    SavedView.objects.create(owner=bob, list_name="numbers", name="bob private")
+    assert [v.name for v in selectors.list_views(one, "numbers")] == ["bob's", "one's"]
+    assert ("inventory.SavedView", "default", connection.vendor, "list_views") in sqlcache._SQL
+    assert [v.name for v in selectors.list_views(bob, "numbers")] == ["bob private", "bob's", "one's"]
+    assert [v.name for v in selectors.list_views(one, "numbers")] == ["bob's", "one's"]

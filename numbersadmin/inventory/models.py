@@ -423,6 +423,8 @@ class CallerId(ProviderObject):
         indexes = [
             models.Index(fields=["e164", "id"], name="callerid_e164_id"),
             models.Index(fields=["verified_until", "id"], name="callerid_verified_id"),
+            # The list's count (live caller IDs of active accounts) reads this index alone, not the table.
+            models.Index(fields=["account"], condition=models.Q(removed_at__isnull=True), name="callerid_live_account"),
         ]
 
     def __str__(self) -> str:

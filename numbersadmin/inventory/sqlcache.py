@@ -39,7 +39,9 @@ def rows(model, key: tuple, build: Callable[[], QuerySet], params: tuple = ()) -
         return list(qs)
     cut = len(compiled) - len(params)
     fixed, tail = tuple(compiled[:cut]), tuple(compiled[cut:])
-    if cut >= 0 and tail == tuple(params) and all(p is None or isinstance(p, (str, int)) for p in fixed):
+    # Compared with their types: True == 1, and a user pk of 1 must not pass for a True.
+    same = len(tail) == len(params) and all(type(a) is type(b) and a == b for a, b in zip(tail, params))
+    if cut >= 0 and same and all(p is None or isinstance(p, (str, int)) for p in fixed):
         if len(_SQL) >= _MAX:
             _SQL.clear()
         _SQL[full_key] = (sql, fixed)

@@ -526,12 +526,16 @@ def verification_cell(row, table):
 
 def owner_cell(row, table):
     """From the row's annotations (selectors.caller_id_queryset): the owning number has the
-    caller ID's own e164."""
+    caller ID's own e164; its account is one of the page's accounts, or read once per page."""
     if not row.owned_number_id:
         return mark_safe('<span class="badge badge-notowned" title="no connected account holds this number">not owned anywhere</span>')
+    accounts = table.cache.get("owner_accounts")
+    if accounts is None:
+        accounts = table.cache["owner_accounts"] = selectors.accounts_with(
+            {r.account_id: r.account for r in table.objects}, {r.owner_account_id for r in table.objects})
+    account = accounts[row.owner_account_id]
     return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>',
-                       pk_url("number_detail", row.owned_number_id), row.e164,
-                       PROVIDER_NAMES.get(row.owner_provider, row.owner_provider), row.owner_account)
+                       pk_url("number_detail", row.owned_number_id), row.e164, account.provider_name, account.name)
 
 
 CALLER_ID_COLUMNS = check_columns([
@@ -552,7 +556,9 @@ CALLER_ID_COLUMNS = check_columns([
            (value("code_entering_attempts_left", kind="int"),), sortable=True),
     Column("call_attempts", "Call attempts left", int_cell("verification_call_attempts_left"),
            (value("verification_call_attempts_left", kind="int"),), sortable=True),
-    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account"),), sortable=True),
+    Column("owner", "Owned by", owner_cell, (value("owned_by_account", "owner_account",
+                                                   annotate=lambda: selectors.owning_number_subquery("account__name")),),
+           sortable=True),
     EXTERNAL_ID,
     Column("freshness", "Data", freshness_cell, (value("account_last_sync", "account__last_success_at",
                                                        label="Last sync", kind="datetime"),), sortable=True),
