@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 
 import django_filters as df
+from django_filters.filters import FilterMethod
 import phonenumbers
 from django import forms
 from django.db.models import Count, Q, Value
+from django.http import QueryDict
 from django.utils import timezone
 
 from providers import registry
@@ -115,8 +117,40 @@ class FastFilterSet(df.FilterSet):
     # Values that mean "no filter" (no chip, not counted as in use).
     defaults: dict[str, str] = {}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # BaseFilterSet.__init__ (django-filter 26.2), with _copy_filters() for its deepcopy
+        # (tests/test_filters_copy.py compares the two).
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = self._copy_filters()
+        for f in self.filters.values():
+            f.model = queryset.model
+            f.parent = self
+        self._adapt_filters()
+
+    def _copy_filters(self) -> dict:
+        """Each declared filter copied with its own attributes and ``extra``: what an instance
+        changes (below, and subclasses replace ``extra["choices"]``; nothing edits a value in
+        place). django-filter deep-copies them, querysets in ``extra`` included (a Query clone
+        each): a third of a small list's filter form."""
+        copies = {}
+        for name, base in self.base_filters.items():
+            if "_field" in base.__dict__:  # a built form field would be shared: copy it all
+                copies[name] = copy.deepcopy(base)
+                continue
+            f = copy.copy(base)
+            f.extra = dict(base.extra)
+            if isinstance(f.filter, FilterMethod):  # bound to its filter: the copy needs its own
+                f.filter = FilterMethod(f)
+            copies[name] = f
+        return copies
+
+    def _adapt_filters(self) -> None:
         for name, f in self.filters.items():
             if isinstance(f, (df.ChoiceFilter, df.ModelChoiceFilter)):
                 if "widget" not in f.extra:
@@ -129,7 +163,7 @@ class FastFilterSet(df.FilterSet):
             if isinstance(f, df.ModelChoiceFilter) and f.queryset is not None:
                 # Dropdowns offer only the viewer's accounts and their objects (scopes.py); an
                 # out-of-scope id in the URL is then an invalid choice, reported and ignored.
-                f.queryset = _scoped_choices(f.queryset)
+                f.queryset = _scoped_choices(f.queryset).all()  # this instance's own (the filters are copied shallowly)
                 if f.field_class is FastModelChoiceField and not callable(f.queryset):
                     # The class's queryset and the viewer's accounts make the whole query: its
                     # SQL is compiled once per key (widgets, sqlcache).
@@ -153,7 +187,23 @@ class FastFilterSet(df.FilterSet):
             self.filters[f"{name}__n"] = twin
         form_class = super().get_form_class()
         render_inputs_in_python(form_class)
+        # This class and its fields were just built for this FilterSet's one form (``form`` is
+        # cached): the form takes them as they are instead of deep-copying them.
+        form_class.base_fields = _OneFormFields(form_class.base_fields)
         return form_class
+
+
+class _OneFormFields(dict):
+    """Fields built for one form instance: the first form takes them as they are; any other form
+    of the class gets its own deep copies, as Django gives every form."""
+
+    taken = False
+
+    def __deepcopy__(self, memo):
+        if self.taken:
+            return {name: copy.deepcopy(field, memo) for name, field in self.items()}
+        self.taken = True
+        return self
 
 
 # --- Free-text search (q=) ----------------------------------------------------------------------
