@@ -99,3 +99,31 @@ def test_list_views_sql_is_kept_and_right_for_user_one(django_user_model):
     assert ("inventory.SavedView", "default", connection.vendor, "list_views") in sqlcache._SQL
     assert [v.name for v in selectors.list_views(bob, "numbers")] == ["bob private", "bob's", "one's"]
     assert [v.name for v in selectors.list_views(one, "numbers")] == ["bob's", "one's"]
+
+
+def test_kept_rows_convert_like_the_orm(django_user_model):
+    # Read by a plain cursor and Model.from_db: datetimes (aware on SQLite too), JSON and deferred
+    # fields come out as the queryset gives them.
+    ann = django_user_model.objects.create(username="ann")
+    view = SavedView.objects.create(owner=ann, list_name="numbers", name="v", params="q=1", shared=True)
+    pref = ListPreference.objects.create(user=ann, list_name="numbers", columns=["e164", "owner"])
+    for _ in range(2):  # compiled and kept, then read through the kept SQL
+        got = selectors.list_views(ann, "numbers")[0]
+        found = selectors.list_preference(ann, "numbers")
+    assert (got.pk, got.created_at, got.updated_at, got.params, got.shared) == (
+        view.pk, view.created_at, view.updated_at, "q=1", True)
+    assert got.created_at.tzinfo is not None and not got._state.adding and got._state.db == "default"
+    assert found.columns == ["e164", "owner"] and found.pk == pref.pk
+    kept = sqlcache._SQL[("inventory.SavedView", "default", connection.vendor, "list_views")]
+    assert kept[2] is not None  # the plain-cursor path, not raw()
+
+
+def test_only_columns_load_the_rest_deferred():
+    a = _account("A")
+    build = lambda: ProviderAccount.objects.filter(name="A").only("name")  # noqa: E731
+    sqlcache.rows(ProviderAccount, ("t-only",), build, ("A",))
+    row = sqlcache.rows(ProviderAccount, ("t-only",), build, ("A",))[0]
+    assert row.pk == a.pk and row.name == "A" and row.get_deferred_fields() >= {"provider", "base_url"}
+    with CaptureQueriesContext(connection) as ctx:
+        assert row.provider == "didww"  # a deferred field loads on access, as with the queryset
+    assert len(ctx.captured_queries) == 1

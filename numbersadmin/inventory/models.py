@@ -9,13 +9,13 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from providers import registry
 
-from . import crypto
+from . import crypto, sqlcache
 from .validators import validate_base_url, validate_config
 from .choices import (ChangeKind, NumberKind, NumberStatus, SyncErrorText, SyncState, SyncTrigger, key_label,
                       stage_label, sync_error_text)
@@ -458,12 +458,22 @@ class SiteSettings(models.Model):
         memo = _SETTINGS_MEMO.get()
         if memo is not None and memo:
             return cls.from_db(memo["db"], memo["names"], memo["values"])
-        obj, _ = cls.objects.get_or_create(pk=1)
+        found = sqlcache.rows(cls, ("site_settings",), lambda: cls.objects.filter(pk=1))  # SQL kept: every page reads it
+        obj = found[0] if found else cls._create_row()
         obj.clamp()
         if memo is not None:
             names = [f.attname for f in cls._meta.concrete_fields]
             memo.update(db=obj._state.db, names=names, values=[getattr(obj, n) for n in names])
         return obj
+
+    @classmethod
+    def _create_row(cls) -> "SiteSettings":
+        # get_or_create's create step (its SELECT has just been made): another process may win the race.
+        try:
+            with transaction.atomic():
+                return cls.objects.create(pk=1)
+        except IntegrityError:
+            return cls.objects.get(pk=1)
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

@@ -32,6 +32,18 @@ def format_html(template: str, *args, **kwargs) -> SafeString:
                                       **{k: conditional_escape(v) for k, v in kwargs.items()}))
 
 
+def labelled_fields(fields) -> SafeString:
+    """``<div class="field"><label>..</label><widget></div>`` per bound field: the filter form's
+    rows, built here rather than by a template loop (three lookups and a render per field)."""
+    return mark_safe("".join(f'<div class="field"><label for="{conditional_escape(f.id_for_label)}">'
+                             f'{conditional_escape(f.label)}</label>{conditional_escape(f)}</div>' for f in fields))
+
+
+def plain_fields(fields) -> SafeString:
+    """The hidden inputs, one after another."""
+    return mark_safe("".join(conditional_escape(f) for f in fields))
+
+
 class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = {"name": name, **self.build_attrs(self.attrs, attrs)}

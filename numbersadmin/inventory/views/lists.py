@@ -14,7 +14,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 
-from .. import export_jobs, lists, runner, scopes, selectors
+from .. import export_jobs, lists, runner, scopes, selectors, widgets
 from ..lists import ListSpec
 from ..models import ExportJob, ListPreference, SavedView
 from ..services import preferences
@@ -131,7 +131,8 @@ def _filter_context(params, filterset) -> dict:
     primary_fields, more_fields, hidden_fields = _split_fields(filterset)
     return {
         "filterset": filterset, "chips": lists.chips(filterset, params), "clear_all_url": lists.clear_all_url(params),
-        "primary_fields": primary_fields, "more_fields": more_fields, "hidden_fields": hidden_fields,
+        "primary_fields": widgets.labelled_fields(primary_fields), "more_fields": widgets.labelled_fields(more_fields),
+        "hidden_fields": widgets.plain_fields(hidden_fields),
         "more_active": sum(1 for f in more_fields if params.get(f.name) not in (None, "", filterset.defaults.get(f.name))),
     }
 
