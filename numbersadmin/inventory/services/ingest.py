@@ -43,7 +43,7 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
-from providers.base import Inventory, NumberRecord, country_of
+from providers.base import Inventory, NumberRecord
 from providers.regions import region_name
 
 from ..choices import ChangeKind, NumberStatus
@@ -51,7 +51,6 @@ from ..models import (TRACKED_FIELDS, CallerId, CallerIdChange, Location, Locati
                       PhoneNumber, PoolMembership, ProviderAccount, SyncRun, Trunk, TrunkGroup)
 
 BATCH = 1000
-_country_of = functools.lru_cache(maxsize=1 << 16)(country_of)
 # Caller-ID fields whose changes are kept as CallerIdChange history.
 CALLER_ID_TRACKED = ("verified_until", "active", "code_entering_attempts_left", "verification_call_attempts_left")
 # Owner and location fields kept as OwnerChange / LocationChange history (raw payloads never are).
@@ -112,13 +111,33 @@ def search_digits(e164: str, raw: str) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a caller ID and the number it names parse once per worker
-def national_digits(e164: str) -> str:
-    if not e164:
-        return ""
+def _parsed(e164: str) -> tuple | None:
+    """What ``phonenumbers.parse(e164, None)`` found that the columns need (country code,
+    national number, Italian leading zero, leading zeros), or None: one parse shared by
+    ``national_digits`` and a caller ID's country (small tuples, not PhoneNumber objects)."""
     try:
-        return str(phonenumbers.parse(e164, None).national_number)
+        p = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
+        return None
+    return p.country_code, p.national_number, p.italian_leading_zero, p.number_of_leading_zeros
+
+
+def national_digits(e164: str) -> str:
+    facts = _parsed(e164) if e164 else None
+    return str(facts[1]) if facts is not None else ""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _country_of(e164: str) -> str:
+    """``providers.base.country_of`` from the shared parse (a Webex caller ID otherwise parsed
+    twice: once for its search digits, once for its country)."""
+    facts = _parsed(e164) if e164 else None
+    if facts is None:
         return ""
+    cc, national, italian_zero, zeros = facts
+    region = phonenumbers.region_code_for_number(phonenumbers.PhoneNumber(
+        country_code=cc, national_number=national, italian_leading_zero=italian_zero, number_of_leading_zeros=zeros))
+    return "" if region in (None, "ZZ", "001") else region
 
 
 def _upsert_simple(model, account, records, build_fields, now, track: tuple[str, ...] = (),
