@@ -70,6 +70,8 @@ def test_page_filters_expiring_and_links_owner(setup, ops_client):
     body = ops_client.get("/caller-ids/?expires_within=30").content.decode()
     assert setup.e164 in body and "+442071838750" not in body and "+4930901820" not in body
     assert f'href="/numbers/{setup.pk}/"' in body  # owned by the DIDWW number
+    # ... of another account than the caller ID's own: its provider and name read for the page.
+    assert f'{setup.e164}</a> <span class="muted">DIDWW · DIDWW main</span>' in body
     body = ops_client.get("/caller-ids/?owned=no").content.decode()
     assert "not owned anywhere" in body and setup.e164 not in body
     for bad in ("expires_within=-4", "expires_within=abc", "state=nope", "page=999", "sort=secret", "owned=maybe"):

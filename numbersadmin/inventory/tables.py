@@ -533,9 +533,10 @@ def owner_cell(row, table):
     if accounts is None:
         accounts = table.cache["owner_accounts"] = selectors.accounts_with(
             {r.account_id: r.account for r in table.objects}, {r.owner_account_id for r in table.objects})
-    account = accounts[row.owner_account_id]
+    account = accounts.get(row.owner_account_id)  # None only if the account went between the two reads
     return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>',
-                       pk_url("number_detail", row.owned_number_id), row.e164, account.provider_name, account.name)
+                       pk_url("number_detail", row.owned_number_id), row.e164,
+                       account.provider_name if account else "", account.name if account else "")
 
 
 CALLER_ID_COLUMNS = check_columns([
