@@ -145,3 +145,15 @@ def test_date_format_template_default():
     text = Template('{{ m }}|{{ m|date }}|{{ m|date:"DATETIME_FORMAT" }}|{{ d }}').render(
         Context({"m": moment, "d": dt.date(2026, 1, 2)}))
     assert text == "2026-12-04 09:05|2026-12-04|2026-12-04 09:05|2026-01-02"
+
+
+def test_main_nav_marks_the_current_section(admin_client, inventory):
+    def current(url):
+        nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', admin_client.get(url).content.decode(), re.S).group(1)
+        return re.findall(r'<a href="([^"]+)" aria-current="page">', nav)
+
+    assert current("/") == ["/"]  # the dashboard only on its own URL
+    assert current("/caller-ids/?state=expired") == ["/caller-ids/"]
+    number = PhoneNumber.objects.first()
+    assert current(f"/numbers/{number.pk}/") == ["/numbers/"]  # and below its URL
+    assert current("/syncs/") == ["/syncs/"] and current("/settings/") == []

@@ -23,7 +23,8 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.db.models.expressions import Col
 
-_SQL: dict[tuple, tuple[str, tuple]] = {}
+# key -> (SQL, fixed parameters, attnames for Model.from_db or None for raw(), converters)
+_SQL: dict[tuple, tuple[str, tuple, list[str] | None, list]] = {}
 _MAX = 512  # keys include the viewer's accounts; a full cache starts again
 
 

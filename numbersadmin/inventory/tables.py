@@ -70,7 +70,6 @@ class Column:
 
 
 PROVIDERS = registry.choices()  # provider code -> name people know ("apifonica" -> "Apifonica")
-PROVIDER_NAMES = dict(PROVIDERS)
 # What get_status_display() / get_kind_display() return, without their per-call dict of the choices.
 STATUS_LABELS, KIND_LABELS = dict(NumberStatus.choices), dict(NumberKind.choices)
 VERIFICATION_LABELS = dict(VerificationState.choices)
@@ -208,10 +207,18 @@ def status_cell(row, table):
     return cell
 
 
+def page_accounts(table) -> dict:
+    """The page's accounts by id: each row's ``account``, loaded with the row (list pages join it)."""
+    accounts = table.cache.get("accounts")
+    if accounts is None:
+        accounts = table.cache["accounts"] = {r.account_id: r.account for r in table.objects}
+    return accounts
+
+
 def freshness_cell(row, table):
     cache = table.cache.get("fresh")
     if cache is None:  # one health badge per account, for every account of the page in one query
-        accounts = {r.account_id: r.account for r in table.objects}
+        accounts = page_accounts(table)
         selectors.attach_health(list(accounts.values()), table.now)
         cache = table.cache["fresh"] = {pk: freshness(a, table.now) for pk, a in accounts.items()}
     return cache[row.account_id]
@@ -532,7 +539,7 @@ def owner_cell(row, table):
     accounts = table.cache.get("owner_accounts")
     if accounts is None:
         accounts = table.cache["owner_accounts"] = selectors.accounts_with(
-            {r.account_id: r.account for r in table.objects}, {r.owner_account_id for r in table.objects})
+            page_accounts(table), {r.owner_account_id for r in table.objects})
     account = accounts.get(row.owner_account_id)  # None only if the account went between the two reads
     return format_html('<a href="{}" class="owner-link">{}</a> <span class="muted">{} · {}</span>',
                        pk_url("number_detail", row.owned_number_id), row.e164,

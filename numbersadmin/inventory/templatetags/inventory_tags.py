@@ -22,22 +22,22 @@ def fixed_url(name, *args):
     return models.fixed_url(name, *args)
 
 
-# The main nav: (URL name, label, the path prefix that marks it current; "" = the path itself).
-MAIN_NAV = (("home", "Dashboard", ""), ("numbers", "Numbers", "/numbers/"), ("caller_ids", "Caller IDs", "/caller-ids/"),
-            ("owners", "Owners", "/owners/"), ("locations", "Locations", "/locations/"), ("trunks", "Trunks", "/trunks/"),
-            ("trunk_groups", "Trunk groups", "/trunk-groups/"), ("groups", "Groups &amp; pools", "/groups/"),
-            ("findings", "Reconcile", "/reconcile/"), ("accounts", "Accounts", "/accounts/"),
-            ("sync_runs", "Sync runs", "/syncs/"), ("alert_rules", "Alerts", "/alerts/"))
+# The main nav: (URL name, label). A section is current on its URL and below; the dashboard
+# (the site root) only on its own URL.
+MAIN_NAV = (("home", "Dashboard"), ("numbers", "Numbers"), ("caller_ids", "Caller IDs"), ("owners", "Owners"),
+            ("locations", "Locations"), ("trunks", "Trunks"), ("trunk_groups", "Trunk groups"),
+            ("groups", "Groups &amp; pools"), ("findings", "Reconcile"), ("accounts", "Accounts"),
+            ("sync_runs", "Sync runs"), ("alert_rules", "Alerts"))
 
 
 @register.simple_tag
 def main_nav(path):
     """The main nav's links, the current section marked (built here: ~40 template nodes a page).
-    Labels are fixed HTML; the dashboard is current only on its own URL."""
+    Labels are fixed HTML."""
     links = []
-    for name, label, prefix in MAIN_NAV:
+    for name, label in MAIN_NAV:
         url = models.fixed_url(name)
-        current = path.startswith(prefix) if prefix else path == url
+        current = path == url if name == "home" else path.startswith(url)
         links.append(f'<a href="{url}" {'aria-current="page"' if current else ""}>{label}</a>')
     return mark_safe("\n      ".join(links))
 
